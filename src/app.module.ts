@@ -1,0 +1,67 @@
+import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { LoggerModule } from 'nestjs-pino';
+import type { IncomingMessage } from 'node:http';
+import { ArtifactsModule } from './artifacts/artifacts.module';
+import { MetadataCacheModule } from './cache/metadata-cache.module';
+import { AuthGuard } from './common/auth/auth.guard';
+import { JwtVerifier } from './common/auth/jwt-verifier';
+import type { Principal } from './common/auth/principal';
+import { HttpExceptionFilter } from './common/errors/http-exception.filter';
+import { requestId } from './common/http/request-id';
+import { createValidationPipe } from './common/validation/validation.pipe';
+import { ComparisonModule } from './comparison/comparison.module';
+import { AppConfig } from './config/app-config';
+import { ConfigModule } from './config/config.module';
+import { DatabaseModule } from './database/database.module';
+import { HealthModule } from './health/health.module';
+import { MlflowModule } from './mlflow/mlflow.module';
+import { RegistryModule } from './registry/registry.module';
+import { StorageModule } from './storage/storage.module';
+import { ApprovalGuard } from './transitions/approval.guard';
+import { TransitionsModule } from './transitions/transitions.module';
+import { VersionsModule } from './versions/versions.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggerModule.forRoot({
+          forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
+          pinoHttp: {
+            level: config.logLevel,
+            genReqId: requestId,
+            redact: ['req.headers.authorization', 'req.headers.cookie'],
+            customProps: (req: IncomingMessage) => {
+              const principal = (req as IncomingMessage & { principal?: Principal }).principal;
+              return principal ? { tenant: principal.tenantId, user: principal.subject } : {};
+            },
+            // Health probes every few seconds would drown the useful lines.
+            autoLogging: { ignore: (req) => (req.url ?? '').startsWith('/health/') },
+          },
+        }),
+        DatabaseModule,
+        StorageModule,
+        MlflowModule,
+        MetadataCacheModule,
+        ArtifactsModule,
+        RegistryModule,
+        VersionsModule,
+        TransitionsModule,
+        ComparisonModule,
+        HealthModule,
+      ],
+      providers: [
+        JwtVerifier,
+        // Order matters: authentication and role first, then the approval policy.
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_GUARD, useClass: ApprovalGuard },
+        { provide: APP_FILTER, useClass: HttpExceptionFilter },
+        { provide: APP_PIPE, useFactory: createValidationPipe },
+      ],
+    };
+  }
+}

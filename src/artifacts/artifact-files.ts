@@ -1,0 +1,67 @@
+import { RegistryError } from '../common/errors/registry-error';
+
+/** The files an artifact may hold, by multipart part name. */
+export type PartName = 'model' | 'preprocessor' | 'config' | 'metrics' | 'requirements';
+
+export const ARTIFACT_FILE_NAMES = [
+  'model.pkl',
+  'model.pt',
+  'preprocessor.pkl',
+  'config.json',
+  'metrics.json',
+  'requirements.txt',
+] as const;
+export type ArtifactFileName = (typeof ARTIFACT_FILE_NAMES)[number];
+
+export interface PartSpec {
+  /** Binary parts stream to storage; metadata parts are small, read whole and checked first. */
+  kind: 'binary' | 'metadata';
+  contentType: string;
+  /** The stored file name, from the uploaded file name where it matters. */
+  storedName(uploadedName: string | undefined): ArtifactFileName;
+}
+
+export const PARTS: Record<PartName, PartSpec> = {
+  model: {
+    kind: 'binary',
+    contentType: 'application/octet-stream',
+    storedName(uploaded) {
+      const lower = (uploaded ?? '').toLowerCase();
+      if (lower.endsWith('.pt') || lower.endsWith('.pth')) return 'model.pt';
+      if (lower.endsWith('.pkl') || lower.endsWith('.pickle')) return 'model.pkl';
+      throw RegistryError.validation(
+        `model must be a file named *.pkl or *.pt (got ${uploaded ? `'${uploaded.slice(0, 100)}'` : 'no file name'})`,
+      );
+    },
+  },
+  preprocessor: {
+    kind: 'binary',
+    contentType: 'application/octet-stream',
+    storedName: () => 'preprocessor.pkl',
+  },
+  config: { kind: 'metadata', contentType: 'application/json', storedName: () => 'config.json' },
+  metrics: { kind: 'metadata', contentType: 'application/json', storedName: () => 'metrics.json' },
+  requirements: {
+    kind: 'metadata',
+    contentType: 'text/plain; charset=utf-8',
+    storedName: () => 'requirements.txt',
+  },
+};
+
+export function isPartName(name: string): name is PartName {
+  return Object.prototype.hasOwnProperty.call(PARTS, name);
+}
+
+export function contentTypeOf(file: ArtifactFileName): string {
+  if (file.endsWith('.json')) return 'application/json';
+  if (file.endsWith('.txt')) return 'text/plain; charset=utf-8';
+  return 'application/octet-stream';
+}
+
+export const ARTIFACT_ID_PATTERN = /^model-[a-z0-9]{6,64}$/;
+
+/** Where an artifact's files live in the object store. */
+export const artifactPrefix = (tenant: string, artifactId: string): string =>
+  `${tenant}/artifacts/${artifactId}/`;
+export const artifactKey = (tenant: string, artifactId: string, file: string): string =>
+  `${artifactPrefix(tenant, artifactId)}${file}`;

@@ -1,0 +1,238 @@
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { createHash, randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { Caller } from '../common/auth/caller.decorator';
+import { ErrorCode } from '../common/errors/error-code';
+import { RegistryError } from '../common/errors/registry-error';
+import { AppConfig } from '../config/app-config';
+import type { ParamValue } from '../mlflow/registry-types';
+import { ObjectStorage } from '../storage/object-storage';
+import { iso } from '../versions/version.mapper';
+import { ArtifactFileName, artifactKey, artifactPrefix, contentTypeOf } from './artifact-files';
+import { ArtifactRow, ArtifactsRepository, filesOf, StoredFile } from './artifacts.repository';
+import type { ArtifactManifestDto } from './dto/artifact-manifest.dto';
+import { parseConfigDocument, parseMetricsDocument } from './metadata-documents';
+import { receiveArtifact } from './multipart-receiver';
+
+const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
+/** An upload still 'uploading' after this long was cut off by a crash; its bytes are swept. */
+const STALE_UPLOAD_MS = 24 * 60 * 60 * 1000;
+
+export function newArtifactId(): string {
+  const bytes = randomBytes(10);
+  let bits = 0;
+  let value = 0;
+  let out = '';
+  for (const byte of bytes) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      out += BASE32[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  return `model-${out}`;
+}
+
+export interface OpenedFile {
+  name: ArtifactFileName;
+  size: number;
+  sha256: string;
+  contentType: string;
+  stream: Readable;
+}
+
+function artifactNotFound(id: string): RegistryError {
+  return new RegistryError(ErrorCode.ArtifactNotFound, `artifact '${id}' does not exist`);
+}
+
+@Injectable()
+export class ArtifactsService implements OnApplicationBootstrap {
+  private readonly logger = new Logger(ArtifactsService.name);
+
+  constructor(
+    private readonly repository: ArtifactsRepository,
+    private readonly storage: ObjectStorage,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** The most a well-formed upload can weigh: every part at its limit, plus multipart framing. */
+  private get maxRequestBytes(): number {
+    const { artifactFileBytes, artifactMetadataBytes } = this.config.limits;
+    return 2 * artifactFileBytes + 3 * artifactMetadataBytes + 64 * 1024;
+  }
+
+  async upload(req: IncomingMessage, caller: Caller): Promise<ArtifactManifestDto> {
+    const contentType = req.headers['content-type'] ?? '';
+    if (!/^multipart\/form-data\b/i.test(contentType)) {
+      throw new RegistryError(
+        ErrorCode.UnsupportedMediaType,
+        'Content-Type must be multipart/form-data',
+      );
+    }
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    if (Number.isFinite(declared) && declared > this.maxRequestBytes) {
+      throw new RegistryError(
+        ErrorCode.PayloadTooLarge,
+        `upload is larger than the limit of ${this.maxRequestBytes} bytes`,
+      );
+    }
+
+    const id = newArtifactId();
+    const createdAt = Date.now();
+    const prefix = artifactPrefix(caller.tenant, id);
+    // Recorded before any byte is written, so a crash mid-upload leaves a row to sweep, not
+    // anonymous bytes.
+    await this.repository.insertUploading(id, caller.tenant, caller.principal.subject, createdAt);
+    let files: StoredFile[];
+    try {
+      files = await receiveArtifact(req, prefix, this.storage, {
+        fileBytes: this.config.limits.artifactFileBytes,
+        metadataBytes: this.config.limits.artifactMetadataBytes,
+      });
+      files.sort((a, b) => a.name.localeCompare(b.name));
+      await this.repository.markReady(id, files);
+    } catch (err) {
+      await this.discard(id, prefix);
+      throw err;
+    }
+    return {
+      artifact_id: id,
+      files: files.map(({ name, size, sha256 }) => ({ name, size, sha256 })),
+      created_at: iso(createdAt),
+      created_by: caller.principal.subject,
+      registered_as: null,
+    };
+  }
+
+  async manifest(tenant: string, id: string): Promise<ArtifactManifestDto> {
+    return this.toManifest(await this.requireReady(tenant, id));
+  }
+
+  async requireReady(tenant: string, id: string): Promise<ArtifactRow> {
+    const row = await this.repository.findReady(tenant, id);
+    if (!row) throw artifactNotFound(id);
+    return row;
+  }
+
+  async open(tenant: string, id: string, file: ArtifactFileName): Promise<OpenedFile> {
+    const row = await this.requireReady(tenant, id);
+    const entry = filesOf(row).find((f) => f.name === file);
+    if (!entry) {
+      throw new RegistryError(
+        ErrorCode.ArtifactFileNotFound,
+        `artifact '${id}' has no file ${file}`,
+      );
+    }
+    const stream = await this.storage.get(artifactKey(tenant, id, file));
+    return {
+      name: entry.name,
+      size: entry.size,
+      sha256: entry.sha256,
+      contentType: contentTypeOf(file),
+      stream,
+    };
+  }
+
+  /** The model file of an artifact: what a registered version points to. */
+  modelFile(row: ArtifactRow): StoredFile {
+    const model = filesOf(row).find((f) => f.name === 'model.pkl' || f.name === 'model.pt');
+    if (!model) throw new Error(`artifact ${row.id} has no model file`);
+    return model;
+  }
+
+  uriOf(row: ArtifactRow, file: StoredFile): string {
+    return this.storage.uri(artifactKey(row.tenant_id, row.id, file.name));
+  }
+
+  /** metrics.json of an artifact, checked against its recorded digest; null when absent. */
+  async readMetrics(row: ArtifactRow): Promise<Record<string, number> | null> {
+    const bytes = await this.readVerified(row, 'metrics.json');
+    return bytes ? parseMetricsDocument(bytes) : null;
+  }
+
+  /** config.json's hyperparameters, checked against the recorded digest; null when absent. */
+  async readHyperparameters(row: ArtifactRow): Promise<Record<string, ParamValue> | null> {
+    const bytes = await this.readVerified(row, 'config.json');
+    return bytes ? parseConfigDocument(bytes).hyperparameters : null;
+  }
+
+  /** Reserves the artifact for one registration (409 if another version already uses it). */
+  async claim(row: ArtifactRow, model: string): Promise<void> {
+    if (await this.repository.claim(row.tenant_id, row.id, model)) return;
+    const current = await this.repository.findReady(row.tenant_id, row.id);
+    throw new RegistryError(
+      ErrorCode.ArtifactAlreadyRegistered,
+      `artifact '${row.id}' is already registered` +
+        (current?.model_name
+          ? ` as ${current.model_name} version ${current.model_version ?? '(in progress)'}`
+          : ''),
+      { model: current?.model_name ?? null, version: current?.model_version ?? null },
+    );
+  }
+
+  release(row: ArtifactRow): Promise<void> {
+    return this.repository.release(row.id);
+  }
+
+  markRegistered(row: ArtifactRow, version: number): Promise<void> {
+    return this.repository.markRegistered(row.id, version, Date.now());
+  }
+
+  /** Deletes the bytes and records of the artifacts registered to a model (or one version). */
+  async deleteRegistered(tenant: string, model: string, version?: number): Promise<void> {
+    for (const row of await this.repository.registeredTo(tenant, model, version)) {
+      await this.discard(row.id, artifactPrefix(tenant, row.id));
+    }
+  }
+
+  /** Removes uploads that a crash cut off long ago. */
+  async onApplicationBootstrap(): Promise<void> {
+    try {
+      for (const row of await this.repository.staleUploads(Date.now() - STALE_UPLOAD_MS)) {
+        await this.discard(row.id, artifactPrefix(row.tenant_id, row.id));
+        this.logger.warn(`removed the unfinished upload ${row.id}`);
+      }
+    } catch (err) {
+      this.logger.error({ err }, 'sweeping unfinished uploads failed');
+    }
+  }
+
+  private async discard(id: string, prefix: string): Promise<void> {
+    try {
+      await this.storage.deletePrefix(prefix);
+      await this.repository.delete(id);
+    } catch (err) {
+      // The row stays 'uploading' (or registered) and the sweep retries; nothing points at it.
+      this.logger.error({ err, artifactId: id }, 'could not remove artifact files');
+    }
+  }
+
+  private async readVerified(row: ArtifactRow, file: ArtifactFileName): Promise<Buffer | null> {
+    const entry = filesOf(row).find((f) => f.name === file);
+    if (!entry) return null;
+    const stream = await this.storage.get(artifactKey(row.tenant_id, row.id, file));
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    const bytes = Buffer.concat(chunks);
+    const digest = createHash('sha256').update(bytes).digest('hex');
+    if (digest !== entry.sha256) {
+      throw new Error(`artifact ${row.id} ${file}: stored bytes do not match the recorded SHA-256`);
+    }
+    return bytes;
+  }
+
+  private toManifest(row: ArtifactRow): ArtifactManifestDto {
+    return {
+      artifact_id: row.id,
+      files: filesOf(row).map(({ name, size, sha256 }) => ({ name, size, sha256 })),
+      created_at: iso(Number(row.created_at)),
+      created_by: row.created_by,
+      registered_as:
+        row.model_name !== null && row.model_version !== null
+          ? { model: row.model_name, version: row.model_version }
+          : null,
+    };
+  }
+}

@@ -1,0 +1,53 @@
+import { RegistryError } from '../common/errors/registry-error';
+import { problemWithMap } from '../common/validation/maps';
+import type { ParamValue } from '../mlflow/registry-types';
+
+function parseObject(file: string, bytes: Buffer): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw RegistryError.validation(`${file} is not valid JSON`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw RegistryError.validation(`${file} must hold a JSON object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** metrics.json: a flat object of finite numbers, e.g. {"f1_score": 0.912}. */
+export function parseMetricsDocument(bytes: Buffer): Record<string, number> {
+  const doc = parseObject('metrics.json', bytes);
+  const problem = problemWithMap(doc, 'metrics');
+  if (problem !== undefined) throw RegistryError.validation(`metrics.json ${problem}`);
+  return doc as Record<string, number>;
+}
+
+/**
+ * config.json: `{"hyperparameters": {...}, ...other metadata}`. The hyperparameters become the
+ * version's parameters and must be strings, numbers or booleans.
+ */
+export function parseConfigDocument(bytes: Buffer): {
+  hyperparameters: Record<string, ParamValue>;
+} {
+  const doc = parseObject('config.json', bytes);
+  const hp = doc['hyperparameters'];
+  if (hp === undefined) return { hyperparameters: {} };
+  const problem = problemWithMap(hp, 'params');
+  if (problem !== undefined)
+    throw RegistryError.validation(`config.json hyperparameters ${problem}`);
+  return { hyperparameters: hp as Record<string, ParamValue> };
+}
+
+export function checkTextDocument(file: string, bytes: Buffer): void {
+  if (!isUtf8(bytes)) throw RegistryError.validation(`${file} must be UTF-8 text`);
+}
+
+function isUtf8(bytes: Buffer): boolean {
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,134 @@
+import { Injectable } from '@nestjs/common';
+import type { Selectable } from 'kysely';
+import { Database, Db } from '../database/database';
+import type { ApprovalsTable } from '../database/schema';
+
+export enum ApprovalStatus {
+  Pending = 'pending',
+  Approved = 'approved',
+  Rejected = 'rejected',
+  Cancelled = 'cancelled',
+}
+
+export enum ApplyState {
+  None = 'none',
+  Pending = 'pending',
+  Applied = 'applied',
+  Abandoned = 'abandoned',
+}
+
+export type ApprovalRow = Selectable<ApprovalsTable>;
+
+/** Approval requests. Every status change is a conditional UPDATE: the database decides races. */
+@Injectable()
+export class ApprovalsRepository {
+  constructor(private readonly database: Database) {}
+
+  get db(): Db {
+    return this.database.db;
+  }
+
+  find(tenant: string, id: string, db: Db = this.db): Promise<ApprovalRow | undefined> {
+    return db
+      .selectFrom('approvals')
+      .selectAll()
+      .where('tenant_id', '=', tenant)
+      .where('id', '=', id)
+      .executeTakeFirst();
+  }
+
+  findPending(
+    tenant: string,
+    model: string,
+    version: number,
+    db: Db = this.db,
+  ): Promise<ApprovalRow | undefined> {
+    return db
+      .selectFrom('approvals')
+      .selectAll()
+      .where('tenant_id', '=', tenant)
+      .where('model_name', '=', model)
+      .where('version', '=', version)
+      .where('status', '=', ApprovalStatus.Pending)
+      .executeTakeFirst();
+  }
+
+  /**
+   * Moves a pending request to `status`. Returns false when it was no longer pending: another
+   * decision won the race, whichever process or replica made it.
+   */
+  async decide(
+    id: string,
+    status: ApprovalStatus.Approved | ApprovalStatus.Rejected | ApprovalStatus.Cancelled,
+    decision: { by: string; at: number; comment: string | null },
+    db: Db = this.db,
+  ): Promise<boolean> {
+    const result = await db
+      .updateTable('approvals')
+      .set({
+        status,
+        decided_by: decision.by,
+        decided_at: decision.at,
+        decision_comment: decision.comment,
+        apply_state: status === ApprovalStatus.Approved ? ApplyState.Pending : ApplyState.None,
+      })
+      .where('id', '=', id)
+      .where('status', '=', ApprovalStatus.Pending)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** Marks an approved request as applied; false when it already was (applied elsewhere). */
+  async markApplied(id: string, at: number, db: Db = this.db): Promise<boolean> {
+    const result = await db
+      .updateTable('approvals')
+      .set({ apply_state: ApplyState.Applied, applied_at: at, last_apply_error: null })
+      .where('id', '=', id)
+      .where('apply_state', '=', ApplyState.Pending)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** The version is gone: the approved transition can never be applied. */
+  async markAbandoned(id: string, reason: string): Promise<void> {
+    await this.db
+      .updateTable('approvals')
+      .set({ apply_state: ApplyState.Abandoned, last_apply_error: reason })
+      .where('id', '=', id)
+      .where('apply_state', '=', ApplyState.Pending)
+      .execute();
+  }
+
+  async recordApplyFailure(id: string, error: string): Promise<void> {
+    await this.db
+      .updateTable('approvals')
+      .set((eb) => ({
+        apply_attempts: eb('apply_attempts', '+', 1),
+        last_apply_error: error.slice(0, 1000),
+      }))
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /** Approved requests whose transition is not applied yet (the backend was down), oldest first. */
+  unapplied(limit: number): Promise<ApprovalRow[]> {
+    return this.db
+      .selectFrom('approvals')
+      .selectAll()
+      .where('apply_state', '=', ApplyState.Pending)
+      .orderBy('decided_at')
+      .limit(limit)
+      .execute();
+  }
+
+  pendingForModel(tenant: string, model: string, version?: number): Promise<ApprovalRow[]> {
+    let q = this.db
+      .selectFrom('approvals')
+      .selectAll()
+      .where('tenant_id', '=', tenant)
+      .where('model_name', '=', model)
+      .where('status', '=', ApprovalStatus.Pending);
+    if (version !== undefined) q = q.where('version', '=', version);
+    return q.execute();
+  }
+}

@@ -1,0 +1,48 @@
+import { Injectable } from '@nestjs/common';
+import type { Insertable, Selectable } from 'kysely';
+import { Database, Db } from '../database/database';
+import type { HistoryTable } from '../database/schema';
+
+export enum HistoryEvent {
+  Registered = 'registered',
+  Transition = 'transition',
+  ApprovalRequested = 'approval_requested',
+  ApprovalApproved = 'approval_approved',
+  ApprovalRejected = 'approval_rejected',
+  ApprovalCancelled = 'approval_cancelled',
+  Deleted = 'deleted',
+}
+
+export type HistoryEntry = Omit<Insertable<HistoryTable>, 'id'>;
+export type HistoryRow = Selectable<HistoryTable>;
+
+/**
+ * The audit trail of every version: append-only. Nothing in the service updates or deletes a
+ * row here; a deleted model keeps its records.
+ */
+@Injectable()
+export class HistoryRepository {
+  constructor(private readonly database: Database) {}
+
+  async append(entries: HistoryEntry[], db: Db = this.database.db): Promise<void> {
+    if (entries.length === 0) return;
+    await db.insertInto('history').values(entries).execute();
+  }
+
+  forVersion(
+    tenant: string,
+    model: string,
+    modelUid: string,
+    version: number,
+  ): Promise<HistoryRow[]> {
+    return this.database.db
+      .selectFrom('history')
+      .selectAll()
+      .where('tenant_id', '=', tenant)
+      .where('model_name', '=', model)
+      .where('model_uid', '=', modelUid)
+      .where('version', '=', version)
+      .orderBy('id')
+      .execute();
+  }
+}

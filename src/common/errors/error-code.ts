@@ -1,0 +1,60 @@
+/**
+ * Stable, machine-readable error codes. Clients branch on `code`, never on `message`.
+ * Each code maps to exactly one HTTP status in `statusForCode`.
+ */
+export enum ErrorCode {
+  ValidationFailed = 'VALIDATION_FAILED',
+  Unauthenticated = 'UNAUTHENTICATED',
+  Forbidden = 'FORBIDDEN',
+  FourEyesViolation = 'FOUR_EYES_VIOLATION',
+  RouteNotFound = 'ROUTE_NOT_FOUND',
+  ModelNotFound = 'MODEL_NOT_FOUND',
+  VersionNotFound = 'VERSION_NOT_FOUND',
+  ArtifactNotFound = 'ARTIFACT_NOT_FOUND',
+  ArtifactFileNotFound = 'ARTIFACT_FILE_NOT_FOUND',
+  ApprovalNotFound = 'APPROVAL_NOT_FOUND',
+  RunNotFound = 'RUN_NOT_FOUND',
+  ModelAlreadyExists = 'MODEL_ALREADY_EXISTS',
+  ArtifactAlreadyRegistered = 'ARTIFACT_ALREADY_REGISTERED',
+  StageUnchanged = 'STAGE_UNCHANGED',
+  ApprovalAlreadyPending = 'APPROVAL_ALREADY_PENDING',
+  ApprovalNotPending = 'APPROVAL_NOT_PENDING',
+  PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
+  UnsupportedMediaType = 'UNSUPPORTED_MEDIA_TYPE',
+  BackendUnavailable = 'BACKEND_UNAVAILABLE',
+  Internal = 'INTERNAL_ERROR',
+}
+
+export function statusForCode(code: ErrorCode): number {
+  switch (code) {
+    case ErrorCode.ValidationFailed:
+      return 400;
+    case ErrorCode.Unauthenticated:
+      return 401;
+    case ErrorCode.Forbidden:
+    case ErrorCode.FourEyesViolation:
+      return 403;
+    case ErrorCode.RouteNotFound:
+    case ErrorCode.ModelNotFound:
+    case ErrorCode.VersionNotFound:
+    case ErrorCode.ArtifactNotFound:
+    case ErrorCode.ArtifactFileNotFound:
+    case ErrorCode.ApprovalNotFound:
+    case ErrorCode.RunNotFound:
+      return 404;
+    case ErrorCode.ModelAlreadyExists:
+    case ErrorCode.ArtifactAlreadyRegistered:
+    case ErrorCode.StageUnchanged:
+    case ErrorCode.ApprovalAlreadyPending:
+    case ErrorCode.ApprovalNotPending:
+      return 409;
+    case ErrorCode.PayloadTooLarge:
+      return 413;
+    case ErrorCode.UnsupportedMediaType:
+      return 415;
+    case ErrorCode.BackendUnavailable:
+      return 503;
+    case ErrorCode.Internal:
+      return 500;
+  }
+}

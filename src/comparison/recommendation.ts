@@ -1,0 +1,151 @@
+import { directionOf, MetricDirection } from './metric-direction';
+
+export interface ComparedVersion {
+  version: number;
+  metrics: Record<string, number>;
+}
+
+export interface MetricVerdict {
+  name: string;
+  direction: MetricDirection;
+  /** False when some version lacks the metric: shown, but left out of the verdict. */
+  compared: boolean;
+  /** The versions with the best value (several on a tie); empty when not compared. */
+  best_versions: number[];
+}
+
+export interface Recommendation {
+  recommended_version: number | null;
+  recommendation: string;
+  metrics: MetricVerdict[];
+}
+
+const fmt = (x: number): string => String(Number(x.toPrecision(6)));
+
+function delta(better: number, worse: number): string {
+  const diff = better - worse;
+  const sign = diff >= 0 ? '+' : '−';
+  const abs = fmt(Math.abs(diff));
+  if (worse === 0) return `${sign}${abs}`;
+  const pct = Math.abs((diff / worse) * 100);
+  return `${sign}${abs}, ${sign}${pct.toFixed(1)}%`;
+}
+
+function list(items: string[]): string {
+  if (items.length <= 1) return items.join('');
+  return `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+}
+
+const versionsText = (vs: number[]): string =>
+  vs.length === 1 ? `version ${vs[0]}` : `versions ${list(vs.map(String))}`;
+
+/** `a` is better than `b` on a metric with this direction. */
+const better = (direction: MetricDirection, a: number, b: number): boolean =>
+  direction === MetricDirection.HigherIsBetter ? a > b : a < b;
+
+/**
+ * Decides which version to recommend and says why. A version is recommended when it is at
+ * least as good as every other on every metric they all have, and strictly better than each of
+ * them on at least one. Otherwise there is no clear winner, and the text says which metric
+ * favours which version.
+ */
+export function recommend(versions: ComparedVersion[]): Recommendation {
+  const names = [...new Set(versions.flatMap((v) => Object.keys(v.metrics)))].sort();
+  const metrics: MetricVerdict[] = names.map((name) => {
+    const direction = directionOf(name);
+    const compared = versions.every((v) => typeof v.metrics[name] === 'number');
+    let best: number[] = [];
+    if (compared) {
+      const values = versions.map((v) => v.metrics[name]);
+      const top =
+        direction === MetricDirection.HigherIsBetter ? Math.max(...values) : Math.min(...values);
+      best = versions.filter((v) => v.metrics[name] === top).map((v) => v.version);
+    }
+    return { name, direction, compared, best_versions: best };
+  });
+  const shared = metrics.filter((m) => m.compared);
+  const skipped = metrics.filter((m) => !m.compared).map((m) => m.name);
+  const skippedNote =
+    skipped.length > 0 ? ` (not compared, missing from some versions: ${list(skipped)})` : '';
+  const all = versions.map((v) => v.version);
+
+  if (shared.length === 0) {
+    return {
+      recommended_version: null,
+      recommendation: `No clear winner: ${versionsText(all)} have no metric in common to compare${skippedNote}`,
+      metrics,
+    };
+  }
+
+  const winner = versions.find((w) =>
+    versions.every(
+      (other) =>
+        other === w ||
+        (shared.every((m) => !better(m.direction, other.metrics[m.name], w.metrics[m.name])) &&
+          shared.some((m) => better(m.direction, w.metrics[m.name], other.metrics[m.name]))),
+    ),
+  );
+
+  if (winner === undefined) {
+    const allTied = shared.every((m) => m.best_versions.length === versions.length);
+    if (allTied) {
+      return {
+        recommended_version: null,
+        recommendation: `No clear winner: ${versionsText(all)} are equal on every compared metric (${list(shared.map((m) => m.name))})${skippedNote}`,
+        metrics,
+      };
+    }
+    const parts = shared.map((m) => {
+      if (m.best_versions.length === versions.length) return `${m.name} is equal`;
+      const lead = m.best_versions;
+      if (versions.length === 2 && lead.length === 1) {
+        const a = versions.find((v) => v.version === lead[0])!;
+        const b = versions.find((v) => v.version !== lead[0])!;
+        return `${m.name} favours version ${a.version} (${fmt(a.metrics[m.name])} vs ${fmt(b.metrics[m.name])}, ${delta(a.metrics[m.name], b.metrics[m.name])})`;
+      }
+      return `${m.name} favours ${versionsText(lead)}`;
+    });
+    return {
+      recommended_version: null,
+      recommendation: `No clear winner: ${parts.join('; ')}${skippedNote}`,
+      metrics,
+    };
+  }
+
+  const others = versions.filter((v) => v !== winner);
+  // Against the strongest rival on each metric, so the margin is the one that matters.
+  const margins = shared.map((m) => {
+    const rivalValue = others
+      .map((o) => o.metrics[m.name])
+      .reduce((best, x) => (better(m.direction, x, best) ? x : best));
+    const w = winner.metrics[m.name];
+    const vs = others.length === 1 ? '' : 'best other ';
+    return {
+      name: m.name,
+      strict: better(m.direction, w, rivalValue),
+      text: `${m.name} ${fmt(w)} vs ${vs}${fmt(rivalValue)} (${delta(w, rivalValue)})`,
+    };
+  });
+  const strictAll = margins.every((x) => x.strict);
+  const newest = Math.max(...all);
+  let lead: string;
+  if (strictAll && versions.length === 2) {
+    lead =
+      winner.version === newest
+        ? `Version ${winner.version} shows improvement across all metrics`
+        : `Version ${winner.version} outperforms version ${others[0].version} on all metrics`;
+  } else if (strictAll) {
+    lead = `Version ${winner.version} is best on all metrics`;
+  } else {
+    const equal = margins.filter((x) => !x.strict).map((x) => x.name);
+    lead = `Version ${winner.version} is better on ${list(margins.filter((x) => x.strict).map((x) => x.name))} and equal on ${list(equal)}`;
+  }
+  return {
+    recommended_version: winner.version,
+    recommendation: `${lead}: ${margins
+      .filter((x) => x.strict)
+      .map((x) => x.text)
+      .join('; ')}${skippedNote}`,
+    metrics,
+  };
+}

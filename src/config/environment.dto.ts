@@ -1,0 +1,126 @@
+import { Transform } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  ValidateIf,
+} from 'class-validator';
+
+const toInt = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+
+const blankToUndefined = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+/**
+ * The process environment as the service accepts it. Validated once at boot; a bad value
+ * stops the boot with a message naming the variable.
+ */
+export class EnvironmentDto {
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT?: number;
+
+  @IsOptional()
+  @Transform(blankToUndefined)
+  @IsString()
+  HOST?: string;
+
+  @IsOptional()
+  @Transform(blankToUndefined)
+  @IsString()
+  DATA_DIR?: string;
+
+  @IsOptional()
+  @Transform(blankToUndefined)
+  @IsUrl({ protocols: ['http', 'https'], require_tld: false, require_protocol: true })
+  MLFLOW_TRACKING_URI?: string;
+
+  @IsOptional()
+  @Transform(blankToUndefined)
+  @Matches(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[^\s]*)?$/, {
+    message: 'MLFLOW_ARTIFACT_ROOT must look like s3://bucket[/prefix]',
+  })
+  MLFLOW_ARTIFACT_ROOT?: string;
+
+  @IsOptional()
+  @Transform(blankToUndefined)
+  @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'DATABASE_URL must be a postgres:// URL' })
+  DATABASE_URL?: string;
+
+  @IsOptional()
+  @Transform(blankToUndefined)
+  @Matches(/^rediss?:\/\/\S+$/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
+  REDIS_URL?: string;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(86400)
+  ML_REGISTRY_CACHE_TTL?: number;
+
+  @IsOptional()
+  @Transform(blankToUndefined)
+  @IsString()
+  @MinLength(32, { message: 'AUTH_JWT_SECRET must be at least 32 characters long' })
+  AUTH_JWT_SECRET?: string;
+
+  @IsOptional()
+  @Transform(blankToUndefined)
+  @IsUrl({ protocols: ['http', 'https'], require_tld: false, require_protocol: true })
+  AUTH_JWKS_URI?: string;
+
+  @IsOptional()
+  @Transform(blankToUndefined)
+  @IsString()
+  AUTH_ISSUER?: string;
+
+  @IsOptional()
+  @Transform(blankToUndefined)
+  @IsString()
+  AUTH_AUDIENCE?: string;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  MAX_JSON_BODY_BYTES?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  ARTIFACT_MAX_FILE_BYTES?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  ARTIFACT_MAX_METADATA_BYTES?: number;
+
+  @IsOptional()
+  @Transform(blankToUndefined)
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL?: string;
+
+  @IsOptional()
+  @Transform(blankToUndefined)
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV?: string;
+
+  @ValidateIf((env: EnvironmentDto) => env.APPROVAL_RETRY_INTERVAL_MS !== undefined)
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  APPROVAL_RETRY_INTERVAL_MS?: number;
+}

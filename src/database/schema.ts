@@ -1,0 +1,135 @@
+import type { Generated } from 'kysely';
+
+/*
+ * One database holds two groups of tables:
+ *  - reg_*: the embedded registry backend (MLflow's data model: registered models, versions,
+ *    tags, runs with metrics and parameters). Unused when a real MLflow server is configured.
+ *  - artifacts, approvals, history: the service's own records (artifact manifests, the approval
+ *    workflow, the audit trail). Always here, whatever the registry backend.
+ * Times are milliseconds since the epoch (UTC). Booleans are 0/1 integers so that the same
+ * queries run on SQLite and PostgreSQL.
+ */
+
+export interface RegModelsTable {
+  id: Generated<number>;
+  tenant_id: string;
+  name: string;
+  description: string;
+  created_at: number;
+  last_updated_at: number;
+  /** Next version number: numbers are never reused, even after a version is deleted. */
+  next_version: number;
+}
+
+export interface RegModelTagsTable {
+  model_id: number;
+  key: string;
+  value: string;
+}
+
+export interface RegVersionsTable {
+  model_id: number;
+  version: number;
+  stage: string;
+  description: string;
+  source: string;
+  run_id: string | null;
+  created_at: number;
+  last_updated_at: number;
+}
+
+export interface RegVersionTagsTable {
+  model_id: number;
+  version: number;
+  key: string;
+  value: string;
+}
+
+export interface RegRunsTable {
+  run_id: string;
+  tenant_id: string;
+  created_at: number;
+}
+
+export interface RegRunMetricsTable {
+  run_id: string;
+  key: string;
+  value: number;
+}
+
+export interface RegRunParamsTable {
+  run_id: string;
+  key: string;
+  /** JSON-encoded so that numbers, strings and booleans keep their type. */
+  value: string;
+}
+
+export interface ArtifactsTable {
+  id: string;
+  tenant_id: string;
+  /** 'uploading' while bytes are being written; 'ready' once every file is stored. */
+  status: string;
+  created_by: string;
+  created_at: number;
+  /** JSON array of {name, size, sha256, content_type}. */
+  files: string;
+  model_name: string | null;
+  model_version: number | null;
+  registered_at: number | null;
+}
+
+export interface ApprovalsTable {
+  id: string;
+  tenant_id: string;
+  model_name: string;
+  model_uid: string;
+  version: number;
+  target_stage: string;
+  archive_existing_versions: number;
+  status: string;
+  requested_by: string;
+  requested_at: number;
+  request_comment: string | null;
+  decided_by: string | null;
+  decided_at: number | null;
+  decision_comment: string | null;
+  /**
+   * none (not approved), pending (approved, transition not applied yet: the backend was
+   * down), applied, or abandoned (the version was deleted before it could be applied).
+   */
+  apply_state: string;
+  /** Set once an approved transition has been applied to the registry backend. */
+  applied_at: number | null;
+  apply_attempts: number;
+  last_apply_error: string | null;
+}
+
+export interface HistoryTable {
+  id: Generated<number>;
+  tenant_id: string;
+  model_name: string;
+  model_uid: string;
+  version: number;
+  event: string;
+  from_stage: string | null;
+  to_stage: string | null;
+  actor: string;
+  at: number;
+  comment: string | null;
+  approval_id: string | null;
+  requested_by: string | null;
+  approved_by: string | null;
+}
+
+export interface DatabaseSchema {
+  reg_models: RegModelsTable;
+  reg_model_tags: RegModelTagsTable;
+  reg_versions: RegVersionsTable;
+  reg_version_tags: RegVersionTagsTable;
+  reg_runs: RegRunsTable;
+  reg_run_metrics: RegRunMetricsTable;
+  reg_run_params: RegRunParamsTable;
+  artifacts: ArtifactsTable;
+  approvals: ApprovalsTable;
+  history: HistoryTable;
+}

@@ -1,0 +1,84 @@
+import { BeforeApplicationShutdown, Controller, Get, HttpCode, Res } from '@nestjs/common';
+import {
+  ApiExtraModels,
+  ApiOkResponse,
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { Response } from 'express';
+import { Public } from '../common/auth/authenticated.decorator';
+import { CheckDto, LivenessDto, ReadinessDto } from './dto/health.dto';
+import { Database } from '../database/database';
+import { MlflowRegistry } from '../mlflow/mlflow-registry';
+import { ObjectStorage } from '../storage/object-storage';
+
+const CHECK_TIMEOUT_MS = 3000;
+
+async function probe(check: () => Promise<void>): Promise<CheckDto> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      check(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)),
+          CHECK_TIMEOUT_MS,
+        );
+      }),
+    ]);
+    return { status: 'up' };
+  } catch (err) {
+    return { status: 'down', error: err instanceof Error ? err.message : 'unavailable' };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+@ApiTags('health')
+@ApiExtraModels(CheckDto)
+@Public()
+@Controller('health')
+export class HealthController implements BeforeApplicationShutdown {
+  private draining = false;
+
+  constructor(
+    private readonly database: Database,
+    private readonly registry: MlflowRegistry,
+    private readonly storage: ObjectStorage,
+  ) {}
+
+  /** Stop taking traffic as soon as shutdown begins; in-flight requests still finish. */
+  beforeApplicationShutdown(): void {
+    this.draining = true;
+  }
+
+  @Get('live')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Liveness: the process is up' })
+  @ApiOkResponse({ type: LivenessDto })
+  live(): LivenessDto {
+    return { status: 'ok' };
+  }
+
+  @Get('ready')
+  @ApiOperation({ summary: 'Readiness: every backend the service uses answers' })
+  @ApiOkResponse({ type: ReadinessDto })
+  @ApiServiceUnavailableResponse({
+    type: ReadinessDto,
+    description: 'A backend is down, or the service is shutting down',
+  })
+  async ready(@Res({ passthrough: true }) res: Response): Promise<ReadinessDto> {
+    const [database, registry, storage] = await Promise.all([
+      probe(() => this.database.ping()),
+      probe(() => this.registry.ping()),
+      probe(() => this.storage.ping()),
+    ]);
+    const checks: Record<string, CheckDto> = { database, registry, storage };
+    if (this.draining) checks['shutdown'] = { status: 'down', error: 'shutting down' };
+    const ok = Object.values(checks).every((c) => c.status === 'up');
+    res.status(ok ? 200 : 503);
+    if (!ok) res.setHeader('Retry-After', '5');
+    return { status: ok ? 'ok' : 'unavailable', checks };
+  }
+}

@@ -1,0 +1,45 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Logger } from 'nestjs-pino';
+import { existsSync } from 'node:fs';
+import { AppModule } from './app.module';
+import { configureApp } from './app.setup';
+import { AppConfig, ConfigurationError, loadConfig } from './config/app-config';
+
+function configOrExit(): AppConfig {
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigurationError) {
+      // The logger does not exist yet: the message goes straight to stderr.
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+async function bootstrap(): Promise<void> {
+  const config = configOrExit();
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+    bodyParser: false,
+    bufferLogs: true,
+  });
+  configureApp(app, config);
+  await app.listen(config.port, config.host);
+  const logger = app.get(Logger);
+  const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`;
+  logger.log(
+    `Model Registry listening on ${url} (Swagger UI: ${url}/docs; data in ${config.dataDir})`,
+  );
+  if (config.auth.jwtSecretGenerated) {
+    logger.warn(
+      'AUTH_JWT_SECRET is not set: using a development secret kept in DATA_DIR. ' +
+        'Mint a token with: npm run token -- --sub alice --tenant acme-corp --roles editor',
+    );
+  }
+}
+
+void bootstrap();

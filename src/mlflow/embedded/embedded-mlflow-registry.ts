@@ -1,0 +1,522 @@
+import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { ErrorCode } from '../../common/errors/error-code';
+import { RegistryError } from '../../common/errors/registry-error';
+import { Database, Db } from '../../database/database';
+import { isUniqueViolation } from '../../database/unique-violation';
+import { MlflowRegistry } from '../mlflow-registry';
+import {
+  LatestVersion,
+  ModelVersionRecord,
+  Page,
+  ParamValue,
+  RegisteredModelRecord,
+  RunRecord,
+  Stage,
+} from '../registry-types';
+import type { RegModelsTable, RegVersionsTable } from '../../database/schema';
+import type { Selectable } from 'kysely';
+
+type ModelRow = Selectable<RegModelsTable>;
+type VersionRow = Selectable<RegVersionsTable>;
+
+function modelNotFound(name: string): RegistryError {
+  return new RegistryError(ErrorCode.ModelNotFound, `model '${name}' does not exist`);
+}
+
+function versionNotFound(name: string, version: number): RegistryError {
+  return new RegistryError(ErrorCode.VersionNotFound, `model '${name}' has no version ${version}`);
+}
+
+function encodePageToken(afterName: string): string {
+  return Buffer.from(JSON.stringify({ after: afterName }), 'utf8').toString('base64url');
+}
+
+function decodePageToken(token: string): string {
+  try {
+    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as unknown;
+    if (
+      typeof parsed === 'object' &&
+      parsed !== null &&
+      typeof (parsed as { after?: unknown }).after === 'string'
+    ) {
+      return (parsed as { after: string }).after;
+    }
+  } catch {
+    // fall through
+  }
+  throw RegistryError.validation('page_token is not a token this service issued');
+}
+
+/**
+ * The registry backend embedded in the service database, with MLflow's semantics: version
+ * numbers per model that are never reused, four stages, `archive_existing_versions` for
+ * staging/production targets, `latest_versions` per stage, runs holding metrics and params.
+ */
+@Injectable()
+export class EmbeddedMlflowRegistry extends MlflowRegistry {
+  private readonly db: Db;
+
+  constructor(database: Database) {
+    super();
+    this.db = database.db;
+  }
+
+  async createRegisteredModel(
+    tenant: string,
+    input: { name: string; description?: string; tags?: Record<string, string> },
+  ): Promise<RegisteredModelRecord> {
+    const now = Date.now();
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        const { id } = await trx
+          .insertInto('reg_models')
+          .values({
+            tenant_id: tenant,
+            name: input.name,
+            description: input.description ?? '',
+            created_at: now,
+            last_updated_at: now,
+            next_version: 1,
+          })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        const tags = Object.entries(input.tags ?? {});
+        if (tags.length > 0) {
+          await trx
+            .insertInto('reg_model_tags')
+            .values(tags.map(([key, value]) => ({ model_id: id, key, value })))
+            .execute();
+        }
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) {
+        throw new RegistryError(
+          ErrorCode.ModelAlreadyExists,
+          `model '${input.name}' already exists`,
+        );
+      }
+      throw err;
+    }
+    return this.getRegisteredModel(tenant, input.name);
+  }
+
+  async getRegisteredModel(tenant: string, name: string): Promise<RegisteredModelRecord> {
+    const row = await this.findModel(this.db, tenant, name);
+    const [model] = await this.toModelRecords([row]);
+    return model;
+  }
+
+  async searchRegisteredModels(
+    tenant: string,
+    query: { maxResults: number; pageToken?: string },
+  ): Promise<Page<RegisteredModelRecord>> {
+    let q = this.db
+      .selectFrom('reg_models')
+      .selectAll()
+      .where('tenant_id', '=', tenant)
+      .orderBy('name')
+      .limit(query.maxResults + 1);
+    if (query.pageToken !== undefined) q = q.where('name', '>', decodePageToken(query.pageToken));
+    const rows = await q.execute();
+    const more = rows.length > query.maxResults;
+    const pageRows = more ? rows.slice(0, query.maxResults) : rows;
+    const items = await this.toModelRecords(pageRows);
+    return more
+      ? { items, nextPageToken: encodePageToken(pageRows[pageRows.length - 1].name) }
+      : { items };
+  }
+
+  async updateRegisteredModel(
+    tenant: string,
+    name: string,
+    input: { description: string },
+  ): Promise<RegisteredModelRecord> {
+    const model = await this.findModel(this.db, tenant, name);
+    await this.db
+      .updateTable('reg_models')
+      .set({ description: input.description, last_updated_at: Date.now() })
+      .where('id', '=', model.id)
+      .execute();
+    return this.getRegisteredModel(tenant, name);
+  }
+
+  async setRegisteredModelTag(
+    tenant: string,
+    name: string,
+    key: string,
+    value: string,
+  ): Promise<void> {
+    const model = await this.findModel(this.db, tenant, name);
+    await this.db
+      .insertInto('reg_model_tags')
+      .values({ model_id: model.id, key, value })
+      .onConflict((oc) => oc.columns(['model_id', 'key']).doUpdateSet({ value }))
+      .execute();
+  }
+
+  async deleteRegisteredModelTag(tenant: string, name: string, key: string): Promise<void> {
+    const model = await this.findModel(this.db, tenant, name);
+    await this.db
+      .deleteFrom('reg_model_tags')
+      .where('model_id', '=', model.id)
+      .where('key', '=', key)
+      .execute();
+  }
+
+  async deleteRegisteredModel(tenant: string, name: string): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const model = await this.findModel(trx, tenant, name);
+      await trx.deleteFrom('reg_version_tags').where('model_id', '=', model.id).execute();
+      await trx.deleteFrom('reg_versions').where('model_id', '=', model.id).execute();
+      await trx.deleteFrom('reg_model_tags').where('model_id', '=', model.id).execute();
+      await trx.deleteFrom('reg_models').where('id', '=', model.id).execute();
+    });
+  }
+
+  async createModelVersion(
+    tenant: string,
+    name: string,
+    input: { source: string; runId?: string; description?: string; tags?: Record<string, string> },
+  ): Promise<ModelVersionRecord> {
+    const now = Date.now();
+    const version = await this.db.transaction().execute(async (trx) => {
+      const model = await this.findModel(trx, tenant, name);
+      if (input.runId !== undefined) {
+        const run = await trx
+          .selectFrom('reg_runs')
+          .select('run_id')
+          .where('run_id', '=', input.runId)
+          .where('tenant_id', '=', tenant)
+          .executeTakeFirst();
+        if (!run)
+          throw new RegistryError(ErrorCode.RunNotFound, `run '${input.runId}' does not exist`);
+      }
+      const number = model.next_version;
+      await trx
+        .updateTable('reg_models')
+        .set({ next_version: number + 1, last_updated_at: now })
+        .where('id', '=', model.id)
+        .execute();
+      await trx
+        .insertInto('reg_versions')
+        .values({
+          model_id: model.id,
+          version: number,
+          stage: Stage.None,
+          description: input.description ?? '',
+          source: input.source,
+          run_id: input.runId ?? null,
+          created_at: now,
+          last_updated_at: now,
+        })
+        .execute();
+      const tags = Object.entries(input.tags ?? {});
+      if (tags.length > 0) {
+        await trx
+          .insertInto('reg_version_tags')
+          .values(tags.map(([key, value]) => ({ model_id: model.id, version: number, key, value })))
+          .execute();
+      }
+      return number;
+    });
+    return this.getModelVersion(tenant, name, version);
+  }
+
+  async getModelVersion(
+    tenant: string,
+    name: string,
+    version: number,
+  ): Promise<ModelVersionRecord> {
+    const model = await this.findModel(this.db, tenant, name);
+    const row = await this.db
+      .selectFrom('reg_versions')
+      .selectAll()
+      .where('model_id', '=', model.id)
+      .where('version', '=', version)
+      .executeTakeFirst();
+    if (!row) throw versionNotFound(name, version);
+    const [record] = await this.toVersionRecords(name, [row]);
+    return record;
+  }
+
+  async searchModelVersions(
+    tenant: string,
+    name: string,
+    filter: { stage?: Stage } = {},
+  ): Promise<ModelVersionRecord[]> {
+    const model = await this.findModel(this.db, tenant, name);
+    let q = this.db
+      .selectFrom('reg_versions')
+      .selectAll()
+      .where('model_id', '=', model.id)
+      .orderBy('version');
+    if (filter.stage !== undefined) q = q.where('stage', '=', filter.stage);
+    return this.toVersionRecords(name, await q.execute());
+  }
+
+  async updateModelVersion(
+    tenant: string,
+    name: string,
+    version: number,
+    input: { description: string },
+  ): Promise<ModelVersionRecord> {
+    const model = await this.findModel(this.db, tenant, name);
+    const result = await this.db
+      .updateTable('reg_versions')
+      .set({ description: input.description, last_updated_at: Date.now() })
+      .where('model_id', '=', model.id)
+      .where('version', '=', version)
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) === 0) throw versionNotFound(name, version);
+    return this.getModelVersion(tenant, name, version);
+  }
+
+  async setModelVersionTag(
+    tenant: string,
+    name: string,
+    version: number,
+    key: string,
+    value: string,
+  ): Promise<void> {
+    const model = await this.findModel(this.db, tenant, name);
+    await this.requireVersion(this.db, model, version);
+    await this.db
+      .insertInto('reg_version_tags')
+      .values({ model_id: model.id, version, key, value })
+      .onConflict((oc) => oc.columns(['model_id', 'version', 'key']).doUpdateSet({ value }))
+      .execute();
+  }
+
+  async deleteModelVersionTag(
+    tenant: string,
+    name: string,
+    version: number,
+    key: string,
+  ): Promise<void> {
+    const model = await this.findModel(this.db, tenant, name);
+    await this.requireVersion(this.db, model, version);
+    await this.db
+      .deleteFrom('reg_version_tags')
+      .where('model_id', '=', model.id)
+      .where('version', '=', version)
+      .where('key', '=', key)
+      .execute();
+  }
+
+  async transitionModelVersionStage(
+    tenant: string,
+    name: string,
+    version: number,
+    stage: Stage,
+    archiveExistingVersions: boolean,
+  ): Promise<ModelVersionRecord> {
+    const now = Date.now();
+    await this.db.transaction().execute(async (trx) => {
+      const model = await this.findModel(trx, tenant, name);
+      await this.requireVersion(trx, model, version);
+      if (archiveExistingVersions && (stage === Stage.Staging || stage === Stage.Production)) {
+        await trx
+          .updateTable('reg_versions')
+          .set({ stage: Stage.Archived, last_updated_at: now })
+          .where('model_id', '=', model.id)
+          .where('stage', '=', stage)
+          .where('version', '!=', version)
+          .execute();
+      }
+      await trx
+        .updateTable('reg_versions')
+        .set({ stage, last_updated_at: now })
+        .where('model_id', '=', model.id)
+        .where('version', '=', version)
+        .execute();
+      await trx
+        .updateTable('reg_models')
+        .set({ last_updated_at: now })
+        .where('id', '=', model.id)
+        .execute();
+    });
+    return this.getModelVersion(tenant, name, version);
+  }
+
+  async deleteModelVersion(tenant: string, name: string, version: number): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const model = await this.findModel(trx, tenant, name);
+      await this.requireVersion(trx, model, version);
+      await trx
+        .deleteFrom('reg_version_tags')
+        .where('model_id', '=', model.id)
+        .where('version', '=', version)
+        .execute();
+      await trx
+        .deleteFrom('reg_versions')
+        .where('model_id', '=', model.id)
+        .where('version', '=', version)
+        .execute();
+      await trx
+        .updateTable('reg_models')
+        .set({ last_updated_at: Date.now() })
+        .where('id', '=', model.id)
+        .execute();
+    });
+  }
+
+  async createRun(
+    tenant: string,
+    input: { metrics: Record<string, number>; params: Record<string, ParamValue> },
+  ): Promise<RunRecord> {
+    const runId = randomUUID().replace(/-/g, '');
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('reg_runs')
+        .values({ run_id: runId, tenant_id: tenant, created_at: Date.now() })
+        .execute();
+      const metrics = Object.entries(input.metrics);
+      if (metrics.length > 0) {
+        await trx
+          .insertInto('reg_run_metrics')
+          .values(metrics.map(([key, value]) => ({ run_id: runId, key, value })))
+          .execute();
+      }
+      const params = Object.entries(input.params);
+      if (params.length > 0) {
+        await trx
+          .insertInto('reg_run_params')
+          .values(
+            params.map(([key, value]) => ({ run_id: runId, key, value: JSON.stringify(value) })),
+          )
+          .execute();
+      }
+    });
+    return { runId, metrics: { ...input.metrics }, params: { ...input.params } };
+  }
+
+  async getRun(tenant: string, runId: string): Promise<RunRecord> {
+    const run = await this.db
+      .selectFrom('reg_runs')
+      .select('run_id')
+      .where('run_id', '=', runId)
+      .where('tenant_id', '=', tenant)
+      .executeTakeFirst();
+    if (!run) throw new RegistryError(ErrorCode.RunNotFound, `run '${runId}' does not exist`);
+    const [metricRows, paramRows] = await Promise.all([
+      this.db
+        .selectFrom('reg_run_metrics')
+        .select(['key', 'value'])
+        .where('run_id', '=', runId)
+        .execute(),
+      this.db
+        .selectFrom('reg_run_params')
+        .select(['key', 'value'])
+        .where('run_id', '=', runId)
+        .execute(),
+    ]);
+    const metrics: Record<string, number> = {};
+    for (const m of metricRows) metrics[m.key] = Number(m.value);
+    const params: Record<string, ParamValue> = {};
+    for (const p of paramRows) params[p.key] = JSON.parse(p.value) as ParamValue;
+    return { runId, metrics, params };
+  }
+
+  async deleteRun(tenant: string, runId: string): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const deleted = await trx
+        .deleteFrom('reg_runs')
+        .where('run_id', '=', runId)
+        .where('tenant_id', '=', tenant)
+        .executeTakeFirst();
+      if (Number(deleted.numDeletedRows) === 0) {
+        throw new RegistryError(ErrorCode.RunNotFound, `run '${runId}' does not exist`);
+      }
+      await trx.deleteFrom('reg_run_metrics').where('run_id', '=', runId).execute();
+      await trx.deleteFrom('reg_run_params').where('run_id', '=', runId).execute();
+    });
+  }
+
+  async ping(): Promise<void> {
+    await this.db.selectFrom('reg_models').select('id').limit(1).execute();
+  }
+
+  private async findModel(db: Db, tenant: string, name: string): Promise<ModelRow> {
+    const row = await db
+      .selectFrom('reg_models')
+      .selectAll()
+      .where('tenant_id', '=', tenant)
+      .where('name', '=', name)
+      .executeTakeFirst();
+    if (!row) throw modelNotFound(name);
+    return row;
+  }
+
+  private async requireVersion(db: Db, model: ModelRow, version: number): Promise<void> {
+    const row = await db
+      .selectFrom('reg_versions')
+      .select('version')
+      .where('model_id', '=', model.id)
+      .where('version', '=', version)
+      .executeTakeFirst();
+    if (!row) throw versionNotFound(model.name, version);
+  }
+
+  private async toModelRecords(rows: ModelRow[]): Promise<RegisteredModelRecord[]> {
+    if (rows.length === 0) return [];
+    const ids = rows.map((r) => r.id);
+    const [tagRows, latestRows] = await Promise.all([
+      this.db.selectFrom('reg_model_tags').selectAll().where('model_id', 'in', ids).execute(),
+      this.db
+        .selectFrom('reg_versions')
+        .select(['model_id', 'stage', (eb) => eb.fn.max<number>('version').as('version')])
+        .where('model_id', 'in', ids)
+        .groupBy(['model_id', 'stage'])
+        .execute(),
+    ]);
+    const tags = new Map<number, Record<string, string>>();
+    for (const t of tagRows) {
+      const entry = tags.get(t.model_id) ?? {};
+      entry[t.key] = t.value;
+      tags.set(t.model_id, entry);
+    }
+    const latest = new Map<number, LatestVersion[]>();
+    for (const l of latestRows) {
+      const entry = latest.get(l.model_id) ?? [];
+      entry.push({ version: Number(l.version), stage: l.stage as Stage });
+      latest.set(l.model_id, entry);
+    }
+    return rows.map((r) => ({
+      name: r.name,
+      description: r.description,
+      tags: tags.get(r.id) ?? {},
+      createdAt: Number(r.created_at),
+      lastUpdatedAt: Number(r.last_updated_at),
+      latestVersions: (latest.get(r.id) ?? []).sort((a, b) => a.version - b.version),
+    }));
+  }
+
+  private async toVersionRecords(name: string, rows: VersionRow[]): Promise<ModelVersionRecord[]> {
+    if (rows.length === 0) return [];
+    const modelId = rows[0].model_id;
+    let tagQuery = this.db
+      .selectFrom('reg_version_tags')
+      .selectAll()
+      .where('model_id', '=', modelId);
+    if (rows.length === 1) tagQuery = tagQuery.where('version', '=', rows[0].version);
+    const tagRows = await tagQuery.execute();
+    const tags = new Map<number, Record<string, string>>();
+    for (const t of tagRows) {
+      const entry = tags.get(t.version) ?? {};
+      entry[t.key] = t.value;
+      tags.set(t.version, entry);
+    }
+    return rows.map((r) => ({
+      name,
+      version: r.version,
+      stage: r.stage as Stage,
+      description: r.description,
+      source: r.source,
+      runId: r.run_id,
+      tags: tags.get(r.version) ?? {},
+      createdAt: Number(r.created_at),
+      lastUpdatedAt: Number(r.last_updated_at),
+    }));
+  }
+}

@@ -1,0 +1,129 @@
+import type {
+  ModelVersionRecord,
+  Page,
+  ParamValue,
+  RegisteredModelRecord,
+  RunRecord,
+  Stage,
+} from './registry-types';
+
+/**
+ * The one port to the registry backend, shaped after MLflow's REST API 2.0 (registered models,
+ * model versions, runs). Implementations: the embedded one on the service database and, with
+ * MLFLOW_TRACKING_URI, an HTTP client of a real MLflow Tracking Server. Both pass the contract
+ * suite in `mlflow-registry.contract.ts`.
+ *
+ * Every call names the tenant: an implementation keeps tenants apart however its storage
+ * allows (a column in the embedded store; name mapping and tags in a shared MLflow server), and
+ * a name of another tenant behaves exactly like a name that does not exist.
+ *
+ * Errors: RegistryError with MODEL_NOT_FOUND, VERSION_NOT_FOUND, RUN_NOT_FOUND,
+ * MODEL_ALREADY_EXISTS, VALIDATION_FAILED or BACKEND_UNAVAILABLE. Adapters translate; they do not
+ * decide business rules (approvals, who may do what) — those live above the port.
+ */
+export abstract class MlflowRegistry {
+  /** Fails with MODEL_ALREADY_EXISTS when the tenant has a model of that name. */
+  abstract createRegisteredModel(
+    tenant: string,
+    input: { name: string; description?: string; tags?: Record<string, string> },
+  ): Promise<RegisteredModelRecord>;
+
+  abstract getRegisteredModel(tenant: string, name: string): Promise<RegisteredModelRecord>;
+
+  /** Models of one tenant ordered by name; `pageToken` comes from the previous page. */
+  abstract searchRegisteredModels(
+    tenant: string,
+    query: { maxResults: number; pageToken?: string },
+  ): Promise<Page<RegisteredModelRecord>>;
+
+  abstract updateRegisteredModel(
+    tenant: string,
+    name: string,
+    input: { description: string },
+  ): Promise<RegisteredModelRecord>;
+
+  abstract setRegisteredModelTag(
+    tenant: string,
+    name: string,
+    key: string,
+    value: string,
+  ): Promise<void>;
+
+  abstract deleteRegisteredModelTag(tenant: string, name: string, key: string): Promise<void>;
+
+  /** Deletes the model and all its versions. */
+  abstract deleteRegisteredModel(tenant: string, name: string): Promise<void>;
+
+  /**
+   * Creates the next version (1, 2, 3, ... per model; never reusing a number) in stage `none`.
+   * Bumps the model's `lastUpdatedAt`.
+   */
+  abstract createModelVersion(
+    tenant: string,
+    name: string,
+    input: { source: string; runId?: string; description?: string; tags?: Record<string, string> },
+  ): Promise<ModelVersionRecord>;
+
+  abstract getModelVersion(
+    tenant: string,
+    name: string,
+    version: number,
+  ): Promise<ModelVersionRecord>;
+
+  /** Every version of one model, oldest first, optionally only those in one stage. */
+  abstract searchModelVersions(
+    tenant: string,
+    name: string,
+    filter?: { stage?: Stage },
+  ): Promise<ModelVersionRecord[]>;
+
+  abstract updateModelVersion(
+    tenant: string,
+    name: string,
+    version: number,
+    input: { description: string },
+  ): Promise<ModelVersionRecord>;
+
+  abstract setModelVersionTag(
+    tenant: string,
+    name: string,
+    version: number,
+    key: string,
+    value: string,
+  ): Promise<void>;
+
+  abstract deleteModelVersionTag(
+    tenant: string,
+    name: string,
+    version: number,
+    key: string,
+  ): Promise<void>;
+
+  /**
+   * Moves a version to `stage`. With `archiveExistingVersions` and a target of staging or
+   * production, every other version in that stage moves to archived (MLflow's semantics).
+   * Transitioning to the stage a version already has is allowed here (MLflow allows it).
+   */
+  abstract transitionModelVersionStage(
+    tenant: string,
+    name: string,
+    version: number,
+    stage: Stage,
+    archiveExistingVersions: boolean,
+  ): Promise<ModelVersionRecord>;
+
+  abstract deleteModelVersion(tenant: string, name: string, version: number): Promise<void>;
+
+  /** A run holding a version's metrics and parameters (MLflow: runs/create + runs/log-batch). */
+  abstract createRun(
+    tenant: string,
+    input: { metrics: Record<string, number>; params: Record<string, ParamValue> },
+  ): Promise<RunRecord>;
+
+  abstract getRun(tenant: string, runId: string): Promise<RunRecord>;
+
+  abstract deleteRun(tenant: string, runId: string): Promise<void>;
+
+  /** Readiness: resolves when the backend answers. */
+  abstract ping(): Promise<void>;
+}

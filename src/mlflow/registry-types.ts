@@ -1,0 +1,56 @@
+/** Lifecycle stages, in the service's lowercase spelling (MLflow says None/Staging/...). */
+export enum Stage {
+  None = 'none',
+  Staging = 'staging',
+  Production = 'production',
+  Archived = 'archived',
+}
+
+export const STAGES: readonly Stage[] = [
+  Stage.None,
+  Stage.Staging,
+  Stage.Production,
+  Stage.Archived,
+];
+
+export type ParamValue = string | number | boolean;
+
+/** The newest version in one stage, as MLflow's `latest_versions`. */
+export interface LatestVersion {
+  version: number;
+  stage: Stage;
+}
+
+export interface RegisteredModelRecord {
+  name: string;
+  description: string;
+  tags: Record<string, string>;
+  createdAt: number;
+  lastUpdatedAt: number;
+  /** The newest version of each stage that has one (MLflow's `latest_versions`). */
+  latestVersions: LatestVersion[];
+}
+
+export interface ModelVersionRecord {
+  name: string;
+  version: number;
+  stage: Stage;
+  description: string;
+  source: string;
+  runId: string | null;
+  tags: Record<string, string>;
+  createdAt: number;
+  lastUpdatedAt: number;
+}
+
+export interface RunRecord {
+  runId: string;
+  metrics: Record<string, number>;
+  params: Record<string, ParamValue>;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Opaque; absent on the last page. */
+  nextPageToken?: string;
+}

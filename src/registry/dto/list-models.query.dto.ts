@@ -1,0 +1,22 @@
+import { Transform } from 'class-transformer';
+import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { TenantQueryDto } from '../../common/validation/tenant-query.dto';
+import { toInteger } from '../../common/validation/params.dto';
+
+export const MAX_RESULTS_LIMIT = 1000;
+
+export class ListModelsQueryDto extends TenantQueryDto {
+  /** Page size, 1 to 1000. @example 100 */
+  @IsOptional()
+  @Transform(toInteger)
+  @IsInt({ message: 'max_results must be an integer from 1 to 1000' })
+  @Min(1, { message: 'max_results must be an integer from 1 to 1000' })
+  @Max(MAX_RESULTS_LIMIT, { message: 'max_results must be an integer from 1 to 1000' })
+  max_results?: number;
+
+  /** The `next_page_token` of the previous page. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(2048)
+  page_token?: string;
+}

@@ -1,0 +1,244 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { ArtifactsService } from '../artifacts/artifacts.service';
+import { ApprovalsService } from '../transitions/approvals.service';
+import { HistoryEvent, HistoryRepository } from '../audit/history.repository';
+import { MetadataCache } from '../cache/metadata-cache';
+import type { Caller } from '../common/auth/caller.decorator';
+import { ErrorCode } from '../common/errors/error-code';
+import { isRegistryError } from '../common/errors/registry-error';
+import { MlflowRegistry } from '../mlflow/mlflow-registry';
+import { Stage, type RunRecord } from '../mlflow/registry-types';
+import type { UpdateMetadataDto } from '../versions/dto/update-metadata.dto';
+import type { VersionDto } from '../versions/dto/version.dto';
+import { requireSomeChange } from '../versions/update-metadata';
+import { SERVICE_TAGS } from '../versions/version.mapper';
+import { modelUid, VersionsService } from '../versions/versions.service';
+import type { ListModelsQueryDto } from './dto/list-models.query.dto';
+import type { ModelDto, ModelListDto, ModelSummaryDto } from './dto/model.dto';
+import type { RegisterModelDto } from './dto/register-model.dto';
+import { mapModelSummary } from './model.mapper';
+
+@Injectable()
+export class ModelsService {
+  private readonly logger = new Logger(ModelsService.name);
+
+  constructor(
+    private readonly registry: MlflowRegistry,
+    private readonly versions: VersionsService,
+    private readonly artifacts: ArtifactsService,
+    private readonly approvals: ApprovalsService,
+    private readonly history: HistoryRepository,
+    private readonly cache: MetadataCache,
+  ) {}
+
+  /**
+   * Registers an uploaded artifact as the next version of a model, creating the model if it is
+   * new. Either everything is recorded (model, run, version, artifact link, history) or, on a
+   * failure, what was created is removed again: no empty model, no version without bytes.
+   */
+  async register(caller: Caller, dto: RegisterModelDto): Promise<VersionDto> {
+    const { tenant } = caller;
+    const actor = caller.principal.subject;
+    const artifact = await this.artifacts.requireReady(tenant, dto.artifact_id);
+    const metrics = dto.metrics ?? (await this.artifacts.readMetrics(artifact)) ?? {};
+    const params = dto.parameters ?? (await this.artifacts.readHyperparameters(artifact)) ?? {};
+    const modelFile = this.artifacts.modelFile(artifact);
+
+    await this.artifacts.claim(artifact, dto.name);
+    let createdModel = false;
+    let run: RunRecord | undefined;
+    let version: number;
+    let uid: string;
+    try {
+      ({ created: createdModel, uid } = await this.ensureModel(tenant, dto.name, dto.description));
+      run = await this.registry.createRun(tenant, { metrics, params });
+      const record = await this.registry.createModelVersion(tenant, dto.name, {
+        source: this.artifacts.uriOf(artifact, modelFile),
+        runId: run.runId,
+        description: dto.description,
+        tags: {
+          ...dto.tags,
+          [SERVICE_TAGS.createdBy]: actor,
+          [SERVICE_TAGS.artifactId]: artifact.id,
+        },
+      });
+      version = record.version;
+    } catch (err) {
+      await this.undoRegistration(tenant, dto.name, createdModel, run);
+      await this.artifacts.release(artifact);
+      await this.cache.invalidateModel(tenant, dto.name);
+      throw err;
+    }
+
+    await this.artifacts.markRegistered(artifact, version);
+    await this.history.append([
+      {
+        tenant_id: tenant,
+        model_name: dto.name,
+        model_uid: uid,
+        version,
+        event: HistoryEvent.Registered,
+        from_stage: null,
+        to_stage: Stage.None,
+        actor,
+        at: Date.now(),
+        comment: dto.description ?? null,
+        approval_id: null,
+        requested_by: null,
+        approved_by: null,
+      },
+    ]);
+    await this.cache.invalidateModel(tenant, dto.name);
+    return this.versions.get(tenant, dto.name, version);
+  }
+
+  async list(tenant: string, query: ListModelsQueryDto): Promise<ModelListDto> {
+    const maxResults = query.max_results ?? 100;
+    return this.cache.listScoped(
+      tenant,
+      `list:${maxResults}:${query.page_token ?? ''}`,
+      async () => {
+        const page = await this.registry.searchRegisteredModels(tenant, {
+          maxResults,
+          pageToken: query.page_token,
+        });
+        const result: ModelListDto = { models: page.items.map(mapModelSummary) };
+        if (page.nextPageToken !== undefined) result.next_page_token = page.nextPageToken;
+        return result;
+      },
+    );
+  }
+
+  async get(tenant: string, name: string): Promise<ModelDto> {
+    const model = await this.versions.getModelRecord(tenant, name);
+    const versions = await this.versions.list(tenant, name);
+    return { ...mapModelSummary(model), versions };
+  }
+
+  async update(tenant: string, name: string, dto: UpdateMetadataDto): Promise<ModelSummaryDto> {
+    requireSomeChange(dto);
+    await this.registry.getRegisteredModel(tenant, name);
+    try {
+      if (dto.description !== undefined) {
+        await this.registry.updateRegisteredModel(tenant, name, { description: dto.description });
+      }
+      for (const [key, value] of Object.entries(dto.tags ?? {})) {
+        if (value === null) await this.registry.deleteRegisteredModelTag(tenant, name, key);
+        else await this.registry.setRegisteredModelTag(tenant, name, key, value);
+      }
+    } finally {
+      await this.cache.invalidateModel(tenant, name);
+    }
+    return mapModelSummary(await this.versions.getModelRecord(tenant, name));
+  }
+
+  /**
+   * Deletes a model with its versions and their artifact bytes. Pending approval requests are
+   * cancelled; the history of every version stays, with a 'deleted' entry naming the admin.
+   */
+  async delete(caller: Caller, name: string): Promise<void> {
+    const { tenant } = caller;
+    const model = await this.registry.getRegisteredModel(tenant, name);
+    const uid = modelUid(model);
+    const versions = await this.registry.searchModelVersions(tenant, name);
+    await this.approvals.cancelPendingFor(caller, name, uid, undefined, 'model deleted');
+    await this.registry.deleteRegisteredModel(tenant, name);
+    await this.history.append(
+      versions.map((v) =>
+        this.deletedEntry(caller, name, uid, v.version, v.stage, 'model deleted'),
+      ),
+    );
+    await this.cache.invalidateModel(tenant, name);
+    await this.artifacts.deleteRegistered(tenant, name);
+  }
+
+  /** Deletes one version and its artifact bytes; its history stays, with a 'deleted' entry. */
+  async deleteVersion(caller: Caller, name: string, version: number): Promise<void> {
+    const { tenant } = caller;
+    const record = await this.registry.getModelVersion(tenant, name, version);
+    const uid = await this.versions.getModelUid(tenant, name);
+    await this.approvals.cancelPendingFor(caller, name, uid, version, 'version deleted');
+    await this.registry.deleteModelVersion(tenant, name, version);
+    await this.history.append([
+      this.deletedEntry(caller, name, uid, record.version, record.stage, 'version deleted'),
+    ]);
+    await this.cache.invalidateModel(tenant, name);
+    await this.artifacts.deleteRegistered(tenant, name, version);
+  }
+
+  private deletedEntry(
+    caller: Caller,
+    name: string,
+    uid: string,
+    version: number,
+    stage: Stage,
+    comment: string,
+  ) {
+    return {
+      tenant_id: caller.tenant,
+      model_name: name,
+      model_uid: uid,
+      version,
+      event: HistoryEvent.Deleted,
+      from_stage: stage,
+      to_stage: null,
+      actor: caller.principal.subject,
+      at: Date.now(),
+      comment,
+      approval_id: null,
+      requested_by: null,
+      approved_by: null,
+    };
+  }
+
+  /** The model exists afterwards; says whether this call created it, and its identity. */
+  private async ensureModel(
+    tenant: string,
+    name: string,
+    description: string | undefined,
+  ): Promise<{ created: boolean; uid: string }> {
+    try {
+      return {
+        created: false,
+        uid: modelUid(await this.registry.getRegisteredModel(tenant, name)),
+      };
+    } catch (err) {
+      if (!isRegistryError(err, ErrorCode.ModelNotFound)) throw err;
+    }
+    const uid = randomUUID();
+    try {
+      await this.registry.createRegisteredModel(tenant, {
+        name,
+        description,
+        tags: { [SERVICE_TAGS.modelUid]: uid },
+      });
+      return { created: true, uid };
+    } catch (err) {
+      // Another registration created it a moment ago: use theirs.
+      if (!isRegistryError(err, ErrorCode.ModelAlreadyExists)) throw err;
+      return {
+        created: false,
+        uid: modelUid(await this.registry.getRegisteredModel(tenant, name)),
+      };
+    }
+  }
+
+  private async undoRegistration(
+    tenant: string,
+    name: string,
+    createdModel: boolean,
+    run: RunRecord | undefined,
+  ): Promise<void> {
+    try {
+      if (run) await this.registry.deleteRun(tenant, run.runId);
+      if (createdModel) {
+        // Only if still empty: a concurrent registration may have added its version meanwhile.
+        const remaining = await this.registry.searchModelVersions(tenant, name);
+        if (remaining.length === 0) await this.registry.deleteRegisteredModel(tenant, name);
+      }
+    } catch (err) {
+      this.logger.error({ err, model: name }, 'could not undo a failed registration');
+    }
+  }
+}

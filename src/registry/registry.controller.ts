@@ -1,0 +1,120 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { Authenticated } from '../common/auth/authenticated.decorator';
+import { Caller, CurrentCaller } from '../common/auth/caller.decorator';
+import { Permission } from '../common/auth/roles';
+import { ErrorResponseDto } from '../common/http/error-response.dto';
+import { ModelParams, VersionParams } from '../common/validation/params.dto';
+import { UpdateMetadataDto } from '../versions/dto/update-metadata.dto';
+import { VersionDto } from '../versions/dto/version.dto';
+import { ListModelsQueryDto } from './dto/list-models.query.dto';
+import { ModelDto, ModelListDto, ModelSummaryDto } from './dto/model.dto';
+import { RegisterModelDto } from './dto/register-model.dto';
+import { ModelsService } from './models.service';
+
+@ApiTags('models')
+@Controller('models')
+export class RegistryController {
+  constructor(private readonly models: ModelsService) {}
+
+  @Post()
+  @HttpCode(201)
+  @Authenticated(Permission.Write)
+  @ApiOperation({
+    summary: 'Register a model version from an uploaded artifact',
+    description:
+      'Creates the model if the name is new, then the next version (1, 2, 3, ...) in stage none. ' +
+      "Metrics and parameters not given are read from the artifact's metrics.json and config.json. " +
+      'A failed registration leaves nothing behind.',
+  })
+  @ApiCreatedResponse({ type: VersionDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such artifact' })
+  @ApiConflictResponse({
+    type: ErrorResponseDto,
+    description: 'The artifact is already registered',
+  })
+  register(@CurrentCaller() caller: Caller, @Body() dto: RegisterModelDto): Promise<VersionDto> {
+    return this.models.register(caller, dto);
+  }
+
+  @Get()
+  @Authenticated(Permission.Read, { tenantQuery: false })
+  @ApiOperation({
+    summary: "List the tenant's models",
+    description: 'Ordered by name; `max_results` (default 100, at most 1000) per page.',
+  })
+  @ApiOkResponse({ type: ModelListDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  list(@CurrentCaller() caller: Caller, @Query() query: ListModelsQueryDto): Promise<ModelListDto> {
+    return this.models.list(caller.tenant, query);
+  }
+
+  @Get(':name')
+  @Authenticated(Permission.Read)
+  @ApiOperation({ summary: 'Get a model with all its versions' })
+  @ApiOkResponse({ type: ModelDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  get(@CurrentCaller() caller: Caller, @Param() params: ModelParams): Promise<ModelDto> {
+    return this.models.get(caller.tenant, params.name);
+  }
+
+  @Patch(':name')
+  @Authenticated(Permission.Write)
+  @ApiOperation({
+    summary: "Update a model's description and tags",
+    description: 'Tags are merged: a key with a null value is removed.',
+  })
+  @ApiOkResponse({ type: ModelSummaryDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  update(
+    @CurrentCaller() caller: Caller,
+    @Param() params: ModelParams,
+    @Body() dto: UpdateMetadataDto,
+  ): Promise<ModelSummaryDto> {
+    return this.models.update(caller.tenant, params.name, dto);
+  }
+
+  @Delete(':name')
+  @HttpCode(204)
+  @Authenticated(Permission.Administer)
+  @ApiOperation({
+    summary: 'Delete a model, its versions and their artifacts (admin)',
+    description: 'Pending approval requests are cancelled. The history of every version is kept.',
+  })
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  async delete(@CurrentCaller() caller: Caller, @Param() params: ModelParams): Promise<void> {
+    await this.models.delete(caller, params.name);
+  }
+
+  @Delete(':name/versions/:version')
+  @HttpCode(204)
+  @Authenticated(Permission.Administer)
+  @ApiOperation({
+    summary: 'Delete one version and its artifact (admin)',
+    description:
+      'Its number is never reused. Pending approval requests are cancelled; its history is kept.',
+  })
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  async deleteVersion(
+    @CurrentCaller() caller: Caller,
+    @Param() params: VersionParams,
+  ): Promise<void> {
+    await this.models.deleteVersion(caller, params.name, params.version);
+  }
+}

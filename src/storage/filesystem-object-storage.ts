@@ -1,0 +1,90 @@
+import { Injectable } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ErrorCode } from '../common/errors/error-code';
+import { RegistryError } from '../common/errors/registry-error';
+import { assertSafeKey, ObjectStorage } from './object-storage';
+
+function fileNotFound(key: string): RegistryError {
+  return new RegistryError(ErrorCode.ArtifactFileNotFound, `stored file '${key}' does not exist`);
+}
+
+/**
+ * Objects as files under one root directory (DATA_DIR/artifacts). Writes go to a temporary
+ * file in the same directory, are flushed to disk, then renamed into place, so a reader never
+ * sees a partial object and a crash leaves at most a temporary file behind.
+ */
+@Injectable()
+export class FilesystemObjectStorage extends ObjectStorage {
+  constructor(private readonly root: string) {
+    super();
+  }
+
+  async put(key: string, body: Readable): Promise<{ size: number }> {
+    assertSafeKey(key);
+    const target = join(this.root, key);
+    await mkdir(dirname(target), { recursive: true });
+    // The source may have been abandoned while the directory was being made.
+    if (body.destroyed) throw body.errored ?? new Error('source stream was destroyed');
+    const temp = `${target}.partial-${randomBytes(6).toString('hex')}`;
+    let size = 0;
+    body.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+    });
+    try {
+      await pipeline(body, createWriteStream(temp, { flags: 'wx' }));
+      const handle = await open(temp, 'r');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temp, target);
+    } catch (err) {
+      await unlink(temp).catch(() => undefined);
+      throw err;
+    }
+    return { size };
+  }
+
+  async get(key: string): Promise<Readable> {
+    assertSafeKey(key);
+    const path = join(this.root, key);
+    // Open first so that a missing file is a clean error, not a failure half way through a response.
+    const handle = await open(path, 'r').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') throw fileNotFound(key);
+      throw err;
+    });
+    return handle.createReadStream({ autoClose: true });
+  }
+
+  async stat(key: string): Promise<{ size: number } | null> {
+    assertSafeKey(key);
+    try {
+      const s = await stat(join(this.root, key));
+      return s.isFile() ? { size: s.size } : null;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  async deletePrefix(prefix: string): Promise<void> {
+    assertSafeKey(prefix, { prefix: true });
+    await rm(join(this.root, prefix), { recursive: true, force: true });
+  }
+
+  uri(key: string): string {
+    return pathToFileURL(join(this.root, key)).href;
+  }
+
+  async ping(): Promise<void> {
+    await mkdir(this.root, { recursive: true });
+    await stat(this.root);
+  }
+}

@@ -1,0 +1,49 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * The one port to the object store. Keys are '/'-separated relative paths
+ * (`<tenant>/artifacts/<artifact_id>/<file>`). Implementations: a directory on the local disk
+ * (embedded default) and, with MLFLOW_ARTIFACT_ROOT=s3://..., an S3-compatible store.
+ * Both pass the contract suite in `object-storage.contract.ts`.
+ *
+ * Errors: RegistryError with ARTIFACT_FILE_NOT_FOUND for a missing object and
+ * BACKEND_UNAVAILABLE when the store cannot be reached.
+ */
+export abstract class ObjectStorage {
+  /**
+   * Streams `body` into the object at `key`. The object becomes visible only once every byte is
+   * stored: a failed or aborted write leaves nothing at `key`. Overwrites an existing object.
+   */
+  abstract put(
+    key: string,
+    body: Readable,
+    options?: { contentType?: string },
+  ): Promise<{ size: number }>;
+
+  /** A stream of the object's bytes. */
+  abstract get(key: string): Promise<Readable>;
+
+  /** The object's size, or null when it does not exist. */
+  abstract stat(key: string): Promise<{ size: number } | null>;
+
+  /** Deletes every object under `prefix` (a key prefix ending in '/'). Idempotent. */
+  abstract deletePrefix(prefix: string): Promise<void>;
+
+  /** The URI clients see for an object, e.g. file:///data/artifacts/... or s3://bucket/... */
+  abstract uri(key: string): string;
+
+  /** Readiness: resolves when the store answers. */
+  abstract ping(): Promise<void>;
+}
+
+const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** Keys are built by the service from validated ids; this is the last line of defence. */
+export function assertSafeKey(key: string, { prefix = false } = {}): void {
+  const body = prefix ? key.replace(/\/$/, '') : key;
+  const segments = body.split('/');
+  if (segments.length === 0 || segments.some((s) => !SEGMENT.test(s) || s === '.' || s === '..')) {
+    throw new Error(`unsafe object key '${key}'`);
+  }
+  if (prefix && !key.endsWith('/')) throw new Error(`prefix '${key}' must end with '/'`);
+}

@@ -1,0 +1,111 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { Response } from 'express';
+import { ApplyState } from '../audit/approvals.repository';
+import { Authenticated } from '../common/auth/authenticated.decorator';
+import { Caller, CurrentCaller } from '../common/auth/caller.decorator';
+import { Permission } from '../common/auth/roles';
+import { ErrorResponseDto } from '../common/http/error-response.dto';
+import { ApprovalsService } from './approvals.service';
+import { ApprovalDecisionResultDto, ApprovalDto, ApprovalListDto } from './dto/approval.dto';
+import { ApprovalParams, ListApprovalsQueryDto } from './dto/approval-queries.dto';
+import { ApproveDto, CancelDto, RejectDto } from './dto/decision.dto';
+
+@ApiTags('approvals')
+@Controller('approvals')
+export class ApprovalsController {
+  constructor(private readonly approvals: ApprovalsService) {}
+
+  @Get()
+  @Authenticated(Permission.Read, { tenantQuery: false })
+  @ApiOperation({ summary: "The tenant's approval requests, newest first" })
+  @ApiOkResponse({ type: ApprovalListDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  list(
+    @CurrentCaller() caller: Caller,
+    @Query() query: ListApprovalsQueryDto,
+  ): Promise<ApprovalListDto> {
+    return this.approvals.list(caller.tenant, query);
+  }
+
+  @Get(':id')
+  @Authenticated(Permission.Read)
+  @ApiOperation({ summary: 'One approval request' })
+  @ApiOkResponse({ type: ApprovalDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  get(@CurrentCaller() caller: Caller, @Param() params: ApprovalParams): Promise<ApprovalDto> {
+    return this.approvals.get(caller.tenant, params.id);
+  }
+
+  @Post(':id/approve')
+  @HttpCode(200)
+  @Authenticated(Permission.Decide)
+  @ApiOperation({
+    summary: 'Approve a production request and apply it',
+    description:
+      'Approver role; never the requester (four eyes: 403 even for an approver). The version moves to ' +
+      'production and the previous production version is archived unless the request said ' +
+      'archive_existing_versions: false. 409 if the request is no longer pending. 202 when the ' +
+      'approval is recorded but the registry backend is unavailable: apply_state stays pending and the ' +
+      'transition is applied as soon as the backend is back.',
+  })
+  @ApiOkResponse({ type: ApprovalDecisionResultDto })
+  @ApiAcceptedResponse({
+    type: ApprovalDecisionResultDto,
+    description: 'Approved; transition pending',
+  })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'No longer pending' })
+  async approve(
+    @CurrentCaller() caller: Caller,
+    @Param() params: ApprovalParams,
+    @Body() dto: ApproveDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<ApprovalDecisionResultDto> {
+    const result = await this.approvals.approve(caller, params.id, dto.comment);
+    if (result.approval.apply_state === ApplyState.Pending) res.status(202);
+    return result;
+  }
+
+  @Post(':id/reject')
+  @HttpCode(200)
+  @Authenticated(Permission.Decide)
+  @ApiOperation({ summary: 'Reject a production request (comment required; never the requester)' })
+  @ApiOkResponse({ type: ApprovalDecisionResultDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'No longer pending' })
+  reject(
+    @CurrentCaller() caller: Caller,
+    @Param() params: ApprovalParams,
+    @Body() dto: RejectDto,
+  ): Promise<ApprovalDecisionResultDto> {
+    return this.approvals.reject(caller, params.id, dto.comment);
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(200)
+  @Authenticated(Permission.Read)
+  @ApiOperation({ summary: 'Cancel a pending request (the requester or an admin)' })
+  @ApiOkResponse({ type: ApprovalDecisionResultDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'No longer pending' })
+  cancel(
+    @CurrentCaller() caller: Caller,
+    @Param() params: ApprovalParams,
+    @Body() dto: CancelDto,
+  ): Promise<ApprovalDecisionResultDto> {
+    return this.approvals.cancel(caller, params.id, dto.comment);
+  }
+}

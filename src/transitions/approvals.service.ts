@@ -1,0 +1,438 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import {
+  ApplyState,
+  ApprovalRow,
+  ApprovalsRepository,
+  ApprovalStatus,
+} from '../audit/approvals.repository';
+import { HistoryEntry, HistoryEvent, HistoryRepository } from '../audit/history.repository';
+import type { Caller } from '../common/auth/caller.decorator';
+import { hasPermission, Permission } from '../common/auth/roles';
+import { ErrorCode } from '../common/errors/error-code';
+import { isRegistryError, RegistryError } from '../common/errors/registry-error';
+import { AppConfig } from '../config/app-config';
+import { isUniqueViolation } from '../database/unique-violation';
+import { MlflowRegistry } from '../mlflow/mlflow-registry';
+import { Stage } from '../mlflow/registry-types';
+import { VersionsService } from '../versions/versions.service';
+import { mapApproval } from './approval.mapper';
+import type { ApprovalDecisionResultDto, ApprovalDto, ApprovalListDto } from './dto/approval.dto';
+import type { ListApprovalsQueryDto } from './dto/approval-queries.dto';
+import type { TransitionRequestDto } from './dto/transition-request.dto';
+import { checkArchiveFlag, TransitionsService } from './transitions.service';
+
+function approvalNotFound(id: string): RegistryError {
+  return new RegistryError(ErrorCode.ApprovalNotFound, `approval request '${id}' does not exist`);
+}
+
+function notPending(row: ApprovalRow): RegistryError {
+  return new RegistryError(
+    ErrorCode.ApprovalNotPending,
+    `approval request '${row.id}' is no longer pending (it is ${row.status})`,
+    { status: row.status },
+  );
+}
+
+interface PageCursor {
+  at: number;
+  id: string;
+}
+
+function encodeCursor(c: PageCursor): string {
+  return Buffer.from(JSON.stringify(c)).toString('base64url');
+}
+
+function decodeCursor(token: string): PageCursor {
+  try {
+    const c = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Partial<PageCursor>;
+    if (typeof c.at === 'number' && typeof c.id === 'string') return { at: c.at, id: c.id };
+  } catch {
+    // fall through
+  }
+  throw RegistryError.validation('page_token is not a token this service issued');
+}
+
+/**
+ * The production approval workflow: requests, four-eyes decisions, and applying approved
+ * transitions. Every status change is a conditional UPDATE, so of two racing decisions exactly
+ * one wins whichever replica runs them. An approved transition that could not reach the
+ * registry backend stays `apply_state: pending` and is applied by a background retry.
+ */
+@Injectable()
+export class ApprovalsService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(ApprovalsService.name);
+  /** Approvals being applied by this process, so the retry loop never races the request path. */
+  private readonly applying = new Set<string>();
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly repository: ApprovalsRepository,
+    private readonly history: HistoryRepository,
+    private readonly registry: MlflowRegistry,
+    private readonly versions: VersionsService,
+    private readonly transitions: TransitionsService,
+    private readonly config: AppConfig,
+  ) {}
+
+  async request(
+    caller: Caller,
+    name: string,
+    version: number,
+    dto: TransitionRequestDto,
+  ): Promise<ApprovalDto> {
+    checkArchiveFlag(dto.stage, dto.archive_existing_versions);
+    const { tenant } = caller;
+    const current = await this.registry.getModelVersion(tenant, name, version);
+    if (current.stage === dto.stage) {
+      throw new RegistryError(
+        ErrorCode.StageUnchanged,
+        `version ${version} of '${name}' is already in ${dto.stage}`,
+        {
+          stage: current.stage,
+        },
+      );
+    }
+    const uid = await this.versions.getModelUid(tenant, name);
+    const now = Date.now();
+    const row: ApprovalRow = {
+      id: randomUUID(),
+      tenant_id: tenant,
+      model_name: name,
+      model_uid: uid,
+      version,
+      target_stage: dto.stage,
+      archive_existing_versions: (dto.archive_existing_versions ?? true) ? 1 : 0,
+      status: ApprovalStatus.Pending,
+      requested_by: caller.principal.subject,
+      requested_at: now,
+      request_comment: dto.comment ?? null,
+      decided_by: null,
+      decided_at: null,
+      decision_comment: null,
+      apply_state: ApplyState.None,
+      applied_at: null,
+      apply_attempts: 0,
+      last_apply_error: null,
+    };
+    try {
+      await this.repository.db.transaction().execute(async (trx) => {
+        await trx.insertInto('approvals').values(row).execute();
+        await this.history.append(
+          [
+            this.entry(
+              row,
+              HistoryEvent.ApprovalRequested,
+              row.requested_by,
+              now,
+              row.request_comment,
+            ),
+          ],
+          trx,
+        );
+      });
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+      const existing = await this.repository.findPending(tenant, name, version);
+      throw new RegistryError(
+        ErrorCode.ApprovalAlreadyPending,
+        `version ${version} of '${name}' already has a pending approval request: ${existing?.id ?? 'unknown'}`,
+        { approval_id: existing?.id ?? null },
+      );
+    }
+    return mapApproval(row);
+  }
+
+  async get(tenant: string, id: string): Promise<ApprovalDto> {
+    return mapApproval(await this.require(tenant, id));
+  }
+
+  async list(tenant: string, query: ListApprovalsQueryDto): Promise<ApprovalListDto> {
+    const limit = query.max_results ?? 100;
+    let q = this.repository.db
+      .selectFrom('approvals')
+      .selectAll()
+      .where('tenant_id', '=', tenant)
+      .orderBy('requested_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit + 1);
+    if (query.status !== undefined) q = q.where('status', '=', query.status);
+    if (query.model !== undefined) q = q.where('model_name', '=', query.model);
+    if (query.page_token !== undefined) {
+      const after = decodeCursor(query.page_token);
+      q = q.where((eb) =>
+        eb.or([
+          eb('requested_at', '<', after.at),
+          eb.and([eb('requested_at', '=', after.at), eb('id', '<', after.id)]),
+        ]),
+      );
+    }
+    const rows = await q.execute();
+    const page = rows.slice(0, limit);
+    const result: ApprovalListDto = { approvals: page.map(mapApproval) };
+    if (rows.length > limit) {
+      const last = page[page.length - 1];
+      result.next_page_token = encodeCursor({ at: Number(last.requested_at), id: last.id });
+    }
+    return result;
+  }
+
+  /** Approves (four eyes: never the requester) and applies the transition. */
+  async approve(
+    caller: Caller,
+    id: string,
+    comment: string | undefined,
+  ): Promise<ApprovalDecisionResultDto> {
+    const row = await this.require(caller.tenant, id);
+    this.checkFourEyes(caller, row, 'approve');
+    const decided = await this.decide(
+      row,
+      ApprovalStatus.Approved,
+      caller,
+      comment ?? null,
+      HistoryEvent.ApprovalApproved,
+    );
+    const applied = await this.applyApproved(decided);
+    const approval = mapApproval((await this.repository.find(caller.tenant, id)) ?? decided);
+    const version = applied
+      ? await this.versions.get(caller.tenant, row.model_name, row.version)
+      : null;
+    return { approval, version };
+  }
+
+  async reject(caller: Caller, id: string, comment: string): Promise<ApprovalDecisionResultDto> {
+    const row = await this.require(caller.tenant, id);
+    this.checkFourEyes(caller, row, 'reject');
+    const decided = await this.decide(
+      row,
+      ApprovalStatus.Rejected,
+      caller,
+      comment,
+      HistoryEvent.ApprovalRejected,
+    );
+    return {
+      approval: mapApproval(decided),
+      version: await this.currentVersion(caller.tenant, row),
+    };
+  }
+
+  /** Withdraws a pending request: the requester or an admin. */
+  async cancel(
+    caller: Caller,
+    id: string,
+    comment: string | undefined,
+  ): Promise<ApprovalDecisionResultDto> {
+    const row = await this.require(caller.tenant, id);
+    if (
+      row.requested_by !== caller.principal.subject &&
+      !hasPermission(caller.principal.roles, Permission.Administer)
+    ) {
+      throw new RegistryError(
+        ErrorCode.Forbidden,
+        'only the requester or an admin may cancel a request',
+      );
+    }
+    const decided = await this.decide(
+      row,
+      ApprovalStatus.Cancelled,
+      caller,
+      comment ?? null,
+      HistoryEvent.ApprovalCancelled,
+    );
+    return {
+      approval: mapApproval(decided),
+      version: await this.currentVersion(caller.tenant, row),
+    };
+  }
+
+  /** Cancels the pending requests of a model (or one version) that is being deleted. */
+  async cancelPendingFor(
+    caller: Caller,
+    model: string,
+    uid: string,
+    version: number | undefined,
+    reason: string,
+  ): Promise<void> {
+    for (const row of await this.repository.pendingForModel(caller.tenant, model, version)) {
+      if (row.model_uid !== uid) continue;
+      try {
+        await this.decide(
+          row,
+          ApprovalStatus.Cancelled,
+          caller,
+          reason,
+          HistoryEvent.ApprovalCancelled,
+        );
+      } catch (err) {
+        if (!isRegistryError(err, ErrorCode.ApprovalNotPending)) throw err;
+      }
+    }
+  }
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.retryUnapplied(), this.config.approvalRetryIntervalMs);
+    this.timer.unref();
+    void this.retryUnapplied();
+  }
+
+  onApplicationShutdown(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** Applies approved transitions that an outage left pending. Safe to call at any time. */
+  async retryUnapplied(): Promise<void> {
+    let rows: ApprovalRow[];
+    try {
+      rows = await this.repository.unapplied(50);
+    } catch (err) {
+      this.logger.error({ err }, 'could not read approvals waiting to be applied');
+      return;
+    }
+    for (const row of rows) {
+      try {
+        await this.applyApproved(row);
+      } catch (err) {
+        this.logger.warn(
+          { err, approvalId: row.id },
+          'approved transition still cannot be applied',
+        );
+      }
+    }
+  }
+
+  /**
+   * Applies an approved request to the registry backend. Returns true once it is applied;
+   * false when the backend is unavailable (it stays pending and is retried).
+   */
+  private async applyApproved(row: ApprovalRow): Promise<boolean> {
+    if (this.applying.has(row.id)) return false;
+    this.applying.add(row.id);
+    try {
+      const tenant = row.tenant_id;
+      let current;
+      try {
+        current = await this.registry.getModelVersion(tenant, row.model_name, row.version);
+        const uid = await this.versions.getModelUid(tenant, row.model_name);
+        if (uid !== row.model_uid)
+          throw new RegistryError(ErrorCode.ModelNotFound, 'model was re-created');
+      } catch (err) {
+        if (
+          isRegistryError(err, ErrorCode.ModelNotFound) ||
+          isRegistryError(err, ErrorCode.VersionNotFound)
+        ) {
+          await this.repository.markAbandoned(
+            row.id,
+            'the version was deleted before the transition was applied',
+          );
+          return false;
+        }
+        throw err;
+      }
+      const entries: HistoryEntry[] = await this.transitions.apply(
+        current,
+        row.target_stage as Stage,
+        row.archive_existing_versions === 1,
+        {
+          tenant,
+          modelUid: row.model_uid,
+          actor: row.decided_by ?? 'unknown',
+          comment: row.decision_comment ?? row.request_comment,
+          approvalId: row.id,
+          requestedBy: row.requested_by,
+          approvedBy: row.decided_by,
+        },
+      );
+      await this.repository.db.transaction().execute(async (trx) => {
+        if (await this.repository.markApplied(row.id, Date.now(), trx))
+          await this.history.append(entries, trx);
+      });
+      return true;
+    } catch (err) {
+      await this.repository
+        .recordApplyFailure(row.id, err instanceof Error ? err.message : String(err))
+        .catch(() => undefined);
+      if (isRegistryError(err, ErrorCode.BackendUnavailable)) {
+        this.logger.warn(
+          { approvalId: row.id },
+          'registry backend unavailable; approved transition will be retried',
+        );
+        return false;
+      }
+      throw err;
+    } finally {
+      this.applying.delete(row.id);
+    }
+  }
+
+  private async decide(
+    row: ApprovalRow,
+    status: ApprovalStatus.Approved | ApprovalStatus.Rejected | ApprovalStatus.Cancelled,
+    caller: Caller,
+    comment: string | null,
+    event: HistoryEvent,
+  ): Promise<ApprovalRow> {
+    if (row.status !== (ApprovalStatus.Pending as string)) throw notPending(row);
+    const at = Date.now();
+    const by = caller.principal.subject;
+    const won = await this.repository.db.transaction().execute(async (trx) => {
+      if (!(await this.repository.decide(row.id, status, { by, at, comment }, trx))) return false;
+      await this.history.append([this.entry(row, event, by, at, comment)], trx);
+      return true;
+    });
+    const current = (await this.repository.find(row.tenant_id, row.id)) ?? row;
+    if (!won) throw notPending(current);
+    return current;
+  }
+
+  private checkFourEyes(caller: Caller, row: ApprovalRow, action: string): void {
+    if (row.requested_by === caller.principal.subject) {
+      throw new RegistryError(
+        ErrorCode.FourEyesViolation,
+        `the requester may not ${action} their own request (four-eyes rule); cancel it instead`,
+      );
+    }
+  }
+
+  private async require(tenant: string, id: string): Promise<ApprovalRow> {
+    const row = await this.repository.find(tenant, id);
+    if (!row) throw approvalNotFound(id);
+    return row;
+  }
+
+  private async currentVersion(tenant: string, row: ApprovalRow) {
+    try {
+      return await this.versions.get(tenant, row.model_name, row.version);
+    } catch (err) {
+      if (
+        isRegistryError(err, ErrorCode.VersionNotFound) ||
+        isRegistryError(err, ErrorCode.ModelNotFound)
+      )
+        return null;
+      throw err;
+    }
+  }
+
+  private entry(
+    row: ApprovalRow,
+    event: HistoryEvent,
+    actor: string,
+    at: number,
+    comment: string | null,
+  ): HistoryEntry {
+    return {
+      tenant_id: row.tenant_id,
+      model_name: row.model_name,
+      model_uid: row.model_uid,
+      version: row.version,
+      event,
+      from_stage: null,
+      to_stage: row.target_stage,
+      actor,
+      at,
+      comment,
+      approval_id: row.id,
+      requested_by: row.requested_by,
+      approved_by: event === HistoryEvent.ApprovalApproved ? actor : null,
+    };
+  }
+}

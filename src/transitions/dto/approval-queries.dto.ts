@@ -1,0 +1,60 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import {
+  IsEnum,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+} from 'class-validator';
+import { ApprovalStatus } from '../../audit/approvals.repository';
+import { TenantQueryDto } from '../../common/validation/tenant-query.dto';
+import {
+  MODEL_NAME_MESSAGE,
+  MODEL_NAME_PATTERN,
+  toInteger,
+} from '../../common/validation/params.dto';
+import { lowerCase } from '../../versions/dto/list-versions.query.dto';
+
+export class ListApprovalsQueryDto extends TenantQueryDto {
+  @ApiPropertyOptional({
+    enum: ApprovalStatus,
+    enumName: 'ApprovalStatus',
+    description: 'Only requests in this status',
+  })
+  @IsOptional()
+  @Transform(lowerCase)
+  @IsEnum(ApprovalStatus, {
+    message: 'status must be one of pending, approved, rejected, cancelled',
+  })
+  status?: ApprovalStatus;
+
+  /** Only requests for this model. @example "churn-predictor" */
+  @IsOptional()
+  @Matches(MODEL_NAME_PATTERN, { message: MODEL_NAME_MESSAGE.replace(/^name/, 'model') })
+  model?: string;
+
+  /** Page size, 1 to 1000 (default 100). @example 100 */
+  @IsOptional()
+  @Transform(toInteger)
+  @IsInt({ message: 'max_results must be an integer from 1 to 1000' })
+  @Min(1, { message: 'max_results must be an integer from 1 to 1000' })
+  @Max(1000, { message: 'max_results must be an integer from 1 to 1000' })
+  max_results?: number;
+
+  /** The `next_page_token` of the previous page. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(512)
+  page_token?: string;
+}
+
+export class ApprovalParams {
+  /** @example "3f6d1c2e-8a4b-4f0e-9d7c-1b2a3c4d5e6f" */
+  @IsUUID('4', { message: 'id must be a UUID' })
+  id!: string;
+}

@@ -1,0 +1,62 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { ApplyState, ApprovalStatus } from '../../audit/approvals.repository';
+import { Stage } from '../../mlflow/registry-types';
+import { VersionDto } from '../../versions/dto/version.dto';
+
+export class ApprovalDto {
+  /** @example "3f6d1c2e-8a4b-4f0e-9d7c-1b2a3c4d5e6f" */
+  id!: string;
+  /** @example "churn-predictor" */
+  model!: string;
+  /** @example 3 */
+  version!: number;
+  @ApiProperty({ enum: Stage, enumName: 'Stage', example: Stage.Production })
+  target_stage!: Stage;
+  @ApiProperty({
+    enum: ApprovalStatus,
+    enumName: 'ApprovalStatus',
+    example: ApprovalStatus.Pending,
+  })
+  status!: ApprovalStatus;
+  /** Whether approving archives the current production version. @example true */
+  archive_existing_versions!: boolean;
+  /** @example "alice" */
+  requested_by!: string;
+  /** @example "2025-03-15T10:00:00.000Z" */
+  requested_at!: string;
+  /** The requester's comment. @example "Validated on holdout set with 0.91 F1 score" */
+  comment!: string | null;
+  /** Who approved, rejected or cancelled it. @example "bob" */
+  decided_by!: string | null;
+  /** @example "2025-03-15T11:00:00.000Z" */
+  decided_at!: string | null;
+  /** @example "Holdout results reviewed" */
+  decision_comment!: string | null;
+  @ApiProperty({
+    enum: ApplyState,
+    enumName: 'ApplyState',
+    example: ApplyState.None,
+    description:
+      'none until approved; pending while an approved transition waits for the registry backend; ' +
+      'applied once the version is in production; abandoned if the version was deleted first.',
+  })
+  apply_state!: ApplyState;
+  /** When the approved transition was applied. @example null */
+  applied_at!: string | null;
+}
+
+export class ApprovalEnvelopeDto {
+  approval!: ApprovalDto;
+}
+
+export class ApprovalDecisionResultDto {
+  approval!: ApprovalDto;
+  /** The version after the decision (null while an approved transition is still pending). */
+  version!: VersionDto | null;
+}
+
+export class ApprovalListDto {
+  approvals!: ApprovalDto[];
+  /** Pass as `page_token` for the next page; absent on the last page. */
+  next_page_token?: string;
+}

@@ -1,0 +1,33 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsEnum, IsOptional, IsString, MaxLength } from 'class-validator';
+import { Stage } from '../../mlflow/registry-types';
+import { lowerCase } from '../../versions/dto/list-versions.query.dto';
+
+export class TransitionRequestDto {
+  @ApiProperty({
+    enum: Stage,
+    enumName: 'Stage',
+    example: Stage.Production,
+    description:
+      'none, staging and archived apply at once; production opens an approval request (202).',
+  })
+  @Transform(lowerCase)
+  @IsEnum(Stage, { message: 'stage must be one of none, staging, production, archived' })
+  stage!: Stage;
+
+  /** Why. @example "Validated on holdout set with 0.91 F1 score" */
+  @IsOptional()
+  @IsString()
+  @MaxLength(5000)
+  comment?: string;
+
+  /**
+   * Archive the other versions in the target stage (staging or production only). Default:
+   * true for production (one production version), false for staging.
+   * @example true
+   */
+  @IsOptional()
+  @IsBoolean({ message: 'archive_existing_versions must be a boolean' })
+  archive_existing_versions?: boolean;
+}

@@ -1,0 +1,96 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiExtraModels,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  getSchemaPath,
+} from '@nestjs/swagger';
+import type { Response } from 'express';
+import { Authenticated } from '../common/auth/authenticated.decorator';
+import { Caller, CurrentCaller } from '../common/auth/caller.decorator';
+import { Permission } from '../common/auth/roles';
+import { ErrorResponseDto } from '../common/http/error-response.dto';
+import { VersionParams } from '../common/validation/params.dto';
+import { Stage } from '../mlflow/registry-types';
+import { VersionDto } from '../versions/dto/version.dto';
+import { API_PREFIX } from '../common/http/api-prefix';
+import { ApprovalGuard, ApprovalRequired, RequiresApproval } from './approval.guard';
+import { ApprovalsService } from './approvals.service';
+import { ApprovalEnvelopeDto } from './dto/approval.dto';
+import { TransitionHistoryDto } from './dto/transition-entry.dto';
+import { TransitionRequestDto } from './dto/transition-request.dto';
+import { TransitionsService } from './transitions.service';
+
+@ApiTags('transitions')
+@ApiExtraModels(VersionDto, ApprovalEnvelopeDto)
+@Controller('models/:name/versions/:version')
+export class TransitionsController {
+  constructor(
+    private readonly transitions: TransitionsService,
+    private readonly approvals: ApprovalsService,
+  ) {}
+
+  @Post('stage')
+  @HttpCode(200)
+  @Authenticated(Permission.Write)
+  @RequiresApproval(Stage.Production)
+  @ApiOperation({
+    summary: 'Transition a version to another stage',
+    description:
+      `none, staging and archived apply at once (200, the version). production opens an approval ` +
+      `request instead (202, Location: /${API_PREFIX}/approvals/{id}), decided by an approver. ` +
+      `Asking for the current stage is 409; so is a second pending request for the same version. ` +
+      `(The ${ApprovalGuard.name} reads the route's @RequiresApproval policy.)`,
+  })
+  @ApiOkResponse({ description: 'Applied', type: VersionDto })
+  @ApiAcceptedResponse({
+    description: 'Production: approval request opened',
+    schema: { $ref: getSchemaPath(ApprovalEnvelopeDto) },
+    headers: { Location: { description: 'The approval request', schema: { type: 'string' } } },
+  })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiConflictResponse({
+    type: ErrorResponseDto,
+    description: 'Already in that stage, or a request is pending',
+  })
+  async transition(
+    @CurrentCaller() caller: Caller,
+    @Param() params: VersionParams,
+    @Body() dto: TransitionRequestDto,
+    @ApprovalRequired() approvalRequired: boolean,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<VersionDto | ApprovalEnvelopeDto> {
+    if (approvalRequired) {
+      const approval = await this.approvals.request(caller, params.name, params.version, dto);
+      res.status(202).location(`/${API_PREFIX}/approvals/${approval.id}`);
+      return { approval };
+    }
+    return this.transitions.transition(caller, params.name, params.version, dto);
+  }
+
+  @Get('transitions')
+  @Authenticated(Permission.Read)
+  @ApiOperation({
+    summary: 'The stage history of a version, oldest first',
+    description:
+      'Every applied transition (from, to, time, comment) and every approval request and decision, ' +
+      'each naming its actor; an approved transition names both the requester and the approver.',
+  })
+  @ApiOkResponse({ type: TransitionHistoryDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  async history(
+    @CurrentCaller() caller: Caller,
+    @Param() params: VersionParams,
+  ): Promise<TransitionHistoryDto> {
+    return {
+      transitions: await this.transitions.historyOf(caller.tenant, params.name, params.version),
+    };
+  }
+}

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
+import { VersionsModule } from '../versions/versions.module';
+import { ApprovalsController } from './approvals.controller';
+import { ApprovalsService } from './approvals.service';
+import { TransitionsController } from './transitions.controller';
+import { TransitionsService } from './transitions.service';
+
+@Module({
+  imports: [AuditModule, VersionsModule],
+  controllers: [TransitionsController, ApprovalsController],
+  providers: [TransitionsService, ApprovalsService],
+  exports: [ApprovalsService],
+})
+export class TransitionsModule {}

@@ -1,0 +1,22 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsTagPatch } from '../../common/validation/maps';
+
+/** Metadata a client may change. Version, stage, artifact and creator are the server's. */
+export class UpdateMetadataDto {
+  /** New description. @example "Retrained on March data" */
+  @IsOptional()
+  @IsString()
+  @MaxLength(5000)
+  description?: string;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string', nullable: true },
+    description: 'Tags to set; a null value removes the tag.',
+    example: { owner: 'ml-team', deprecated_by: null },
+  })
+  @IsOptional()
+  @IsTagPatch()
+  tags?: Record<string, string | null>;
+}

@@ -1,0 +1,65 @@
+import { Body, Controller, Get, Param, Patch, Query } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { Authenticated } from '../common/auth/authenticated.decorator';
+import { Caller, CurrentCaller } from '../common/auth/caller.decorator';
+import { Permission } from '../common/auth/roles';
+import { ErrorResponseDto } from '../common/http/error-response.dto';
+import { ModelParams, VersionParams } from '../common/validation/params.dto';
+import { ListVersionsQueryDto } from './dto/list-versions.query.dto';
+import { UpdateMetadataDto } from './dto/update-metadata.dto';
+import { VersionDto, VersionListDto } from './dto/version.dto';
+import { VersionsService } from './versions.service';
+
+@ApiTags('versions')
+@Controller('models/:name/versions')
+export class VersionsController {
+  constructor(private readonly versions: VersionsService) {}
+
+  @Get()
+  @Authenticated(Permission.Read, { tenantQuery: false })
+  @ApiOperation({ summary: "A model's versions, oldest first (optionally one stage)" })
+  @ApiOkResponse({ type: VersionListDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  async list(
+    @CurrentCaller() caller: Caller,
+    @Param() params: ModelParams,
+    @Query() query: ListVersionsQueryDto,
+  ): Promise<VersionListDto> {
+    return { versions: await this.versions.list(caller.tenant, params.name, query.stage) };
+  }
+
+  @Get(':version')
+  @Authenticated(Permission.Read)
+  @ApiOperation({ summary: 'Get a model version: stage, artifact, metrics, parameters, tags' })
+  @ApiOkResponse({ type: VersionDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  get(@CurrentCaller() caller: Caller, @Param() params: VersionParams): Promise<VersionDto> {
+    return this.versions.get(caller.tenant, params.name, params.version);
+  }
+
+  @Patch(':version')
+  @Authenticated(Permission.Write)
+  @ApiOperation({
+    summary: "Update a version's description and tags",
+    description:
+      'Tags are merged: a key with a null value is removed. Stage changes go through POST .../stage.',
+  })
+  @ApiOkResponse({ type: VersionDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  update(
+    @CurrentCaller() caller: Caller,
+    @Param() params: VersionParams,
+    @Body() dto: UpdateMetadataDto,
+  ): Promise<VersionDto> {
+    return this.versions.update(caller.tenant, params.name, params.version, dto);
+  }
+}

@@ -1,0 +1,96 @@
+import { Injectable } from '@nestjs/common';
+import { ErrorCode } from '../common/errors/error-code';
+import { isRegistryError } from '../common/errors/registry-error';
+import { MetadataCache } from '../cache/metadata-cache';
+import { MlflowRegistry } from '../mlflow/mlflow-registry';
+import type {
+  ModelVersionRecord,
+  RegisteredModelRecord,
+  RunRecord,
+  Stage,
+} from '../mlflow/registry-types';
+import type { UpdateMetadataDto } from './dto/update-metadata.dto';
+import type { VersionDto } from './dto/version.dto';
+import { requireSomeChange } from './update-metadata';
+import { mapVersion, SERVICE_TAGS } from './version.mapper';
+
+/**
+ * Reads and metadata updates of model versions, through the cache. Also the one place that
+ * knows how to load a model record and its identity (`modelUid`) for the other modules.
+ */
+@Injectable()
+export class VersionsService {
+  constructor(
+    private readonly registry: MlflowRegistry,
+    private readonly cache: MetadataCache,
+  ) {}
+
+  getModelRecord(tenant: string, name: string): Promise<RegisteredModelRecord> {
+    return this.cache.modelScoped(tenant, name, 'model', () =>
+      this.registry.getRegisteredModel(tenant, name),
+    );
+  }
+
+  /**
+   * A model's identity across deletion and re-creation under the same name, so that the audit
+   * trail of a deleted model never mixes with its successor's.
+   */
+  async getModelUid(tenant: string, name: string): Promise<string> {
+    return modelUid(await this.getModelRecord(tenant, name));
+  }
+
+  get(tenant: string, name: string, version: number): Promise<VersionDto> {
+    return this.cache.modelScoped(tenant, name, `v:${version}`, async () =>
+      this.toDto(tenant, await this.registry.getModelVersion(tenant, name, version)),
+    );
+  }
+
+  list(tenant: string, name: string, stage?: Stage): Promise<VersionDto[]> {
+    return this.cache.modelScoped(tenant, name, `versions:${stage ?? '*'}`, async () => {
+      const records = await this.registry.searchModelVersions(tenant, name, stage ? { stage } : {});
+      return Promise.all(records.map((r) => this.toDto(tenant, r)));
+    });
+  }
+
+  async update(
+    tenant: string,
+    name: string,
+    version: number,
+    dto: UpdateMetadataDto,
+  ): Promise<VersionDto> {
+    requireSomeChange(dto);
+    // Existence first (404), so a PATCH of a missing version changes nothing anywhere.
+    await this.registry.getModelVersion(tenant, name, version);
+    try {
+      if (dto.description !== undefined) {
+        await this.registry.updateModelVersion(tenant, name, version, {
+          description: dto.description,
+        });
+      }
+      for (const [key, value] of Object.entries(dto.tags ?? {})) {
+        if (value === null) await this.registry.deleteModelVersionTag(tenant, name, version, key);
+        else await this.registry.setModelVersionTag(tenant, name, version, key, value);
+      }
+    } finally {
+      await this.cache.invalidateModel(tenant, name);
+    }
+    return this.get(tenant, name, version);
+  }
+
+  toDto = async (tenant: string, record: ModelVersionRecord): Promise<VersionDto> => {
+    let run: RunRecord | null = null;
+    if (record.runId) {
+      try {
+        run = await this.registry.getRun(tenant, record.runId);
+      } catch (err) {
+        // A run removed behind our back (e.g. in MLflow's UI) loses the metrics, not the version.
+        if (!isRegistryError(err, ErrorCode.RunNotFound)) throw err;
+      }
+    }
+    return mapVersion(record, run);
+  };
+}
+
+export function modelUid(model: RegisteredModelRecord): string {
+  return model.tags[SERVICE_TAGS.modelUid] ?? `created-${model.createdAt}`;
+}
