@@ -1,3 +1,4 @@
+import type { Type } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import { SignJWT } from 'jose';
@@ -44,6 +45,8 @@ export async function mintToken(
 export interface TestAppOptions {
   env?: Record<string, string>;
   dataDir?: string;
+  /** Extra controllers mounted beside the real ones (e.g. a route that fails like a bug). */
+  controllers?: Type[];
   /** Replace providers, e.g. to inject a failing backend. */
   override?: (
     builder: ReturnType<typeof Test.createTestingModule>,
@@ -60,7 +63,10 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     APPROVAL_RETRY_INTERVAL_MS: '200',
     ...options.env,
   });
-  let builder = Test.createTestingModule({ imports: [AppModule.forRoot(config)] });
+  let builder = Test.createTestingModule({
+    imports: [AppModule.forRoot(config)],
+    controllers: options.controllers ?? [],
+  });
   if (options.override) builder = options.override(builder);
   const moduleRef = await builder.compile();
   const app = moduleRef.createNestApplication<NestExpressApplication>({

@@ -42,7 +42,6 @@ export function Authenticated(
         required: false,
         description:
           "Tenant to act on; defaults to the token's tenant. Another tenant: admin only.",
-        example: 'acme-corp',
       }),
     );
   }

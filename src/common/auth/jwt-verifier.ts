@@ -27,6 +27,44 @@ const ASYMMETRIC_ALGORITHMS = [
 ];
 const CLOCK_TOLERANCE_SECONDS = 30;
 
+const NETWORK_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+]);
+
+/**
+ * True when the key set could not be fetched: a network error (checked by `code`, since Node's
+ * errors may come from another realm), jose's timeout, or a key-set endpoint answering with
+ * something other than a 200 and JSON.
+ */
+function isIdentityProviderOutage(err: unknown): boolean {
+  if (err instanceof joseErrors.JWKSTimeout) return true;
+  const e = err as {
+    code?: unknown;
+    cause?: { code?: unknown };
+    name?: unknown;
+    message?: unknown;
+  } | null;
+  for (const code of [e?.code, e?.cause?.code]) {
+    if (typeof code === 'string' && NETWORK_ERROR_CODES.has(code)) return true;
+  }
+  // Where jose fetches with the global fetch (undici), a network failure is "fetch failed".
+  if (e?.name === 'TypeError' && e.message === 'fetch failed') return true;
+  const message = typeof e?.message === 'string' ? e.message : '';
+  return (
+    err instanceof joseErrors.JOSEError &&
+    /^(Expected 200 OK from the JSON Web Key Set|Failed to parse the JSON Web Key Set)/.test(
+      message,
+    )
+  );
+}
+
 function unauthenticated(message: string): RegistryError {
   return new RegistryError(ErrorCode.Unauthenticated, message);
 }
@@ -70,12 +108,7 @@ export class JwtVerifier {
       ({ payload } = await jwtVerify(token, this.keyFor, this.options));
     } catch (err) {
       // The identity provider being unreachable is our outage, not the caller's fault.
-      if (
-        err instanceof joseErrors.JWKSTimeout ||
-        (err instanceof TypeError && /fetch/i.test(err.message))
-      ) {
-        throw RegistryError.unavailable('the identity provider');
-      }
+      if (isIdentityProviderOutage(err)) throw RegistryError.unavailable('the identity provider');
       throw unauthenticated(this.describe(err));
     }
     return this.toPrincipal(payload);

@@ -133,11 +133,21 @@ export class HttpExceptionFilter implements ExceptionFilter {
   private httpMessage(exception: HttpException, code: ErrorCode): string {
     if (code === ErrorCode.RouteNotFound) return 'no such route';
     const response = exception.getResponse();
-    if (typeof response === 'string') return response;
-    const message = (response as { message?: unknown }).message;
-    if (Array.isArray(message)) return message.join('; ');
-    if (typeof message === 'string') return message;
-    return exception.message;
+    let message = exception.message;
+    if (typeof response === 'string') message = response;
+    else {
+      const inner = (response as { message?: unknown }).message;
+      if (Array.isArray(inner)) message = inner.join('; ');
+      else if (typeof inner === 'string') message = inner;
+    }
+    // Our own 400s are RegistryErrors; an HttpException 400 is the framework failing to read
+    // the request (body-parser's JSON SyntaxError, a malformed %-escape in the path).
+    if (code === ErrorCode.ValidationFailed) {
+      return /JSON/.test(message)
+        ? `request body is not valid JSON (${message})`
+        : `request could not be read (${message})`;
+    }
+    return message;
   }
 
   private internal(requestId: string | undefined): ErrorBody {

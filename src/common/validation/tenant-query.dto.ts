@@ -3,7 +3,8 @@ import { TENANT_ID_PATTERN } from '../auth/principal';
 
 /** Base of every query DTO: `tenant_id` is resolved by `@CurrentCaller()`, declared here so it is allowed. */
 export class TenantQueryDto {
-  /** Tenant to act on; defaults to the token's tenant. Another tenant: admin only. @example "acme-corp" */
+  // No @example: Swagger UI would pre-fill it into every request.
+  /** Tenant to act on; defaults to the token's tenant. Another tenant: admin only. */
   @IsOptional()
   @Matches(TENANT_ID_PATTERN, {
     message:

@@ -16,7 +16,7 @@ export class ListModelsQueryDto extends TenantQueryDto {
 
   /** The `next_page_token` of the previous page. */
   @IsOptional()
-  @IsString()
   @MaxLength(2048)
+  @IsString()
   page_token?: string;
 }

@@ -17,8 +17,8 @@ export class RegisterModelDto {
 
   /** Description of the version (and of the model, when this creates it). @example "XGBoost churn prediction model" */
   @IsOptional()
-  @IsString()
   @MaxLength(5000)
+  @IsString()
   description?: string;
 
   @ApiPropertyOptional({

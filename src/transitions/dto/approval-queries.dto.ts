@@ -48,8 +48,8 @@ export class ListApprovalsQueryDto extends TenantQueryDto {
 
   /** The `next_page_token` of the previous page. */
   @IsOptional()
-  @IsString()
   @MaxLength(512)
+  @IsString()
   page_token?: string;
 }
 

@@ -18,8 +18,8 @@ export class TransitionRequestDto {
 
   /** Why. @example "Validated on holdout set with 0.91 F1 score" */
   @IsOptional()
-  @IsString()
   @MaxLength(5000)
+  @IsString()
   comment?: string;
 
   /**

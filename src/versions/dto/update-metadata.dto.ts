@@ -6,8 +6,8 @@ import { IsTagPatch } from '../../common/validation/maps';
 export class UpdateMetadataDto {
   /** New description. @example "Retrained on March data" */
   @IsOptional()
-  @IsString()
   @MaxLength(5000)
+  @IsString()
   description?: string;
 
   @ApiPropertyOptional({

@@ -1,0 +1,378 @@
+import { randomUUID } from 'node:crypto';
+import { ErrorCode } from '../common/errors/error-code';
+import { RegistryError } from '../common/errors/registry-error';
+import { MlflowRegistry } from './mlflow-registry';
+import { Stage } from './registry-types';
+
+export interface RegistryUnderTest {
+  registry: MlflowRegistry;
+  teardown(): Promise<void>;
+}
+
+async function expectCode(promise: Promise<unknown>, code: ErrorCode): Promise<void> {
+  const err: unknown = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(RegistryError);
+  expect((err as RegistryError).code).toBe(code);
+}
+
+/**
+ * The behaviour every implementation of the MLflow port must show: MLflow's semantics for
+ * names, version numbers, stages and `archive_existing_versions`, and tenants that never see
+ * each other. Names are unique per run so the suite can run against a shared real server.
+ */
+export function describeMlflowRegistryContract(
+  implementation: string,
+  setup: () => Promise<RegistryUnderTest>,
+): void {
+  describe(`MlflowRegistry contract: ${implementation}`, () => {
+    let subject: RegistryUnderTest;
+    let registry: MlflowRegistry;
+    const run = randomUUID().slice(0, 8);
+    const tenant = `t-${run}`;
+    const otherTenant = `o-${run}`;
+    let counter = 0;
+    const unique = (base: string): string => `${base}-${run}-${++counter}`;
+
+    beforeAll(async () => {
+      subject = await setup();
+      registry = subject.registry;
+    });
+
+    afterAll(async () => {
+      await subject.teardown();
+    });
+
+    const newModel = async (tags: Record<string, string> = {}) => {
+      const name = unique('model');
+      await registry.createRegisteredModel(tenant, { name, description: 'desc', tags });
+      return name;
+    };
+
+    const newVersion = (
+      name: string,
+      extra: { runId?: string; tags?: Record<string, string> } = {},
+    ) =>
+      registry.createModelVersion(tenant, name, {
+        source: `file:///tmp/${name}/model.pkl`,
+        ...extra,
+      });
+
+    describe('registered models', () => {
+      it('creates a model and reads it back', async () => {
+        const before = Date.now();
+        const name = unique('churn');
+        const created = await registry.createRegisteredModel(tenant, {
+          name,
+          description: 'XGBoost churn',
+          tags: { team: 'ml', 'registry.model_uid': 'u-1' },
+        });
+        expect(created).toMatchObject({
+          name,
+          description: 'XGBoost churn',
+          tags: { team: 'ml', 'registry.model_uid': 'u-1' },
+          latestVersions: [],
+        });
+        expect(created.createdAt).toBeGreaterThanOrEqual(before - 1000);
+        expect(await registry.getRegisteredModel(tenant, name)).toEqual(created);
+      });
+
+      it('refuses a second model of the same name in one tenant', async () => {
+        const name = await newModel();
+        await expectCode(
+          registry.createRegisteredModel(tenant, { name }),
+          ErrorCode.ModelAlreadyExists,
+        );
+      });
+
+      it('keeps tenants apart: same name in two tenants, and no access across', async () => {
+        const name = await newModel();
+        await expectCode(registry.getRegisteredModel(otherTenant, name), ErrorCode.ModelNotFound);
+        await expectCode(
+          registry.createModelVersion(otherTenant, name, { source: 'x' }),
+          ErrorCode.ModelNotFound,
+        );
+        await expectCode(
+          registry.deleteRegisteredModel(otherTenant, name),
+          ErrorCode.ModelNotFound,
+        );
+        await registry.createRegisteredModel(otherTenant, { name, description: 'theirs' });
+        expect((await registry.getRegisteredModel(tenant, name)).description).toBe('desc');
+        expect((await registry.getRegisteredModel(otherTenant, name)).description).toBe('theirs');
+        await registry.deleteRegisteredModel(otherTenant, name);
+        expect((await registry.getRegisteredModel(tenant, name)).description).toBe('desc');
+      });
+
+      it('answers MODEL_NOT_FOUND for a name that does not exist', async () => {
+        await expectCode(
+          registry.getRegisteredModel(tenant, unique('missing')),
+          ErrorCode.ModelNotFound,
+        );
+      });
+
+      it('updates the description and sets and removes tags', async () => {
+        const name = await newModel({ keep: 'yes', drop: 'me' });
+        const updated = await registry.updateRegisteredModel(tenant, name, {
+          description: 'new words',
+        });
+        expect(updated.description).toBe('new words');
+        await registry.setRegisteredModelTag(tenant, name, 'added', 'v');
+        await registry.setRegisteredModelTag(tenant, name, 'keep', 'changed');
+        await registry.deleteRegisteredModelTag(tenant, name, 'drop');
+        expect((await registry.getRegisteredModel(tenant, name)).tags).toEqual({
+          keep: 'changed',
+          added: 'v',
+        });
+      });
+
+      it('pages through one tenant’s models by name, never showing another tenant’s', async () => {
+        const pagingTenant = `p-${run}`;
+        const names = ['a', 'b', 'c', 'd', 'e'].map((x) => `${x}-${run}`);
+        for (const name of [...names].reverse())
+          await registry.createRegisteredModel(pagingTenant, { name });
+        await registry.createRegisteredModel(`${pagingTenant}x`, { name: `b0-${run}` });
+        const seen: string[] = [];
+        let token: string | undefined;
+        let pages = 0;
+        do {
+          const page = await registry.searchRegisteredModels(pagingTenant, {
+            maxResults: 2,
+            pageToken: token,
+          });
+          expect(page.items.length).toBeLessThanOrEqual(2);
+          seen.push(...page.items.map((m) => m.name));
+          token = page.nextPageToken;
+          pages++;
+        } while (token !== undefined && pages < 10);
+        expect(seen).toEqual(names);
+        expect(pages).toBe(3);
+      });
+
+      it('rejects a page token it did not issue', async () => {
+        await expectCode(
+          registry.searchRegisteredModels(tenant, { maxResults: 10, pageToken: 'not-a-token' }),
+          ErrorCode.ValidationFailed,
+        );
+      });
+
+      it('deletes a model with its versions; a new model of that name starts again at 1', async () => {
+        const name = await newModel();
+        await newVersion(name);
+        await newVersion(name);
+        await registry.deleteRegisteredModel(tenant, name);
+        await expectCode(registry.getRegisteredModel(tenant, name), ErrorCode.ModelNotFound);
+        await expectCode(registry.getModelVersion(tenant, name, 1), ErrorCode.ModelNotFound);
+        await registry.createRegisteredModel(tenant, { name });
+        expect((await newVersion(name)).version).toBe(1);
+      });
+    });
+
+    describe('model versions', () => {
+      it('numbers versions 1, 2, 3 in stage none and bumps the model’s last update', async () => {
+        const name = await newModel();
+        const model = await registry.getRegisteredModel(tenant, name);
+        const v1 = await newVersion(name, { tags: { algorithm: 'xgboost' } });
+        const v2 = await newVersion(name);
+        const v3 = await newVersion(name);
+        expect([v1.version, v2.version, v3.version]).toEqual([1, 2, 3]);
+        expect(v1).toMatchObject({
+          name,
+          stage: Stage.None,
+          source: `file:///tmp/${name}/model.pkl`,
+          tags: { algorithm: 'xgboost' },
+        });
+        const after = await registry.getRegisteredModel(tenant, name);
+        expect(after.lastUpdatedAt).toBeGreaterThanOrEqual(model.lastUpdatedAt);
+        expect(after.lastUpdatedAt).toBeGreaterThanOrEqual(v3.createdAt);
+      });
+
+      it('never reuses the number of a deleted version', async () => {
+        const name = await newModel();
+        await newVersion(name);
+        await newVersion(name);
+        await registry.deleteModelVersion(tenant, name, 2);
+        await expectCode(registry.getModelVersion(tenant, name, 2), ErrorCode.VersionNotFound);
+        expect((await newVersion(name)).version).toBe(3);
+        expect((await registry.searchModelVersions(tenant, name)).map((v) => v.version)).toEqual([
+          1, 3,
+        ]);
+      });
+
+      it('answers VERSION_NOT_FOUND and MODEL_NOT_FOUND precisely', async () => {
+        const name = await newModel();
+        await expectCode(registry.getModelVersion(tenant, name, 9), ErrorCode.VersionNotFound);
+        await expectCode(
+          registry.getModelVersion(tenant, unique('nope'), 1),
+          ErrorCode.ModelNotFound,
+        );
+        await expectCode(
+          registry.transitionModelVersionStage(tenant, name, 9, Stage.Staging, false),
+          ErrorCode.VersionNotFound,
+        );
+      });
+
+      it('updates a version’s description and tags', async () => {
+        const name = await newModel();
+        await newVersion(name, { tags: { a: '1', b: '2' } });
+        const updated = await registry.updateModelVersion(tenant, name, 1, {
+          description: 'retrained',
+        });
+        expect(updated.description).toBe('retrained');
+        await registry.setModelVersionTag(tenant, name, 1, 'c', '3');
+        await registry.deleteModelVersionTag(tenant, name, 1, 'a');
+        expect((await registry.getModelVersion(tenant, name, 1)).tags).toEqual({ b: '2', c: '3' });
+        await expectCode(
+          registry.setModelVersionTag(tenant, name, 5, 'x', 'y'),
+          ErrorCode.VersionNotFound,
+        );
+      });
+
+      it('lists versions oldest first, optionally in one stage', async () => {
+        const name = await newModel();
+        for (let i = 0; i < 3; i++) await newVersion(name);
+        await registry.transitionModelVersionStage(tenant, name, 2, Stage.Staging, false);
+        expect((await registry.searchModelVersions(tenant, name)).map((v) => v.version)).toEqual([
+          1, 2, 3,
+        ]);
+        expect(
+          (await registry.searchModelVersions(tenant, name, { stage: Stage.Staging })).map(
+            (v) => v.version,
+          ),
+        ).toEqual([2]);
+      });
+    });
+
+    describe('stage transitions', () => {
+      it('moves between any stages, including to the stage it already has', async () => {
+        const name = await newModel();
+        await newVersion(name);
+        for (const stage of [
+          Stage.Production,
+          Stage.None,
+          Stage.Archived,
+          Stage.Staging,
+          Stage.Staging,
+        ]) {
+          const v = await registry.transitionModelVersionStage(tenant, name, 1, stage, false);
+          expect(v.stage).toBe(stage);
+        }
+      });
+
+      it('archive_existing_versions archives only the other versions in the target stage', async () => {
+        const name = await newModel();
+        for (let i = 0; i < 4; i++) await newVersion(name);
+        await registry.transitionModelVersionStage(tenant, name, 1, Stage.Production, false);
+        await registry.transitionModelVersionStage(tenant, name, 2, Stage.Staging, false);
+        await registry.transitionModelVersionStage(tenant, name, 3, Stage.Staging, false);
+        await registry.transitionModelVersionStage(tenant, name, 4, Stage.Production, true);
+        const stages = Object.fromEntries(
+          (await registry.searchModelVersions(tenant, name)).map((v) => [v.version, v.stage]),
+        );
+        expect(stages).toEqual({
+          1: Stage.Archived,
+          2: Stage.Staging,
+          3: Stage.Staging,
+          4: Stage.Production,
+        });
+        await registry.transitionModelVersionStage(tenant, name, 1, Stage.Staging, true);
+        const after = Object.fromEntries(
+          (await registry.searchModelVersions(tenant, name)).map((v) => [v.version, v.stage]),
+        );
+        expect(after).toEqual({
+          1: Stage.Staging,
+          2: Stage.Archived,
+          3: Stage.Archived,
+          4: Stage.Production,
+        });
+      });
+
+      it('without archive_existing_versions several versions may share production', async () => {
+        const name = await newModel();
+        await newVersion(name);
+        await newVersion(name);
+        await registry.transitionModelVersionStage(tenant, name, 1, Stage.Production, false);
+        await registry.transitionModelVersionStage(tenant, name, 2, Stage.Production, false);
+        const prod = await registry.searchModelVersions(tenant, name, { stage: Stage.Production });
+        expect(prod.map((v) => v.version)).toEqual([1, 2]);
+      });
+
+      it('reports the newest version of each stage as latestVersions', async () => {
+        const name = await newModel();
+        for (let i = 0; i < 5; i++) await newVersion(name);
+        await registry.transitionModelVersionStage(tenant, name, 2, Stage.Production, false);
+        await registry.transitionModelVersionStage(tenant, name, 3, Stage.Staging, false);
+        await registry.transitionModelVersionStage(tenant, name, 4, Stage.Staging, false);
+        await registry.transitionModelVersionStage(tenant, name, 1, Stage.Archived, false);
+        const latest = (await registry.getRegisteredModel(tenant, name)).latestVersions;
+        const byStage = Object.fromEntries(latest.map((l) => [l.stage, l.version]));
+        expect(byStage).toEqual({
+          [Stage.None]: 5,
+          [Stage.Production]: 2,
+          [Stage.Staging]: 4,
+          [Stage.Archived]: 1,
+        });
+      });
+
+      it('updates the version’s and the model’s last update time', async () => {
+        const name = await newModel();
+        const v = await newVersion(name);
+        await new Promise((r) => setTimeout(r, 5));
+        const moved = await registry.transitionModelVersionStage(
+          tenant,
+          name,
+          1,
+          Stage.Staging,
+          false,
+        );
+        expect(moved.lastUpdatedAt).toBeGreaterThan(v.lastUpdatedAt);
+        expect((await registry.getRegisteredModel(tenant, name)).lastUpdatedAt).toBe(
+          moved.lastUpdatedAt,
+        );
+      });
+    });
+
+    describe('runs', () => {
+      it('keeps metrics as numbers and parameters with their JSON types', async () => {
+        const created = await registry.createRun(tenant, {
+          metrics: { f1_score: 0.912, auc_roc: 0.97, count: 3 },
+          params: {
+            n_estimators: 200,
+            learning_rate: 0.05,
+            booster: 'gbtree',
+            early_stop: true,
+            tag: '200',
+          },
+        });
+        const read = await registry.getRun(tenant, created.runId);
+        expect(read).toEqual({
+          runId: created.runId,
+          metrics: { f1_score: 0.912, auc_roc: 0.97, count: 3 },
+          params: {
+            n_estimators: 200,
+            learning_rate: 0.05,
+            booster: 'gbtree',
+            early_stop: true,
+            tag: '200',
+          },
+        });
+      });
+
+      it('links a version to its run, hides runs across tenants, and deletes runs', async () => {
+        const name = await newModel();
+        const created = await registry.createRun(tenant, { metrics: { f1: 0.5 }, params: {} });
+        const v = await newVersion(name, { runId: created.runId });
+        expect(v.runId).toBe(created.runId);
+        await expectCode(registry.getRun(otherTenant, created.runId), ErrorCode.RunNotFound);
+        const another = await registry.createRun(tenant, { metrics: {}, params: {} });
+        await registry.deleteRun(tenant, another.runId);
+        await expectCode(registry.getRun(tenant, another.runId), ErrorCode.RunNotFound);
+      });
+    });
+
+    it('answers ping', async () => {
+      await expect(registry.ping()).resolves.toBeUndefined();
+    });
+  });
+}

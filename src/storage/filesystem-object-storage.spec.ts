@@ -1,0 +1,38 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { FilesystemObjectStorage } from './filesystem-object-storage';
+import { describeObjectStorageContract } from './object-storage.contract';
+
+describeObjectStorageContract('filesystem', () => {
+  const root = mkdtempSync(join(tmpdir(), 'storage-contract-'));
+  return Promise.resolve({
+    storage: new FilesystemObjectStorage(root),
+    teardown: () => Promise.resolve(rmSync(root, { recursive: true, force: true })),
+  });
+});
+
+describe('FilesystemObjectStorage', () => {
+  it('leaves no temporary file behind after a failed write', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'storage-fs-'));
+    try {
+      const storage = new FilesystemObjectStorage(root);
+      const source = new Readable({
+        read() {
+          this.destroy(new Error('boom'));
+        },
+      });
+      await expect(storage.put('t/artifacts/a/model.pkl', source)).rejects.toThrow('boom');
+      expect(readdirSync(join(root, 't/artifacts/a'))).toEqual([]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('gives a file:// URI under its root', () => {
+    expect(new FilesystemObjectStorage('/data/artifacts').uri('t/artifacts/a/model.pkl')).toBe(
+      'file:///data/artifacts/t/artifacts/a/model.pkl',
+    );
+  });
+});

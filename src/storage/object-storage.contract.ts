@@ -1,0 +1,164 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { ErrorCode } from '../common/errors/error-code';
+import { RegistryError } from '../common/errors/registry-error';
+import { ObjectStorage } from './object-storage';
+
+export interface StorageUnderTest {
+  storage: ObjectStorage;
+  teardown(): Promise<void>;
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** A stream of `total` pseudo-random bytes made on the fly, and their SHA-256 when it ends. */
+function generated(total: number, chunk = 1 << 20): { stream: Readable; digest: () => string } {
+  const hash = createHash('sha256');
+  let sent = 0;
+  const stream = new Readable({
+    read() {
+      if (sent >= total) {
+        this.push(null);
+        return;
+      }
+      const part = randomBytes(Math.min(chunk, total - sent));
+      sent += part.length;
+      hash.update(part);
+      this.push(part);
+    },
+  });
+  return { stream, digest: () => hash.digest('hex') };
+}
+
+/** Fails after `after` bytes, like a client that disconnects half way through an upload. */
+function failing(after: number): Readable {
+  let sent = false;
+  return new Readable({
+    read() {
+      if (!sent) {
+        sent = true;
+        this.push(randomBytes(after));
+        return;
+      }
+      this.destroy(new Error('client went away'));
+    },
+  });
+}
+
+/** The behaviour every implementation of the storage port must show. */
+export function describeObjectStorageContract(
+  implementation: string,
+  setup: () => Promise<StorageUnderTest>,
+): void {
+  describe(`ObjectStorage contract: ${implementation}`, () => {
+    let subject: StorageUnderTest;
+    let storage: ObjectStorage;
+    const root = `contract-${randomUUID().slice(0, 8)}`;
+    let counter = 0;
+    const key = (file = 'model.pkl') => `${root}/artifacts/a${++counter}/${file}`;
+
+    beforeAll(async () => {
+      subject = await setup();
+      storage = subject.storage;
+    });
+
+    afterAll(async () => {
+      await storage.deletePrefix(`${root}/`);
+      await subject.teardown();
+    });
+
+    it('stores bytes and gives them back unchanged, with their size', async () => {
+      const k = key();
+      const bytes = randomBytes(100_000);
+      expect(await storage.put(k, Readable.from([bytes]))).toEqual({ size: bytes.length });
+      expect(Buffer.compare(await readAll(await storage.get(k)), bytes)).toBe(0);
+      expect(await storage.stat(k)).toEqual({ size: bytes.length });
+    });
+
+    it('streams an object larger than memory buffers would like (24 MiB)', async () => {
+      const k = key();
+      const source = generated(24 * 1024 * 1024);
+      await storage.put(k, source.stream);
+      const back = createHash('sha256');
+      let size = 0;
+      for await (const chunk of await storage.get(k)) {
+        back.update(chunk as Buffer);
+        size += (chunk as Buffer).length;
+      }
+      expect(size).toBe(24 * 1024 * 1024);
+      expect(back.digest('hex')).toBe(source.digest());
+    });
+
+    it('stores an empty object', async () => {
+      const k = key('requirements.txt');
+      await storage.put(k, Readable.from([Buffer.alloc(0)]));
+      expect(await storage.stat(k)).toEqual({ size: 0 });
+    });
+
+    it('overwrites an existing object', async () => {
+      const k = key();
+      await storage.put(k, Readable.from([Buffer.from('first')]));
+      await storage.put(k, Readable.from([Buffer.from('second!')]));
+      expect((await readAll(await storage.get(k))).toString()).toBe('second!');
+    });
+
+    it('leaves nothing at the key when the source fails half way', async () => {
+      const k = key();
+      await expect(storage.put(k, failing(64 * 1024))).rejects.toThrow();
+      expect(await storage.stat(k)).toBeNull();
+    });
+
+    it('keeps the previous object when an overwrite fails half way', async () => {
+      const k = key();
+      await storage.put(k, Readable.from([Buffer.from('good')]));
+      await expect(storage.put(k, failing(1024))).rejects.toThrow();
+      expect((await readAll(await storage.get(k))).toString()).toBe('good');
+    });
+
+    it('answers ARTIFACT_FILE_NOT_FOUND and a null stat for a missing object', async () => {
+      const k = key();
+      const err: unknown = await storage.get(k).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(RegistryError);
+      expect((err as RegistryError).code).toBe(ErrorCode.ArtifactFileNotFound);
+      expect(await storage.stat(k)).toBeNull();
+    });
+
+    it('deletes everything under a prefix and nothing else; twice is fine', async () => {
+      const doomed = `${root}/artifacts/doomed/`;
+      const kept = `${root}/artifacts/doomed-not/model.pkl`;
+      await storage.put(`${doomed}model.pkl`, Readable.from([Buffer.from('a')]));
+      await storage.put(`${doomed}config.json`, Readable.from([Buffer.from('{}')]));
+      await storage.put(kept, Readable.from([Buffer.from('b')]));
+      await storage.deletePrefix(doomed);
+      await storage.deletePrefix(doomed);
+      expect(await storage.stat(`${doomed}model.pkl`)).toBeNull();
+      expect(await storage.stat(`${doomed}config.json`)).toBeNull();
+      expect(await storage.stat(kept)).toEqual({ size: 1 });
+    });
+
+    it('names each object with a URI that ends with its key', () => {
+      const k = key();
+      expect(storage.uri(k).endsWith(k)).toBe(true);
+      expect(storage.uri(k)).toMatch(/^[a-z0-9]+:\/\//);
+    });
+
+    it('refuses keys that could escape their prefix', async () => {
+      await expect(storage.put('../etc/passwd', Readable.from([Buffer.from('x')]))).rejects.toThrow(
+        /unsafe/,
+      );
+      await expect(storage.get(`${root}/../../x`)).rejects.toThrow(/unsafe/);
+      await expect(storage.deletePrefix('/')).rejects.toThrow(/unsafe/);
+    });
+
+    it('answers ping', async () => {
+      await expect(storage.ping()).resolves.toBeUndefined();
+    });
+  });
+}

@@ -1,0 +1,189 @@
+import request from 'supertest';
+import { BASE, createTestApp, removeDir, TestApp } from './support/test-app';
+
+interface Operation {
+  security?: Record<string, string[]>[];
+  responses: Record<string, { content?: Record<string, { schema?: unknown }> }>;
+  parameters?: { name: string; in: string }[];
+  requestBody?: { content: Record<string, { schema: unknown }> };
+}
+type Spec = {
+  paths: Record<string, Record<string, Operation>>;
+  components: {
+    schemas: Record<string, { properties?: Record<string, { example?: unknown }> }>;
+    securitySchemes: Record<string, unknown>;
+  };
+};
+
+const API_OPERATIONS = [
+  'post /artifacts',
+  'get /artifacts/{artifact_id}',
+  'get /artifacts/{artifact_id}/files/{file}',
+  'post /models',
+  'get /models',
+  'get /models/{name}',
+  'patch /models/{name}',
+  'delete /models/{name}',
+  'delete /models/{name}/versions/{version}',
+  'get /models/{name}/versions',
+  'get /models/{name}/versions/{version}',
+  'patch /models/{name}/versions/{version}',
+  'post /models/{name}/versions/{version}/stage',
+  'get /models/{name}/versions/{version}/transitions',
+  'get /models/{name}/compare',
+  'get /approvals',
+  'get /approvals/{id}',
+  'post /approvals/{id}/approve',
+  'post /approvals/{id}/reject',
+  'post /approvals/{id}/cancel',
+];
+
+describe('OpenAPI document (e2e)', () => {
+  let t: TestApp;
+  let spec: Spec;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    spec = (await request(t.http).get('/docs-json').expect(200)).body;
+  });
+
+  afterAll(async () => {
+    await t.close();
+    removeDir(t.dataDir);
+  });
+
+  const operations = (): [string, Operation][] =>
+    Object.entries(spec.paths).flatMap(([path, methods]) =>
+      Object.entries(methods).map(
+        ([method, op]) => [`${method} ${path}`, op] as [string, Operation],
+      ),
+    );
+
+  it('documents exactly the API routes plus health', () => {
+    const documented = operations()
+      .map(([key]) => key)
+      .sort();
+    const expected = [
+      ...API_OPERATIONS.map((op) => op.replace(' /', ` ${BASE}/`)),
+      'get /health/live',
+      'get /health/ready',
+    ].sort();
+    expect(documented).toEqual(expected);
+  });
+
+  it('documents every route the app actually serves', () => {
+    const router = (
+      t.app.getHttpAdapter().getInstance() as {
+        router: { stack: { route?: { path: string; methods: Record<string, boolean> } }[] };
+      }
+    ).router;
+    const served = router.stack
+      // Catch-all layers (`all` on every method: middleware mounts) are not routes of the API.
+      .filter((layer) => layer.route && Object.keys(layer.route.methods).length < 10)
+      .flatMap((layer) =>
+        Object.keys(layer.route!.methods).map(
+          (m) => `${m} ${layer.route!.path.replace(/:([a-z_]+)/g, '{$1}')}`,
+        ),
+      )
+      .filter((key) => !key.includes('/docs'));
+    const documented = new Set(operations().map(([key]) => key));
+    expect(served.filter((key) => !documented.has(key))).toEqual([]);
+  });
+
+  it('declares bearer auth and applies it, with 401 and 403 answers, to every API route', () => {
+    expect(spec.components.securitySchemes.bearer).toEqual({
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'JWT',
+    });
+    for (const [key, op] of operations()) {
+      if (key.includes('/health/')) {
+        expect(op.security).toBeUndefined();
+        continue;
+      }
+      expect({ key, security: op.security }).toEqual({ key, security: [{ bearer: [] }] });
+      expect({ key, codes: Object.keys(op.responses) }).toEqual({
+        key,
+        codes: expect.arrayContaining(['401', '403']),
+      });
+    }
+  });
+
+  it('gives every operation a success answer with a schema, and error answers in the error shape', () => {
+    for (const [key, op] of operations()) {
+      const success = Object.keys(op.responses).filter((c) => /^2/.test(c));
+      expect({ key, success: success.length > 0 }).toEqual({ key, success: true });
+      for (const [code, response] of Object.entries(op.responses)) {
+        if (/^[45]/.test(code) && response.content && !key.includes('/health/')) {
+          expect({ key, code, schema: response.content['application/json'].schema }).toEqual({
+            key,
+            code,
+            schema: { $ref: '#/components/schemas/ErrorResponseDto' },
+          });
+        }
+      }
+    }
+  });
+
+  it('carries the platform documentation’s examples', () => {
+    const register = spec.components.schemas.RegisterModelDto.properties!;
+    expect(register.name.example).toBe('churn-predictor');
+    expect(register.tags.example).toEqual({
+      algorithm: 'xgboost',
+      dataset: 'customer_churn_v2',
+      owner: 'ml-team',
+    });
+    expect(register.metrics.example).toEqual({ f1_score: 0.895, auc_roc: 0.96 });
+    const version = spec.components.schemas.VersionDto.properties!;
+    expect(version.parameters.example).toEqual({
+      n_estimators: 200,
+      max_depth: 8,
+      learning_rate: 0.05,
+    });
+    expect(version.stage.example).toBe('staging');
+    const summary = spec.components.schemas.ModelSummaryDto.properties!;
+    expect(Object.keys(summary)).toEqual(
+      expect.arrayContaining([
+        'name',
+        'latest_version',
+        'production_version',
+        'staging_version',
+        'created_at',
+        'last_updated',
+      ]),
+    );
+    const compare = spec.components.schemas.ComparisonDto.properties!;
+    expect(compare.recommendation.example).toMatch(
+      /^Version 3 shows improvement across all metrics/,
+    );
+    const transition = spec.components.schemas.TransitionRequestDto.properties!;
+    expect(transition.comment.example).toBe('Validated on holdout set with 0.91 F1 score');
+  });
+
+  it('documents the multipart upload with its parts', () => {
+    const op = spec.paths[`${BASE}/artifacts`].post;
+    const schema = op.requestBody!.content['multipart/form-data'].schema as {
+      required: string[];
+      properties: Record<string, unknown>;
+    };
+    expect(schema.required).toEqual(['model']);
+    expect(Object.keys(schema.properties).sort()).toEqual([
+      'config',
+      'metrics',
+      'model',
+      'preprocessor',
+      'requirements',
+    ]);
+    expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['201', '400', '413', '415']));
+  });
+
+  it('documents the 202 approval answer of a production transition', () => {
+    const op = spec.paths[`${BASE}/models/{name}/versions/{version}/stage`].post;
+    expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['200', '202', '409']));
+  });
+
+  it('serves Swagger UI at /docs', async () => {
+    const page = await request(t.http).get('/docs').expect(200);
+    expect(page.text).toContain('swagger-ui');
+  });
+});

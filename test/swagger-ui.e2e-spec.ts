@@ -1,0 +1,135 @@
+import { existsSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { Browser, chromium, Page } from 'playwright-core';
+import { registerVersion } from './support/fixtures';
+import { createTestApp, removeDir, TestApp } from './support/test-app';
+
+/**
+ * Drives the real Swagger UI page the app serves at /docs in headless Chromium: authorize with a
+ * bearer token, "Try it out" on the list-models operation and check the live response it renders.
+ */
+
+const CHROMIUM = '/usr/bin/chromium';
+const MODEL_NAME = 'swagger-ui-fraud-detector';
+const LIST_OPERATION = '#operations-models-RegistryController_list';
+
+// Chromium startup is slow on small machines.
+jest.setTimeout(60_000);
+
+interface LiveResponse {
+  status: string;
+  body: string;
+  curl: string;
+}
+
+describe('Swagger UI (e2e, headless Chromium)', () => {
+  let t: TestApp | undefined;
+  let browser: Browser | undefined;
+  let docsUrl: string;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(
+        `${CHROMIUM} does not exist: this test drives Debian's Chromium, which must be installed ` +
+          'with `apt-get update && apt-get install -y chromium`.',
+      );
+    }
+    t = await createTestApp();
+    await registerVersion(t, await t.token('alice', ['editor']), MODEL_NAME);
+    await t.app.listen(0, '127.0.0.1');
+    const { port } = t.http.address() as AddressInfo;
+    docsUrl = `http://127.0.0.1:${port}/docs`;
+
+    // launch() gives the browser a fresh temporary profile and deletes it on close().
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    if (t) {
+      await t.close();
+      removeDir(t.dataDir);
+    }
+  });
+
+  /** A page in a fresh browser context (no stored authorization) showing the loaded Swagger UI. */
+  async function openDocs(): Promise<Page> {
+    const context = await browser!.newContext();
+    const page = await context.newPage();
+    page.setDefaultTimeout(20_000);
+    await page.goto(docsUrl);
+    await page.locator(LIST_OPERATION).waitFor();
+    return page;
+  }
+
+  async function authorize(page: Page, token: string): Promise<void> {
+    await page.locator('.auth-wrapper button.authorize', { hasText: 'Authorize' }).click();
+    const dialog = page.locator('.modal-ux');
+    await dialog.waitFor();
+    await dialog.locator('#auth-bearer-value').fill(token);
+    await dialog.locator('.auth-btn-wrapper button', { hasText: 'Authorize' }).click();
+    // Once the credentials are applied, the dialog offers Logout instead of Authorize.
+    await dialog.locator('.auth-btn-wrapper button', { hasText: 'Logout' }).waitFor();
+    await dialog.locator('.auth-btn-wrapper button', { hasText: 'Close' }).click();
+    await dialog.waitFor({ state: 'detached' });
+  }
+
+  /** Expands the list-models operation, clicks Try it out and Execute; returns the live response. */
+  async function executeListModels(page: Page): Promise<LiveResponse> {
+    const op = page.locator(LIST_OPERATION);
+    await op.locator('.opblock-summary-control').click();
+    await op.locator('button', { hasText: 'Try it out' }).click();
+    await op.locator('button', { hasText: 'Execute' }).click();
+    // The "Server response" table; its header row also has a .response-col_status cell ("Code").
+    const row = op.locator('.live-responses-table tbody tr.response');
+    await row.waitFor();
+    return {
+      status: (await row.locator('.response-col_status').innerText()).trim(),
+      body: await row.locator('.response-col_description .highlight-code pre').innerText(),
+      curl: await op.locator('.curl-command pre.curl').innerText(),
+    };
+  }
+
+  it('lists the registered model after authorizing with a bearer token', async () => {
+    const page = await openDocs();
+    try {
+      const token = await t!.token('alice', ['viewer']);
+      await authorize(page, token);
+      const res = await executeListModels(page);
+
+      expect(res.curl).toContain(`Authorization: Bearer ${token}`);
+      expect(res.status).toBe('200');
+      expect(res.body).toContain(MODEL_NAME);
+      const body = JSON.parse(res.body) as { models: { name: string }[] };
+      expect(body.models.map((m) => m.name)).toContain(MODEL_NAME);
+    } finally {
+      await page.context().close();
+    }
+  });
+
+  it('shows 401 when the operation is executed without authorizing', async () => {
+    const page = await openDocs();
+    try {
+      const res = await executeListModels(page);
+
+      expect(res.curl).not.toContain('Authorization');
+      expect(res.status).toBe('401');
+      expect(res.body).not.toContain(MODEL_NAME);
+      expect(JSON.parse(res.body)).toMatchObject({ statusCode: 401, code: 'UNAUTHENTICATED' });
+    } finally {
+      await page.context().close();
+    }
+  });
+});
