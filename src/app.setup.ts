@@ -36,7 +36,6 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
       { path: 'health/ready', method: RequestMethod.GET },
     ],
   });
-  app.enableShutdownHooks();
   SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), {
     jsonDocumentUrl: 'docs-json',
     customSiteTitle: 'Model Registry API',

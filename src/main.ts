@@ -30,6 +30,34 @@ async function bootstrap(): Promise<void> {
   configureApp(app, config);
   await app.listen(config.port, config.host);
   const logger = app.get(Logger);
+  // Graceful shutdown: new connections are refused, requests in flight finish, then the
+  // database closes and the process exits 0. A client that never finishes does not hold the
+  // exit forever: after SHUTDOWN_GRACE_MS its connection is cut.
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`${signal} received: finishing requests in flight, then stopping`);
+    const grace = setTimeout(() => {
+      logger.warn(
+        `requests still open after ${config.shutdownGraceMs} ms: closing their connections`,
+      );
+      app.getHttpServer().closeAllConnections();
+    }, config.shutdownGraceMs);
+    grace.unref();
+    try {
+      await app.close();
+      process.exitCode = 0;
+    } catch (err) {
+      logger.error({ err }, 'shutdown failed');
+      process.exitCode = 1;
+    } finally {
+      clearTimeout(grace);
+    }
+    process.exit();
+  };
+  process.on('SIGTERM', (signal) => void stop(signal));
+  process.on('SIGINT', (signal) => void stop(signal));
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`;
   logger.log(
     `Model Registry listening on ${url} (Swagger UI: ${url}/docs; data in ${config.dataDir})`,

@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { auth, upload } from './support/fixtures';
 import { BASE, createTestApp, removeDir, TestApp } from './support/test-app';
@@ -244,6 +246,37 @@ describe('artifacts (e2e)', () => {
         .send({ model: 'x' })
         .expect(415);
       expect(res.body.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    });
+
+    it('an upload the client abandons half way', async () => {
+      const boundary = 'abandoned-boundary';
+      const head = Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="model"; filename="model.pkl"\r\n` +
+          'Content-Type: application/octet-stream\r\n\r\n',
+      );
+      const { port } = await new Promise<AddressInfo>((resolve) => {
+        const server = t.http.listening ? t.http : t.http.listen(0, '127.0.0.1');
+        if (server.listening) resolve(server.address() as AddressInfo);
+        else server.once('listening', () => resolve(server.address() as AddressInfo));
+      });
+      const req = httpRequest({
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: `${BASE}/artifacts`,
+        headers: {
+          Authorization: `Bearer ${editor}`,
+          'Content-Type': `multipart/form-data; boundary=${boundary}`,
+          'Content-Length': String(head.length + 60_000),
+        },
+      });
+      req.on('error', () => undefined);
+      req.write(head);
+      req.write(randomBytes(30_000));
+      await new Promise((r) => setTimeout(r, 200)); // bytes are on their way to storage
+      req.destroy();
+      // the service notices, stops writing and removes what it stored (checked after each test)
+      await new Promise((r) => setTimeout(r, 500));
     });
 
     it('403 for a viewer, before anything is read', async () => {

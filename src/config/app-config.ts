@@ -44,6 +44,8 @@ export class AppConfig {
   logLevel!: string;
   production!: boolean;
   approvalRetryIntervalMs!: number;
+  /** How long a shutdown waits for requests in flight before cutting their connections. */
+  shutdownGraceMs!: number;
 }
 
 function describe(errors: ValidationError[]): string {
@@ -126,5 +128,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   config.logLevel = parsed.LOG_LEVEL ?? 'info';
   config.production = production;
   config.approvalRetryIntervalMs = parsed.APPROVAL_RETRY_INTERVAL_MS ?? 5000;
+  config.shutdownGraceMs = parsed.SHUTDOWN_GRACE_MS ?? 25_000;
   return config;
 }

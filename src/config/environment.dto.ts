@@ -9,7 +9,6 @@ import {
   Max,
   Min,
   MinLength,
-  ValidateIf,
 } from 'class-validator';
 
 const toInt = ({ value }: { value: unknown }): unknown =>
@@ -118,9 +117,15 @@ export class EnvironmentDto {
   @IsIn(['development', 'production', 'test'])
   NODE_ENV?: string;
 
-  @ValidateIf((env: EnvironmentDto) => env.APPROVAL_RETRY_INTERVAL_MS !== undefined)
+  @IsOptional()
   @Transform(toInt)
   @IsInt()
   @Min(100)
   APPROVAL_RETRY_INTERVAL_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  SHUTDOWN_GRACE_MS?: number;
 }

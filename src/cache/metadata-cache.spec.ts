@@ -1,0 +1,125 @@
+import { CacheModule } from '@nestjs/cache-manager';
+import { Test } from '@nestjs/testing';
+import { loadConfig } from '../config/app-config';
+import { ConfigModule } from '../config/config.module';
+import { MetadataCache } from './metadata-cache';
+
+async function cacheWithTtl(seconds: number): Promise<MetadataCache> {
+  const config = loadConfig({
+    AUTH_JWT_SECRET: 'x'.repeat(32),
+    ML_REGISTRY_CACHE_TTL: String(seconds),
+    DATA_DIR: '/tmp/unused',
+  });
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      ConfigModule.forRoot(config),
+      CacheModule.register({ ttl: Math.max(seconds, 1) * 1000 }),
+    ],
+    providers: [MetadataCache],
+  }).compile();
+  return moduleRef.get(MetadataCache);
+}
+
+/** A loader that counts its calls and returns what `value` holds at call time. */
+function source<T>(initial: T) {
+  const state = { value: initial, calls: 0 };
+  const load = () => {
+    state.calls++;
+    return Promise.resolve(state.value);
+  };
+  return { state, load };
+}
+
+describe('MetadataCache', () => {
+  it('serves a second read from the cache', async () => {
+    const cache = await cacheWithTtl(300);
+    const { state, load } = source({ stage: 'none' });
+    await cache.modelScoped('acme', 'churn', 'v:1', load);
+    expect(await cache.modelScoped('acme', 'churn', 'v:1', load)).toEqual({ stage: 'none' });
+    expect(state.calls).toBe(1);
+  });
+
+  it('never serves what a write changed: invalidation moves the generation', async () => {
+    const cache = await cacheWithTtl(300);
+    const { state, load } = source('staging');
+    await cache.modelScoped('acme', 'churn', 'v:1', load);
+    state.value = 'production';
+    await cache.invalidateModel('acme', 'churn');
+    expect(await cache.modelScoped('acme', 'churn', 'v:1', load)).toBe('production');
+  });
+
+  it('a load that started before a write and finishes after it is not served afterwards', async () => {
+    const cache = await cacheWithTtl(300);
+    let release!: () => void;
+    const slow = () =>
+      new Promise<string>((resolve) => {
+        release = () => resolve('stale');
+      });
+    const reading = cache.modelScoped('acme', 'churn', 'v:1', slow);
+    await new Promise((r) => setImmediate(r));
+    await cache.invalidateModel('acme', 'churn'); // the write lands while the read is in flight
+    release();
+    expect(await reading).toBe('stale'); // that caller asked before the write: fine
+    expect(await cache.modelScoped('acme', 'churn', 'v:1', () => Promise.resolve('fresh'))).toBe(
+      'fresh',
+    );
+  });
+
+  it('invalidating a model also invalidates the tenant’s list pages, but not other models', async () => {
+    const cache = await cacheWithTtl(300);
+    const list = source(['churn']);
+    const other = source('fraud v1');
+    await cache.listScoped('acme', 'list:100:', list.load);
+    await cache.modelScoped('acme', 'fraud', 'v:1', other.load);
+    await cache.invalidateModel('acme', 'churn');
+    await cache.listScoped('acme', 'list:100:', list.load);
+    await cache.modelScoped('acme', 'fraud', 'v:1', other.load);
+    expect(list.state.calls).toBe(2);
+    expect(other.state.calls).toBe(1);
+  });
+
+  it('keeps tenants apart: same model name, separate entries and invalidation', async () => {
+    const cache = await cacheWithTtl(300);
+    expect(
+      await cache.modelScoped('acme', 'churn', 'v:1', () => Promise.resolve('acme data')),
+    ).toBe('acme data');
+    expect(
+      await cache.modelScoped('globex', 'churn', 'v:1', () => Promise.resolve('globex data')),
+    ).toBe('globex data');
+    await cache.invalidateModel('globex', 'churn');
+    expect(await cache.modelScoped('acme', 'churn', 'v:1', () => Promise.resolve('reloaded'))).toBe(
+      'acme data',
+    );
+    expect(await cache.listScoped('acme', 'k', () => Promise.resolve('acme list'))).toBe(
+      'acme list',
+    );
+    expect(await cache.listScoped('globex', 'k', () => Promise.resolve('globex list'))).toBe(
+      'globex list',
+    );
+  });
+
+  it('ML_REGISTRY_CACHE_TTL=0 turns caching off', async () => {
+    const cache = await cacheWithTtl(0);
+    const { state, load } = source(1);
+    await cache.modelScoped('acme', 'churn', 'v:1', load);
+    await cache.modelScoped('acme', 'churn', 'v:1', load);
+    expect(state.calls).toBe(2);
+  });
+
+  it('expires values after the TTL', async () => {
+    const cache = await cacheWithTtl(1);
+    const { state, load } = source('x');
+    await cache.modelScoped('acme', 'churn', 'v:1', load);
+    await new Promise((r) => setTimeout(r, 1100));
+    await cache.modelScoped('acme', 'churn', 'v:1', load);
+    expect(state.calls).toBe(2);
+  });
+
+  it('caches falsy values too (an empty list is an answer)', async () => {
+    const cache = await cacheWithTtl(300);
+    const { state, load } = source<string[]>([]);
+    await cache.listScoped('acme', 'empty', load);
+    await cache.listScoped('acme', 'empty', load);
+    expect(state.calls).toBe(1);
+  });
+});

@@ -1,0 +1,75 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigurationError, DEV_SECRET_FILE, loadConfig } from './app-config';
+
+describe('loadConfig', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'config-spec-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const secret = 'a'.repeat(32);
+
+  it('has the documented defaults', () => {
+    const c = loadConfig({ DATA_DIR: dir, AUTH_JWT_SECRET: secret });
+    expect(c).toMatchObject({
+      port: 3000,
+      host: '0.0.0.0',
+      dataDir: dir,
+      cacheTtlSeconds: 300,
+      limits: { jsonBodyBytes: 1024 * 1024, artifactMetadataBytes: 1024 * 1024 },
+      auth: { jwtSecret: secret, jwtSecretGenerated: false },
+    });
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, /PORT must be an integer/],
+    [{ PORT: '70000' }, /PORT must not be greater than 65535/],
+    [{ ML_REGISTRY_CACHE_TTL: '-1' }, /ML_REGISTRY_CACHE_TTL must not be less than 0/],
+    [{ AUTH_JWT_SECRET: 'short' }, /AUTH_JWT_SECRET must be at least 32 characters long/],
+    [{ AUTH_JWKS_URI: 'not a url' }, /AUTH_JWKS_URI must be a URL/],
+    [{ MLFLOW_ARTIFACT_ROOT: 'ftp://x' }, /MLFLOW_ARTIFACT_ROOT must look like s3:\/\/bucket/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of the following values/],
+  ])('stops the boot naming the variable for %j', (env, message) => {
+    expect(() => loadConfig({ DATA_DIR: dir, AUTH_JWT_SECRET: secret, ...env })).toThrow(
+      ConfigurationError,
+    );
+    expect(() => loadConfig({ DATA_DIR: dir, AUTH_JWT_SECRET: secret, ...env })).toThrow(message);
+  });
+
+  it('refuses real-backend settings this build cannot honour, rather than ignoring them', () => {
+    expect(() =>
+      loadConfig({
+        DATA_DIR: dir,
+        AUTH_JWT_SECRET: secret,
+        MLFLOW_TRACKING_URI: 'http://mlflow:5000',
+      }),
+    ).toThrow(/MLFLOW_TRACKING_URI set, but this build only supports the embedded backends/);
+  });
+
+  it('requires a secret or a JWKS URI in production', () => {
+    expect(() => loadConfig({ DATA_DIR: dir, NODE_ENV: 'production' })).toThrow(
+      /AUTH_JWT_SECRET .* or AUTH_JWKS_URI is required/,
+    );
+    expect(
+      loadConfig({
+        DATA_DIR: dir,
+        NODE_ENV: 'production',
+        AUTH_JWKS_URI: 'https://idp.example.com/jwks',
+      }).auth.jwtSecret,
+    ).toBeUndefined();
+  });
+
+  it('outside production, makes a development secret once and keeps it in DATA_DIR', () => {
+    const first = loadConfig({ DATA_DIR: dir });
+    expect(first.auth.jwtSecretGenerated).toBe(true);
+    expect(first.auth.jwtSecret!.length).toBeGreaterThanOrEqual(32);
+    const file = join(dir, DEV_SECRET_FILE);
+    expect(existsSync(file)).toBe(true);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readFileSync(file, 'utf8').trim()).toBe(first.auth.jwtSecret);
+    expect(loadConfig({ DATA_DIR: dir }).auth.jwtSecret).toBe(first.auth.jwtSecret);
+  });
+});
