@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
-import { auth, upload } from './support/fixtures';
+import { auth, download, upload } from './support/fixtures';
 import { BASE, createTestApp, removeDir, TestApp } from './support/test-app';
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -88,16 +88,7 @@ describe('artifacts (e2e)', () => {
     const model = randomBytes(50_000);
     const up = await upload(t, editor, { model, modelName: 'weights.pt' }).expect(201);
     expect(up.body.files.map((f: { name: string }) => f.name)).toEqual(['model.pt']);
-    const res = await request(t.http)
-      .get(`${BASE}/artifacts/${up.body.artifact_id}/files/model.pt`)
-      .set(...auth(viewer))
-      .buffer(true)
-      .parse((r, cb) => {
-        const chunks: Buffer[] = [];
-        r.on('data', (c: Buffer) => chunks.push(c));
-        r.on('end', () => cb(null, Buffer.concat(chunks)));
-      })
-      .expect(200);
+    const res = await download(t, viewer, up.body.artifact_id, 'model.pt').expect(200);
     expect(Buffer.compare(res.body as Buffer, model)).toBe(0);
     expect(res.headers['x-checksum-sha256']).toBe(sha256(model));
     expect(res.headers['content-length']).toBe(String(model.length));

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
-import { auth, registerVersion } from './support/fixtures';
+import { auth, download, registerVersion } from './support/fixtures';
 import { BASE, createTestApp, removeDir, TestApp } from './support/test-app';
 
 describe('embedded data across a restart (e2e)', () => {
@@ -82,16 +82,7 @@ describe('embedded data across a restart (e2e)', () => {
         'transition',
       ]);
 
-      const bytes = await request(t.http)
-        .get(`${BASE}/artifacts/${artifactId}/files/model.pkl`)
-        .set(...auth(viewer))
-        .buffer(true)
-        .parse((r, cb) => {
-          const chunks: Buffer[] = [];
-          r.on('data', (c: Buffer) => chunks.push(c));
-          r.on('end', () => cb(null, Buffer.concat(chunks)));
-        })
-        .expect(200);
+      const bytes = await download(t, viewer, artifactId, 'model.pkl').expect(200);
       expect(Buffer.compare(bytes.body as Buffer, model)).toBe(0);
 
       // the request left pending before the restart can still be decided, exactly once

@@ -78,49 +78,77 @@ describe('graceful shutdown (process)', () => {
           'Content-Type: application/octet-stream\r\n\r\n',
       );
       const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-      const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const req = httpRequest(
-          {
-            host: '127.0.0.1',
-            port,
-            method: 'POST',
-            path: '/api/v1/ml/registry/artifacts',
-            headers: {
-              Authorization: `Bearer ${token}`,
-              'Content-Type': `multipart/form-data; boundary=${boundary}`,
-              'Content-Length': String(head.length + model.length + tail.length),
+      const response = new Promise<{ status: number; body: string; requestId: string }>(
+        (resolve, reject) => {
+          const req = httpRequest(
+            {
+              host: '127.0.0.1',
+              port,
+              method: 'POST',
+              path: '/api/v1/ml/registry/artifacts',
+              headers: {
+                Authorization: `Bearer ${token}`,
+                'Content-Type': `multipart/form-data; boundary=${boundary}`,
+                'Content-Length': String(head.length + model.length + tail.length),
+              },
             },
-          },
-          (res) => {
-            let body = '';
-            res.on('data', (c: Buffer) => (body += c.toString()));
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-          },
-        );
-        req.on('error', reject);
-        req.write(head);
-        req.write(model.subarray(0, 100_000));
-        setTimeout(() => {
-          child.kill('SIGTERM');
+            (res) => {
+              let body = '';
+              res.on('data', (c: Buffer) => (body += c.toString()));
+              res.on('end', () =>
+                resolve({
+                  status: res.statusCode ?? 0,
+                  body,
+                  requestId: String(res.headers['x-request-id']),
+                }),
+              );
+            },
+          );
+          req.on('error', reject);
+          req.write(head);
+          req.write(model.subarray(0, 100_000));
           setTimeout(() => {
-            // While draining, a new connection is refused.
-            newRequestDuringShutdown = fetch(`http://127.0.0.1:${port}/health/live`).then(
-              (r) => `answered ${r.status}`,
-              () => 'refused',
-            );
+            child.kill('SIGTERM');
             setTimeout(() => {
-              req.write(model.subarray(100_000));
-              req.end(tail);
+              // While draining, a new connection is refused.
+              newRequestDuringShutdown = fetch(`http://127.0.0.1:${port}/health/live`).then(
+                (r) => `answered ${r.status}`,
+                () => 'refused',
+              );
+              setTimeout(() => {
+                req.write(model.subarray(100_000));
+                req.end(tail);
+              }, 300);
             }, 300);
           }, 300);
-        }, 300);
-      });
+        },
+      );
       const answer = await response;
       expect(answer.status).toBe(201);
       expect(await newRequestDuringShutdown).toBe('refused');
       const artifactId = (JSON.parse(answer.body) as { artifact_id: string }).artifact_id;
       expect(await exited).toBe(0);
       expect(output()).toContain('SIGTERM received');
+      // Structured request logs: one JSON line per request, with its id, and no bearer token.
+      const lines = output()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map(
+          (l) =>
+            JSON.parse(l) as {
+              msg?: string;
+              req?: { id?: string; url?: string };
+              res?: { statusCode?: number };
+            },
+        );
+      const logged = lines.find(
+        (l) => l.msg === 'request completed' && l.req?.id === answer.requestId,
+      );
+      expect(logged).toMatchObject({
+        req: { url: '/api/v1/ml/registry/artifacts' },
+        res: { statusCode: 201 },
+      });
+      expect(output()).not.toContain(token);
 
       const again = startService(dataDir, port);
       const exitedAgain = exitOf(again.child);

@@ -83,16 +83,7 @@ export class ApprovalsService implements OnApplicationBootstrap, OnApplicationSh
   ): Promise<ApprovalDto> {
     checkArchiveFlag(dto.stage, dto.archive_existing_versions);
     const { tenant } = caller;
-    const current = await this.registry.getModelVersion(tenant, name, version);
-    if (current.stage === dto.stage) {
-      throw new RegistryError(
-        ErrorCode.StageUnchanged,
-        `version ${version} of '${name}' is already in ${dto.stage}`,
-        {
-          stage: current.stage,
-        },
-      );
-    }
+    await this.transitions.versionToMove(tenant, name, version, dto.stage);
     const uid = await this.versions.getModelUid(tenant, name);
     const now = Date.now();
     const row: ApprovalRow = {

@@ -63,16 +63,7 @@ export class TransitionsService {
       );
     }
     checkArchiveFlag(dto.stage, dto.archive_existing_versions);
-    const current = await this.registry.getModelVersion(caller.tenant, name, version);
-    if (current.stage === dto.stage) {
-      throw new RegistryError(
-        ErrorCode.StageUnchanged,
-        `version ${version} of '${name}' is already in ${dto.stage}`,
-        {
-          stage: current.stage,
-        },
-      );
-    }
+    const current = await this.versionToMove(caller.tenant, name, version, dto.stage);
     const entries = await this.apply(current, dto.stage, dto.archive_existing_versions ?? false, {
       tenant: caller.tenant,
       modelUid: await this.versions.getModelUid(caller.tenant, name),
@@ -84,6 +75,26 @@ export class TransitionsService {
     });
     await this.history.append(entries);
     return this.versions.get(caller.tenant, name, version);
+  }
+
+  /** The version as it is now; 409 when it already is in `stage`. */
+  async versionToMove(
+    tenant: string,
+    name: string,
+    version: number,
+    stage: Stage,
+  ): Promise<ModelVersionRecord> {
+    const current = await this.registry.getModelVersion(tenant, name, version);
+    if (current.stage === stage) {
+      throw new RegistryError(
+        ErrorCode.StageUnchanged,
+        `version ${version} of '${name}' is already in ${stage}`,
+        {
+          stage: current.stage,
+        },
+      );
+    }
+    return current;
   }
 
   /**

@@ -48,3 +48,21 @@ export async function registerVersion(
 }
 
 export const auth = (token: string): [string, string] => ['Authorization', `Bearer ${token}`];
+
+/** GET a file and collect its bytes. */
+export function download(
+  t: TestApp,
+  token: string,
+  artifactId: string,
+  file: string,
+): request.Test {
+  return request(t.http)
+    .get(`${BASE}/artifacts/${artifactId}/files/${file}`)
+    .set('Authorization', `Bearer ${token}`)
+    .buffer(true)
+    .parse((res, done) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => done(null, Buffer.concat(chunks)));
+    });
+}
