@@ -1,9 +1,14 @@
 import { INestApplication, RequestMethod } from '@nestjs/common';
+import type { Server } from 'node:http';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { API_PREFIX } from './common/http/api-prefix';
+import { deferredJsonParser } from './common/http/deferred-body-parser';
 import { AppConfig } from './config/app-config';
+
+/** A connection that sends or receives nothing for this long is closed. */
+export const IDLE_TIMEOUT_MS = 120_000;
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
@@ -29,7 +34,12 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
 export function configureApp(app: NestExpressApplication, config: AppConfig): void {
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
-  app.useBodyParser('json', { limit: config.limits.jsonBodyBytes });
+  app.use(deferredJsonParser(config.limits.jsonBodyBytes));
+  const server: Server = app.getHttpServer();
+  // Node ends any request after 5 minutes by default: a multi-GiB upload needs longer. What
+  // protects the server instead is the idle timeout: a connection silent for that long is closed.
+  server.requestTimeout = 0;
+  server.setTimeout(IDLE_TIMEOUT_MS);
   app.setGlobalPrefix(API_PREFIX, {
     exclude: [
       { path: 'health/live', method: RequestMethod.GET },

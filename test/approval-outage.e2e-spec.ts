@@ -5,6 +5,7 @@ import { Database } from '../src/database/database';
 import { EmbeddedMlflowRegistry } from '../src/mlflow/embedded/embedded-mlflow-registry';
 import { MlflowRegistry } from '../src/mlflow/mlflow-registry';
 import { Stage } from '../src/mlflow/registry-types';
+import { ApprovalsService } from '../src/transitions/approvals.service';
 import { auth, registerVersion } from './support/fixtures';
 import { BASE, createTestApp, removeDir, TestApp } from './support/test-app';
 
@@ -12,6 +13,7 @@ import { BASE, createTestApp, removeDir, TestApp } from './support/test-app';
 @Injectable()
 class FlakyRegistry extends EmbeddedMlflowRegistry {
   static down = false;
+  static crash = false;
   static transitions = 0;
 
   constructor(database: Database) {
@@ -26,6 +28,7 @@ class FlakyRegistry extends EmbeddedMlflowRegistry {
     archive: boolean,
   ) {
     if (FlakyRegistry.down) throw RegistryError.unavailable('the registry backend');
+    if (FlakyRegistry.crash) throw new Error('a bug in the backend adapter');
     FlakyRegistry.transitions++;
     return super.transitionModelVersionStage(tenant, name, version, stage, archive);
   }
@@ -132,5 +135,85 @@ describe('an approval while the registry backend is down (e2e)', () => {
       .where('id', '=', id)
       .executeTakeFirstOrThrow();
     expect(row.apply_attempts).toBeGreaterThanOrEqual(1);
+  });
+
+  it('after a crash between moving the version and recording it, records it once without moving it again', async () => {
+    const alice = await t.token('alice', ['editor']);
+    const viewer = await t.token('victor', ['viewer']);
+    await registerVersion(t, alice, 'crashed');
+    const req = await request(t.http)
+      .post(`${BASE}/models/crashed/versions/1/stage`)
+      .set(...auth(alice))
+      .send({ stage: 'production' })
+      .expect(202);
+    const id = req.body.approval.id as string;
+    // What a crash leaves: the decision committed and the version moved, nothing recorded since.
+    const db = t.app.get(Database).db;
+    await db
+      .updateTable('approvals')
+      .set({
+        status: 'approved',
+        decided_by: 'bob',
+        decided_at: Date.now() - 60_000,
+        apply_state: 'pending',
+      })
+      .where('id', '=', id)
+      .execute();
+    await t.app
+      .get(MlflowRegistry)
+      .transitionModelVersionStage('acme-corp', 'crashed', 1, Stage.Production, true);
+    const before = FlakyRegistry.transitions;
+
+    await t.app.get(ApprovalsService).retryUnapplied();
+
+    const approval = await request(t.http)
+      .get(`${BASE}/approvals/${id}`)
+      .set(...auth(viewer))
+      .expect(200);
+    expect(approval.body.apply_state).toBe('applied');
+    expect(FlakyRegistry.transitions).toBe(before);
+    const history = await request(t.http)
+      .get(`${BASE}/models/crashed/versions/1/transitions`)
+      .set(...auth(viewer))
+      .expect(200);
+    const moves = history.body.transitions.filter(
+      (e: { event: string }) => e.event === 'transition',
+    );
+    expect(moves).toHaveLength(1);
+    expect(moves[0]).toMatchObject({
+      from_stage: null,
+      to_stage: 'production',
+      approval_id: id,
+      approved_by: 'bob',
+    });
+    expect(moves[0].comment).toMatch(/already in production when applied/);
+  });
+
+  it('an unexpected failure while applying still answers 202 pending, never a 500 for a recorded decision', async () => {
+    const alice = await t.token('alice', ['editor']);
+    const bob = await t.token('bob', ['approver']);
+    await registerVersion(t, alice, 'buggy');
+    const req = await request(t.http)
+      .post(`${BASE}/models/buggy/versions/1/stage`)
+      .set(...auth(alice))
+      .send({ stage: 'production' })
+      .expect(202);
+    FlakyRegistry.crash = true;
+    try {
+      const res = await request(t.http)
+        .post(`${BASE}/approvals/${req.body.approval.id}/approve`)
+        .set(...auth(bob))
+        .expect(202);
+      expect(res.body.approval).toMatchObject({ status: 'approved', apply_state: 'pending' });
+    } finally {
+      FlakyRegistry.crash = false;
+    }
+    await eventually(async () => {
+      const a = await request(t.http)
+        .get(`${BASE}/approvals/${req.body.approval.id}`)
+        .set(...auth(bob))
+        .expect(200);
+      return a.body.apply_state === 'applied';
+    });
   });
 });

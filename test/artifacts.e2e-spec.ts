@@ -168,6 +168,14 @@ describe('artifacts (e2e)', () => {
       expect(res.body.message).toBe("metrics.json value of 'f1_score' must be a finite number");
     });
 
+    it('400 for a metrics.json key that could pollute prototypes', async () => {
+      const res = await upload(t, editor, {
+        metrics: '{"__proto__": {"polluted": 1}, "f1": 0.9}',
+      }).expect(400);
+      expect(res.body.message).toBe("metrics.json has the key '__proto__', which is not allowed");
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    });
+
     it('400 for invalid JSON in config.json', async () => {
       const res = await upload(t, editor, { config: '{"hyperparameters": ' }).expect(400);
       expect(res.body.message).toBe('config.json is not valid JSON');

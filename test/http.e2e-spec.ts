@@ -2,6 +2,8 @@ import request from 'supertest';
 import { Controller, Get } from '@nestjs/common';
 import { Authenticated } from '../src/common/auth/authenticated.decorator';
 import { Permission } from '../src/common/auth/roles';
+import { FilesystemObjectStorage } from '../src/storage/filesystem-object-storage';
+import { ObjectStorage } from '../src/storage/object-storage';
 import { auth } from './support/fixtures';
 import { BASE, createTestApp, mintToken, removeDir, TestApp } from './support/test-app';
 
@@ -113,6 +115,64 @@ describe('health, errors and limits (e2e)', () => {
       .set(...auth(editor))
       .send({ name: 'ok', artifact_id: 'model-abcdef' })
       .expect(404);
+  });
+
+  it('keeps that order for bodies that cannot be read: no token is 401, a viewer 403', async () => {
+    const viewer = await t.token('v', ['viewer']);
+    const broken = (token?: string) => {
+      const req = request(t.http).post(`${BASE}/models`).set('Content-Type', 'application/json');
+      if (token) req.set(...auth(token));
+      return req;
+    };
+    await broken().send('{"name": ').expect(401);
+    await broken()
+      .send(JSON.stringify({ description: 'x'.repeat(4096) }))
+      .expect(401);
+    await broken(viewer).send('{"name": ').expect(403);
+    await broken(viewer)
+      .send(JSON.stringify({ description: 'x'.repeat(4096) }))
+      .expect(403);
+    await broken(editor).send('{"name": ').expect(400);
+    await broken(editor)
+      .send(JSON.stringify({ description: 'x'.repeat(4096) }))
+      .expect(413);
+  });
+
+  it('lets long uploads run: no overall request timeout, only an idle one', () => {
+    expect(t.http.requestTimeout).toBe(0);
+    expect(t.http.timeout).toBe(120_000);
+  });
+});
+
+/** Storage that cannot be reached, with an error message full of internals. */
+class UnreachableStorage extends FilesystemObjectStorage {
+  override ping(): Promise<void> {
+    return Promise.reject(new Error("EACCES: permission denied, stat '/srv/secret/artifacts'"));
+  }
+}
+
+describe('readiness with a backend down (e2e)', () => {
+  it('answers 503 with Retry-After, names the check, and keeps the reason to the log', async () => {
+    const t = await createTestApp({
+      override: (b) =>
+        b.overrideProvider(ObjectStorage).useValue(new UnreachableStorage('/nonexistent')),
+    });
+    try {
+      const res = await request(t.http).get('/health/ready').expect(503);
+      expect(res.headers['retry-after']).toBe('5');
+      expect(res.body).toEqual({
+        status: 'unavailable',
+        checks: {
+          database: { status: 'up' },
+          registry: { status: 'up' },
+          storage: { status: 'down' },
+        },
+      });
+      await request(t.http).get('/health/live').expect(200);
+    } finally {
+      await t.close();
+      removeDir(t.dataDir);
+    }
   });
 });
 

@@ -401,6 +401,47 @@ describe('models and versions (e2e)', () => {
       expect(again.body.tags).toEqual(v.body.tags);
     });
 
+    it('keeps tag keys that name Object.prototype methods; refuses __proto__, constructor, prototype', async () => {
+      const res = await request(t.http)
+        .patch(`${BASE}/models/churn-predictor/versions/2`)
+        .set(...auth(editor))
+        .send({ tags: { toString: 't', hasOwnProperty: 'h', valueOf: 'v' } })
+        .expect(200);
+      expect(res.body.tags).toEqual({ toString: 't', hasOwnProperty: 'h', valueOf: 'v' });
+      for (const key of ['__proto__', 'constructor', 'prototype']) {
+        const refused = await request(t.http)
+          .patch(`${BASE}/models/churn-predictor/versions/2`)
+          .set(...auth(editor))
+          .set('Content-Type', 'application/json')
+          .send(`{"tags": {"${key}": "x"}}`)
+          .expect(400);
+        expect(refused.body.message).toBe(`tags.${key}: the key '${key}' is not allowed`);
+      }
+      const metrics = await request(t.http)
+        .post(`${BASE}/models`)
+        .set(...auth(editor))
+        .set('Content-Type', 'application/json')
+        .send('{"name": "x", "artifact_id": "model-abcdef", "metrics": {"constructor": 1}}')
+        .expect(400);
+      expect(metrics.body.message).toBe(
+        "metrics.constructor: the key 'constructor' is not allowed",
+      );
+    });
+
+    it.each([
+      [{ description: null }, 'description must be a string'],
+      [{ tags: null }, 'tags must be an object'],
+    ])('400, not a 500, for an explicit null: %j', async (body, message) => {
+      for (const path of ['models/churn-predictor', 'models/churn-predictor/versions/1']) {
+        const res = await request(t.http)
+          .patch(`${BASE}/${path}`)
+          .set(...auth(editor))
+          .send(body)
+          .expect(400);
+        expect(res.body.message).toBe(message);
+      }
+    });
+
     it('400 for an empty patch or a server-owned field; 404 for a missing version; 403 for a viewer', async () => {
       const empty = await request(t.http)
         .patch(`${BASE}/models/churn-predictor`)
@@ -457,6 +498,14 @@ describe('models and versions (e2e)', () => {
         .delete(`${BASE}/models/to-delete`)
         .set(...auth(admin))
         .expect(404);
+      const db = t.app.get(Database).db;
+      expect(
+        await db
+          .selectFrom('reg_runs')
+          .selectAll()
+          .where('run_id', '=', v.run_id as string)
+          .execute(),
+      ).toEqual([]);
       const rows = await t.app
         .get(Database)
         .db.selectFrom('history')

@@ -111,8 +111,14 @@ export class ArtifactsController {
     type: ErrorResponseDto,
     description: 'Not multipart/form-data',
   })
-  upload(@CurrentCaller() caller: Caller, @Req() req: Request): Promise<ArtifactManifestDto> {
-    return this.artifacts.upload(req, caller);
+  async upload(@CurrentCaller() caller: Caller, @Req() req: Request): Promise<ArtifactManifestDto> {
+    try {
+      return await this.artifacts.upload(req, caller);
+    } catch (err) {
+      // The rest of a rejected body is not worth reading: close the connection after answering.
+      req.res?.setHeader('Connection', 'close');
+      throw err;
+    }
   }
 
   @Get(':artifact_id')

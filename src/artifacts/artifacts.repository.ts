@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Selectable } from 'kysely';
-import { Database } from '../database/database';
+import { Database, Db } from '../database/database';
 import type { ArtifactsTable } from '../database/schema';
 import type { ArtifactFileName } from './artifact-files';
 
@@ -83,8 +83,8 @@ export class ArtifactsRepository {
       .execute();
   }
 
-  async markRegistered(id: string, version: number, at: number): Promise<void> {
-    await this.db
+  async markRegistered(id: string, version: number, at: number, db: Db = this.db): Promise<void> {
+    await db
       .updateTable('artifacts')
       .set({ model_version: version, registered_at: at })
       .where('id', '=', id)

@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
@@ -7,6 +7,7 @@ import { ErrorCode } from '../common/errors/error-code';
 import { RegistryError } from '../common/errors/registry-error';
 import { AppConfig } from '../config/app-config';
 import type { ParamValue } from '../mlflow/registry-types';
+import type { Db } from '../database/database';
 import { ObjectStorage } from '../storage/object-storage';
 import { iso } from '../versions/version.mapper';
 import { ArtifactFileName, artifactKey, artifactPrefix, contentTypeOf } from './artifact-files';
@@ -16,8 +17,12 @@ import { parseConfigDocument, parseMetricsDocument } from './metadata-documents'
 import { receiveArtifact } from './multipart-receiver';
 
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
-/** An upload still 'uploading' after this long was cut off by a crash; its bytes are swept. */
+/**
+ * An upload still 'uploading' after this long was cut off by a crash (a live 10 GiB upload at
+ * a slow 150 kB/s still ends within it); its bytes are swept.
+ */
 const STALE_UPLOAD_MS = 24 * 60 * 60 * 1000;
+const SWEEP_INTERVAL_MS = 60 * 60 * 1000;
 
 export function newArtifactId(): string {
   const bytes = randomBytes(10);
@@ -48,8 +53,9 @@ function artifactNotFound(id: string): RegistryError {
 }
 
 @Injectable()
-export class ArtifactsService implements OnApplicationBootstrap {
+export class ArtifactsService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ArtifactsService.name);
+  private sweeper?: NodeJS.Timeout;
 
   constructor(
     private readonly repository: ArtifactsRepository,
@@ -176,8 +182,8 @@ export class ArtifactsService implements OnApplicationBootstrap {
     return this.repository.release(row.id);
   }
 
-  markRegistered(row: ArtifactRow, version: number): Promise<void> {
-    return this.repository.markRegistered(row.id, version, Date.now());
+  markRegistered(row: ArtifactRow, version: number, db?: Db): Promise<void> {
+    return this.repository.markRegistered(row.id, version, Date.now(), db);
   }
 
   /** Deletes the bytes and records of the artifacts registered to a model (or one version). */
@@ -187,16 +193,29 @@ export class ArtifactsService implements OnApplicationBootstrap {
     }
   }
 
-  /** Removes uploads that a crash cut off long ago. */
-  async onApplicationBootstrap(): Promise<void> {
+  /** Removes uploads that a crash cut off: at start, then every hour. */
+  onApplicationBootstrap(): void {
+    this.sweeper = setInterval(() => void this.sweepUnfinishedUploads(), SWEEP_INTERVAL_MS);
+    this.sweeper.unref();
+    void this.sweepUnfinishedUploads();
+  }
+
+  onApplicationShutdown(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+  }
+
+  async sweepUnfinishedUploads(olderThanMs = STALE_UPLOAD_MS): Promise<number> {
+    let removed = 0;
     try {
-      for (const row of await this.repository.staleUploads(Date.now() - STALE_UPLOAD_MS)) {
+      for (const row of await this.repository.staleUploads(Date.now() - olderThanMs)) {
         await this.discard(row.id, artifactPrefix(row.tenant_id, row.id));
         this.logger.warn(`removed the unfinished upload ${row.id}`);
+        removed++;
       }
     } catch (err) {
       this.logger.error({ err }, 'sweeping unfinished uploads failed');
     }
+    return removed;
   }
 
   private async discard(id: string, prefix: string): Promise<void> {

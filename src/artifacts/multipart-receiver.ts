@@ -69,6 +69,22 @@ function validateMetadata(part: PartName, bytes: Buffer): void {
   }
 }
 
+/** How much of a rejected upload is still read (so a client can get our answer) before dropping it. */
+const MAX_DRAIN_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Reads and discards what is left of a rejected request, so that a client still sending gets
+ * to read the error answer; a client that keeps sending past MAX_DRAIN_BYTES is cut off.
+ */
+function drainThenDrop(req: IncomingMessage): void {
+  let drained = 0;
+  req.on('data', (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained > MAX_DRAIN_BYTES) req.destroy();
+  });
+  req.resume();
+}
+
 /**
  * Reads one multipart/form-data artifact upload and writes each part to storage under
  * `prefix` as it arrives: binary parts are streamed (never held in memory) with their SHA-256
@@ -115,7 +131,7 @@ export function receiveArtifact(
       if (failure !== undefined) return;
       failure = err;
       req.unpipe(parser);
-      req.resume(); // drain the rest so the client can read our answer
+      drainThenDrop(req);
       for (const stream of active) stream.destroy(new Error('upload abandoned'));
       void Promise.allSettled(pending).then(() => reject(err as Error));
     };

@@ -106,12 +106,14 @@ describe('ApprovalsRepository across two connections', () => {
         comment: null,
       }),
     ).toBe(true);
-    expect((await repoTwo.unapplied(100)).map((r) => r.id)).toContain(row.id);
+    expect((await repoTwo.unapplied(100, Date.now() + 1000)).map((r) => r.id)).toContain(row.id);
     const marks = await Promise.all([
       repoOne.markApplied(row.id, Date.now()),
       repoTwo.markApplied(row.id, Date.now()),
     ]);
     expect(marks.filter(Boolean)).toHaveLength(1);
-    expect((await repoTwo.unapplied(100)).map((r) => r.id)).not.toContain(row.id);
+    expect((await repoTwo.unapplied(100, Date.now() + 1000)).map((r) => r.id)).not.toContain(
+      row.id,
+    );
   });
 });

@@ -110,12 +110,17 @@ export class ApprovalsRepository {
       .execute();
   }
 
-  /** Approved requests whose transition is not applied yet (the backend was down), oldest first. */
-  unapplied(limit: number): Promise<ApprovalRow[]> {
+  /**
+   * Approved requests whose transition is not applied yet, oldest first: those an attempt
+   * already failed for, and those nobody has tried since `untouchedBefore` (a crash between
+   * the decision and its application).
+   */
+  unapplied(limit: number, untouchedBefore: number): Promise<ApprovalRow[]> {
     return this.db
       .selectFrom('approvals')
       .selectAll()
       .where('apply_state', '=', ApplyState.Pending)
+      .where((eb) => eb.or([eb('apply_attempts', '>', 0), eb('decided_at', '<', untouchedBefore)]))
       .orderBy('decided_at')
       .limit(limit)
       .execute();

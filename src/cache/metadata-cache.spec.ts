@@ -1,8 +1,8 @@
-import { CacheModule } from '@nestjs/cache-manager';
 import { Test } from '@nestjs/testing';
 import { loadConfig } from '../config/app-config';
 import { ConfigModule } from '../config/config.module';
 import { MetadataCache } from './metadata-cache';
+import { MetadataCacheModule } from './metadata-cache.module';
 
 async function cacheWithTtl(seconds: number): Promise<MetadataCache> {
   const config = loadConfig({
@@ -11,11 +11,7 @@ async function cacheWithTtl(seconds: number): Promise<MetadataCache> {
     DATA_DIR: '/tmp/unused',
   });
   const moduleRef = await Test.createTestingModule({
-    imports: [
-      ConfigModule.forRoot(config),
-      CacheModule.register({ ttl: Math.max(seconds, 1) * 1000 }),
-    ],
-    providers: [MetadataCache],
+    imports: [ConfigModule.forRoot(config), MetadataCacheModule],
   }).compile();
   return moduleRef.get(MetadataCache);
 }
@@ -30,19 +26,24 @@ function source<T>(initial: T) {
   return { state, load };
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 describe('MetadataCache', () => {
-  it('serves a second read from the cache', async () => {
+  it('does not cache the first read of something no write has touched; caches the next', async () => {
     const cache = await cacheWithTtl(300);
     const { state, load } = source({ stage: 'none' });
-    await cache.modelScoped('acme', 'churn', 'v:1', load);
+    await cache.modelScoped('acme', 'churn', 'v:1', load); // no generation yet: starts one
+    await cache.modelScoped('acme', 'churn', 'v:1', load); // loads and caches
     expect(await cache.modelScoped('acme', 'churn', 'v:1', load)).toEqual({ stage: 'none' });
-    expect(state.calls).toBe(1);
+    expect(state.calls).toBe(2);
   });
 
   it('never serves what a write changed: invalidation moves the generation', async () => {
     const cache = await cacheWithTtl(300);
+    await cache.invalidateModel('acme', 'churn');
     const { state, load } = source('staging');
     await cache.modelScoped('acme', 'churn', 'v:1', load);
+    expect(await cache.modelScoped('acme', 'churn', 'v:1', load)).toBe('staging');
     state.value = 'production';
     await cache.invalidateModel('acme', 'churn');
     expect(await cache.modelScoped('acme', 'churn', 'v:1', load)).toBe('production');
@@ -50,13 +51,14 @@ describe('MetadataCache', () => {
 
   it('a load that started before a write and finishes after it is not served afterwards', async () => {
     const cache = await cacheWithTtl(300);
+    await cache.invalidateModel('acme', 'churn');
     let release!: () => void;
     const slow = () =>
       new Promise<string>((resolve) => {
         release = () => resolve('stale');
       });
     const reading = cache.modelScoped('acme', 'churn', 'v:1', slow);
-    await new Promise((r) => setImmediate(r));
+    await sleep(5);
     await cache.invalidateModel('acme', 'churn'); // the write lands while the read is in flight
     release();
     expect(await reading).toBe('stale'); // that caller asked before the write: fine
@@ -65,8 +67,30 @@ describe('MetadataCache', () => {
     );
   });
 
+  it('... nor once the value TTL has passed: generations do not expire back to an old value', async () => {
+    const cache = await cacheWithTtl(1);
+    let current = 'OLD'; // and no write yet: the read below finds no generation
+    const slowLoad = async () => {
+      const seen = current;
+      await sleep(600);
+      return seen;
+    };
+    const reading = cache.modelScoped('acme', 'churn', 'v:1', slowLoad);
+    await sleep(300);
+    current = 'NEW';
+    await cache.invalidateModel('acme', 'churn');
+    await reading;
+    const load = () => Promise.resolve(current);
+    // Poll past the value TTL, and past what a generation key with that TTL would live.
+    for (let elapsed = 0; elapsed < 1600; elapsed += 100) {
+      expect(await cache.modelScoped('acme', 'churn', 'v:1', load)).toBe('NEW');
+      await sleep(100);
+    }
+  });
+
   it('invalidating a model also invalidates the tenant’s list pages, but not other models', async () => {
     const cache = await cacheWithTtl(300);
+    await cache.invalidateModel('acme', 'fraud');
     const list = source(['churn']);
     const other = source('fraud v1');
     await cache.listScoped('acme', 'list:100:', list.load);
@@ -80,16 +104,15 @@ describe('MetadataCache', () => {
 
   it('keeps tenants apart: same model name, separate entries and invalidation', async () => {
     const cache = await cacheWithTtl(300);
-    expect(
-      await cache.modelScoped('acme', 'churn', 'v:1', () => Promise.resolve('acme data')),
-    ).toBe('acme data');
-    expect(
-      await cache.modelScoped('globex', 'churn', 'v:1', () => Promise.resolve('globex data')),
-    ).toBe('globex data');
+    await cache.invalidateModel('acme', 'churn');
     await cache.invalidateModel('globex', 'churn');
-    expect(await cache.modelScoped('acme', 'churn', 'v:1', () => Promise.resolve('reloaded'))).toBe(
-      'acme data',
-    );
+    const read = (tenant: string, value: string) =>
+      cache.modelScoped(tenant, 'churn', 'v:1', () => Promise.resolve(value));
+    expect(await read('acme', 'acme data')).toBe('acme data');
+    expect(await read('globex', 'globex data')).toBe('globex data');
+    await cache.invalidateModel('globex', 'churn');
+    expect(await read('acme', 'reloaded')).toBe('acme data');
+    expect(await read('globex', 'globex reloaded')).toBe('globex reloaded');
     expect(await cache.listScoped('acme', 'k', () => Promise.resolve('acme list'))).toBe(
       'acme list',
     );
@@ -100,23 +123,27 @@ describe('MetadataCache', () => {
 
   it('ML_REGISTRY_CACHE_TTL=0 turns caching off', async () => {
     const cache = await cacheWithTtl(0);
+    await cache.invalidateModel('acme', 'churn');
     const { state, load } = source(1);
-    await cache.modelScoped('acme', 'churn', 'v:1', load);
-    await cache.modelScoped('acme', 'churn', 'v:1', load);
-    expect(state.calls).toBe(2);
+    for (let i = 0; i < 3; i++) await cache.modelScoped('acme', 'churn', 'v:1', load);
+    expect(state.calls).toBe(3);
   });
 
   it('expires values after the TTL', async () => {
     const cache = await cacheWithTtl(1);
+    await cache.invalidateModel('acme', 'churn');
     const { state, load } = source('x');
     await cache.modelScoped('acme', 'churn', 'v:1', load);
-    await new Promise((r) => setTimeout(r, 1100));
+    await cache.modelScoped('acme', 'churn', 'v:1', load);
+    expect(state.calls).toBe(1);
+    await sleep(1100);
     await cache.modelScoped('acme', 'churn', 'v:1', load);
     expect(state.calls).toBe(2);
   });
 
   it('caches falsy values too (an empty list is an answer)', async () => {
     const cache = await cacheWithTtl(300);
+    await cache.invalidateModel('acme', 'any');
     const { state, load } = source<string[]>([]);
     await cache.listScoped('acme', 'empty', load);
     await cache.listScoped('acme', 'empty', load);

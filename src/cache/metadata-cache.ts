@@ -10,9 +10,10 @@ import { AppConfig } from '../config/app-config';
  * Invalidation is by generation: every cached value's key embeds the generation of what it
  * depends on (the model, or the tenant's model list), and a write moves that generation to a new
  * random value. A value loaded before a write is therefore never served after it, even when the
- * load finishes after the write (it lands under the old generation). Generation keys have no TTL
- * and are never evicted; a generation that was never written reads as '0'. Values expire after
- * ML_REGISTRY_CACHE_TTL seconds; 0 disables the cache.
+ * load finishes after the write (it lands under the old generation). Generations never repeat:
+ * a missing one (never written, or lost by the store) is replaced by a new random value, and the
+ * read that found it missing is not cached. Generation keys are stored without TTL; values
+ * expire after ML_REGISTRY_CACHE_TTL seconds; 0 disables the cache.
  */
 @Injectable()
 export class MetadataCache {
@@ -54,7 +55,13 @@ export class MetadataCache {
     load: () => Promise<T>,
   ): Promise<T> {
     if (this.ttlMs === 0) return load();
-    const gen = (await this.cache.get<string>(genKey)) ?? '0';
+    const gen = await this.cache.get<string>(genKey);
+    if (gen === undefined || gen === null) {
+      // No generation yet (or the store lost it): start a fresh one, and do not cache what this
+      // read loads, since a write may have landed between our read of the key and now.
+      await this.cache.set(genKey, randomUUID());
+      return load();
+    }
     const key = valueKey(gen);
     const hit = await this.cache.get<{ v: T }>(key);
     if (hit !== undefined && hit !== null) return hit.v;

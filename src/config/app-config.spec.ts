@@ -58,8 +58,21 @@ describe('loadConfig', () => {
         DATA_DIR: dir,
         NODE_ENV: 'production',
         AUTH_JWKS_URI: 'https://idp.example.com/jwks',
+        AUTH_AUDIENCE: 'model-registry',
       }).auth.jwtSecret,
     ).toBeUndefined();
+  });
+
+  it('with an OIDC key set, requires an audience and https', () => {
+    const oidc = { DATA_DIR: dir, AUTH_JWKS_URI: 'https://idp.example.com/jwks' };
+    expect(() => loadConfig(oidc)).toThrow(/AUTH_AUDIENCE is required with AUTH_JWKS_URI/);
+    expect(() =>
+      loadConfig({ ...oidc, AUTH_JWKS_URI: 'http://idp.example.com/jwks', AUTH_AUDIENCE: 'a' }),
+    ).toThrow(/AUTH_JWKS_URI must use https/);
+    expect(
+      loadConfig({ ...oidc, AUTH_JWKS_URI: 'http://127.0.0.1:8080/jwks', AUTH_AUDIENCE: 'a' }).auth
+        .jwksUri,
+    ).toBe('http://127.0.0.1:8080/jwks');
   });
 
   it('outside production, makes a development secret once and keeps it in DATA_DIR', () => {

@@ -90,6 +90,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
 
+  if (parsed.AUTH_JWKS_URI !== undefined) {
+    if (parsed.AUTH_AUDIENCE === undefined) {
+      throw new ConfigurationError(
+        'AUTH_AUDIENCE is required with AUTH_JWKS_URI: without it, tokens the identity provider ' +
+          'issues for other applications would be accepted here',
+      );
+    }
+    const { protocol, hostname } = new URL(parsed.AUTH_JWKS_URI);
+    if (protocol !== 'https:' && !['localhost', '127.0.0.1', '[::1]'].includes(hostname)) {
+      throw new ConfigurationError(
+        'AUTH_JWKS_URI must use https (plain http only on a loopback address)',
+      );
+    }
+  }
+
   const production = parsed.NODE_ENV === 'production';
   const dataDir = resolve(parsed.DATA_DIR ?? './data');
   let jwtSecret = parsed.AUTH_JWT_SECRET;

@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Controller, Get, HttpCode, Res } from '@nestjs/common';
+import { BeforeApplicationShutdown, Controller, Get, HttpCode, Logger, Res } from '@nestjs/common';
 import {
   ApiExtraModels,
   ApiOkResponse,
@@ -15,7 +15,9 @@ import { ObjectStorage } from '../storage/object-storage';
 
 const CHECK_TIMEOUT_MS = 3000;
 
-async function probe(check: () => Promise<void>): Promise<CheckDto> {
+const logger = new Logger('HealthController');
+
+async function probe(name: string, check: () => Promise<void>): Promise<CheckDto> {
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
@@ -29,7 +31,9 @@ async function probe(check: () => Promise<void>): Promise<CheckDto> {
     ]);
     return { status: 'up' };
   } catch (err) {
-    return { status: 'down', error: err instanceof Error ? err.message : 'unavailable' };
+    // The reason goes to the log, not to an unauthenticated caller (paths, hosts, versions).
+    logger.warn({ err, check: name }, 'readiness check failed');
+    return { status: 'down' };
   } finally {
     clearTimeout(timer);
   }
@@ -70,12 +74,12 @@ export class HealthController implements BeforeApplicationShutdown {
   })
   async ready(@Res({ passthrough: true }) res: Response): Promise<ReadinessDto> {
     const [database, registry, storage] = await Promise.all([
-      probe(() => this.database.ping()),
-      probe(() => this.registry.ping()),
-      probe(() => this.storage.ping()),
+      probe('database', () => this.database.ping()),
+      probe('registry', () => this.registry.ping()),
+      probe('storage', () => this.storage.ping()),
     ]);
     const checks: Record<string, CheckDto> = { database, registry, storage };
-    if (this.draining) checks['shutdown'] = { status: 'down', error: 'shutting down' };
+    if (this.draining) checks['shutdown'] = { status: 'down' };
     const ok = Object.values(checks).every((c) => c.status === 'up');
     res.status(ok ? 200 : 503);
     if (!ok) res.setHeader('Retry-After', '5');

@@ -8,7 +8,14 @@ import type { Caller } from '../common/auth/caller.decorator';
 import { ErrorCode } from '../common/errors/error-code';
 import { isRegistryError } from '../common/errors/registry-error';
 import { MlflowRegistry } from '../mlflow/mlflow-registry';
-import { Stage, type RunRecord } from '../mlflow/registry-types';
+import {
+  Stage,
+  type ModelVersionRecord,
+  type ParamValue,
+  type RunRecord,
+} from '../mlflow/registry-types';
+import { Database } from '../database/database';
+import type { ArtifactRow } from '../artifacts/artifacts.repository';
 import type { UpdateMetadataDto } from '../versions/dto/update-metadata.dto';
 import type { VersionDto } from '../versions/dto/version.dto';
 import { requireSomeChange } from '../versions/update-metadata';
@@ -18,6 +25,12 @@ import type { ListModelsQueryDto } from './dto/list-models.query.dto';
 import type { ModelDto, ModelListDto, ModelSummaryDto } from './dto/model.dto';
 import type { RegisterModelDto } from './dto/register-model.dto';
 import { mapModelSummary } from './model.mapper';
+
+/** What a registration created so far, so a failure can remove exactly that. */
+interface Made {
+  model: boolean;
+  run?: RunRecord;
+}
 
 @Injectable()
 export class ModelsService {
@@ -30,6 +43,7 @@ export class ModelsService {
     private readonly approvals: ApprovalsService,
     private readonly history: HistoryRepository,
     private readonly cache: MetadataCache,
+    private readonly database: Database,
   ) {}
 
   /**
@@ -39,58 +53,101 @@ export class ModelsService {
    */
   async register(caller: Caller, dto: RegisterModelDto): Promise<VersionDto> {
     const { tenant } = caller;
-    const actor = caller.principal.subject;
     const artifact = await this.artifacts.requireReady(tenant, dto.artifact_id);
     const metrics = dto.metrics ?? (await this.artifacts.readMetrics(artifact)) ?? {};
     const params = dto.parameters ?? (await this.artifacts.readHyperparameters(artifact)) ?? {};
-    const modelFile = this.artifacts.modelFile(artifact);
 
     await this.artifacts.claim(artifact, dto.name);
-    let createdModel = false;
-    let run: RunRecord | undefined;
-    let version: number;
-    let uid: string;
+    const made: Made = { model: false };
+    let registered: { version: number; uid: string };
     try {
-      ({ created: createdModel, uid } = await this.ensureModel(tenant, dto.name, dto.description));
-      run = await this.registry.createRun(tenant, { metrics, params });
-      const record = await this.registry.createModelVersion(tenant, dto.name, {
-        source: this.artifacts.uriOf(artifact, modelFile),
-        runId: run.runId,
-        description: dto.description,
-        tags: {
-          ...dto.tags,
-          [SERVICE_TAGS.createdBy]: actor,
-          [SERVICE_TAGS.artifactId]: artifact.id,
-        },
-      });
-      version = record.version;
+      registered = await this.createVersion(caller, dto, artifact, { metrics, params }, made);
     } catch (err) {
-      await this.undoRegistration(tenant, dto.name, createdModel, run);
-      await this.artifacts.release(artifact);
-      await this.cache.invalidateModel(tenant, dto.name);
-      throw err;
+      // A failure can be ambiguous (a timeout after the backend committed): if the version
+      // exists, the registration happened and nothing may be undone.
+      const landed = await this.versionOfArtifact(tenant, dto.name, artifact.id);
+      if (landed === undefined) {
+        await this.undoRegistration(tenant, dto.name, made);
+        await this.artifacts.release(artifact);
+        await this.cache.invalidateModel(tenant, dto.name);
+        throw err;
+      }
+      registered = {
+        version: landed.version,
+        uid: await this.versions.getModelUid(tenant, dto.name),
+      };
     }
 
-    await this.artifacts.markRegistered(artifact, version);
-    await this.history.append([
-      {
-        tenant_id: tenant,
-        model_name: dto.name,
-        model_uid: uid,
-        version,
-        event: HistoryEvent.Registered,
-        from_stage: null,
-        to_stage: Stage.None,
-        actor,
-        at: Date.now(),
-        comment: dto.description ?? null,
-        approval_id: null,
-        requested_by: null,
-        approved_by: null,
-      },
-    ]);
+    const { version, uid } = registered;
+    await this.database.db.transaction().execute(async (trx) => {
+      await this.artifacts.markRegistered(artifact, version, trx);
+      await this.history.append(
+        [
+          {
+            tenant_id: tenant,
+            model_name: dto.name,
+            model_uid: uid,
+            version,
+            event: HistoryEvent.Registered,
+            from_stage: null,
+            to_stage: Stage.None,
+            actor: caller.principal.subject,
+            at: Date.now(),
+            comment: dto.description ?? null,
+            approval_id: null,
+            requested_by: null,
+            approved_by: null,
+          },
+        ],
+        trx,
+      );
+    });
     await this.cache.invalidateModel(tenant, dto.name);
     return this.versions.get(tenant, dto.name, version);
+  }
+
+  /** Model (if new), run and version; records in `made` what it created, for an undo. */
+  private async createVersion(
+    caller: Caller,
+    dto: RegisterModelDto,
+    artifact: ArtifactRow,
+    values: { metrics: Record<string, number>; params: Record<string, ParamValue> },
+    made: Made,
+  ): Promise<{ version: number; uid: string }> {
+    const { tenant } = caller;
+    made.run = await this.registry.createRun(tenant, values);
+    for (let attempt = 1; ; attempt++) {
+      const model = await this.ensureModel(tenant, dto.name, dto.description);
+      made.model = made.model || model.created;
+      try {
+        const record = await this.registry.createModelVersion(tenant, dto.name, {
+          source: this.artifacts.uriOf(artifact, this.artifacts.modelFile(artifact)),
+          runId: made.run.runId,
+          description: dto.description,
+          tags: {
+            ...dto.tags,
+            [SERVICE_TAGS.createdBy]: caller.principal.subject,
+            [SERVICE_TAGS.artifactId]: artifact.id,
+          },
+        });
+        return { version: record.version, uid: model.uid };
+      } catch (err) {
+        // Another registration created the model, failed and removed it again between our
+        // two calls: create it once more.
+        if (attempt < 3 && isRegistryError(err, ErrorCode.ModelNotFound)) continue;
+        throw err;
+      }
+    }
+  }
+
+  /** The version registered from an artifact, if there is one. */
+  private async versionOfArtifact(tenant: string, name: string, artifactId: string) {
+    try {
+      const versions = await this.registry.searchModelVersions(tenant, name);
+      return versions.find((v) => v.tags[SERVICE_TAGS.artifactId] === artifactId);
+    } catch {
+      return undefined;
+    }
   }
 
   async list(tenant: string, query: ListModelsQueryDto): Promise<ModelListDto> {
@@ -134,36 +191,59 @@ export class ModelsService {
   }
 
   /**
-   * Deletes a model with its versions and their artifact bytes. Pending approval requests are
-   * cancelled; the history of every version stays, with a 'deleted' entry naming the admin.
+   * Deletes a model with its versions, their runs and their artifact bytes. Pending approval
+   * requests are cancelled; the history of every version stays, with a 'deleted' entry naming
+   * the admin.
    */
   async delete(caller: Caller, name: string): Promise<void> {
     const { tenant } = caller;
     const model = await this.registry.getRegisteredModel(tenant, name);
-    const uid = modelUid(model);
     const versions = await this.registry.searchModelVersions(tenant, name);
-    await this.approvals.cancelPendingFor(caller, name, uid, undefined, 'model deleted');
-    await this.registry.deleteRegisteredModel(tenant, name);
-    await this.history.append(
-      versions.map((v) =>
-        this.deletedEntry(caller, name, uid, v.version, v.stage, 'model deleted'),
-      ),
+    await this.remove(caller, name, modelUid(model), versions, 'model deleted', undefined, () =>
+      this.registry.deleteRegisteredModel(tenant, name),
     );
-    await this.cache.invalidateModel(tenant, name);
-    await this.artifacts.deleteRegistered(tenant, name);
   }
 
-  /** Deletes one version and its artifact bytes; its history stays, with a 'deleted' entry. */
+  /** Deletes one version, its run and its artifact bytes; its history stays. */
   async deleteVersion(caller: Caller, name: string, version: number): Promise<void> {
     const { tenant } = caller;
     const record = await this.registry.getModelVersion(tenant, name, version);
     const uid = await this.versions.getModelUid(tenant, name);
-    await this.approvals.cancelPendingFor(caller, name, uid, version, 'version deleted');
-    await this.registry.deleteModelVersion(tenant, name, version);
-    await this.history.append([
-      this.deletedEntry(caller, name, uid, record.version, record.stage, 'version deleted'),
-    ]);
-    await this.cache.invalidateModel(tenant, name);
+    await this.remove(caller, name, uid, [record], 'version deleted', version, () =>
+      this.registry.deleteModelVersion(tenant, name, version),
+    );
+  }
+
+  /**
+   * The registry deletion first: if it fails, nothing else has changed. Then what pointed at
+   * the deleted versions: pending requests are cancelled, the deletion is recorded, and runs
+   * and bytes that nothing references any more are removed.
+   */
+  private async remove(
+    caller: Caller,
+    name: string,
+    uid: string,
+    versions: ModelVersionRecord[],
+    reason: string,
+    version: number | undefined,
+    deleteInRegistry: () => Promise<void>,
+  ): Promise<void> {
+    const { tenant } = caller;
+    try {
+      await deleteInRegistry();
+    } finally {
+      await this.cache.invalidateModel(tenant, name);
+    }
+    await this.approvals.cancelPendingFor(caller, name, uid, version, reason);
+    await this.history.append(
+      versions.map((v) => this.deletedEntry(caller, name, uid, v.version, v.stage, reason)),
+    );
+    for (const v of versions) {
+      if (v.runId === null) continue;
+      await this.registry.deleteRun(tenant, v.runId).catch((err: unknown) => {
+        this.logger.warn({ err, runId: v.runId }, 'could not delete the run of a deleted version');
+      });
+    }
     await this.artifacts.deleteRegistered(tenant, name, version);
   }
 
@@ -224,15 +304,10 @@ export class ModelsService {
     }
   }
 
-  private async undoRegistration(
-    tenant: string,
-    name: string,
-    createdModel: boolean,
-    run: RunRecord | undefined,
-  ): Promise<void> {
+  private async undoRegistration(tenant: string, name: string, made: Made): Promise<void> {
     try {
-      if (run) await this.registry.deleteRun(tenant, run.runId);
-      if (createdModel) {
+      if (made.run) await this.registry.deleteRun(tenant, made.run.runId);
+      if (made.model) {
         // Only if still empty: a concurrent registration may have added its version meanwhile.
         const remaining = await this.registry.searchModelVersions(tenant, name);
         if (remaining.length === 0) await this.registry.deleteRegisteredModel(tenant, name);

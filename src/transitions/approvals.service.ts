@@ -14,13 +14,16 @@ import { isRegistryError, RegistryError } from '../common/errors/registry-error'
 import { AppConfig } from '../config/app-config';
 import { isUniqueViolation } from '../database/unique-violation';
 import { MlflowRegistry } from '../mlflow/mlflow-registry';
-import { Stage } from '../mlflow/registry-types';
+import { ModelVersionRecord, Stage } from '../mlflow/registry-types';
 import { VersionsService } from '../versions/versions.service';
 import { mapApproval } from './approval.mapper';
 import type { ApprovalDecisionResultDto, ApprovalDto, ApprovalListDto } from './dto/approval.dto';
 import type { ListApprovalsQueryDto } from './dto/approval-queries.dto';
 import type { TransitionRequestDto } from './dto/transition-request.dto';
 import { checkArchiveFlag, TransitionsService } from './transitions.service';
+
+/** How long an approval nobody has tried to apply yet is left to the request that approved it. */
+const UNTOUCHED_GRACE_MS = 30_000;
 
 function approvalNotFound(id: string): RegistryError {
   return new RegistryError(ErrorCode.ApprovalNotFound, `approval request '${id}' does not exist`);
@@ -274,65 +277,63 @@ export class ApprovalsService implements OnApplicationBootstrap, OnApplicationSh
   async retryUnapplied(): Promise<void> {
     let rows: ApprovalRow[];
     try {
-      rows = await this.repository.unapplied(50);
+      // Rows the request path has not tried yet are left to it for a while, so the two never
+      // race (and a request does not answer 'pending' only because the loop got there first).
+      rows = await this.repository.unapplied(50, Date.now() - UNTOUCHED_GRACE_MS);
     } catch (err) {
       this.logger.error({ err }, 'could not read approvals waiting to be applied');
       return;
     }
-    for (const row of rows) {
-      try {
-        await this.applyApproved(row);
-      } catch (err) {
-        this.logger.warn(
-          { err, approvalId: row.id },
-          'approved transition still cannot be applied',
-        );
-      }
-    }
+    for (const row of rows) await this.applyApproved(row);
   }
 
   /**
-   * Applies an approved request to the registry backend. Returns true once it is applied;
-   * false when the backend is unavailable (it stays pending and is retried).
+   * Applies an approved request to the registry backend. Never throws: the decision is already
+   * committed, so a failure here leaves the approval `apply_state: pending` (recorded, retried)
+   * rather than failing a request whose effect happened. Returns true once it is applied.
    */
   private async applyApproved(row: ApprovalRow): Promise<boolean> {
     if (this.applying.has(row.id)) return false;
     this.applying.add(row.id);
     try {
       const tenant = row.tenant_id;
-      let current;
-      try {
-        current = await this.registry.getModelVersion(tenant, row.model_name, row.version);
-        const uid = await this.versions.getModelUid(tenant, row.model_name);
-        if (uid !== row.model_uid)
-          throw new RegistryError(ErrorCode.ModelNotFound, 'model was re-created');
-      } catch (err) {
-        if (
-          isRegistryError(err, ErrorCode.ModelNotFound) ||
-          isRegistryError(err, ErrorCode.VersionNotFound)
-        ) {
-          await this.repository.markAbandoned(
-            row.id,
-            'the version was deleted before the transition was applied',
-          );
-          return false;
-        }
-        throw err;
+      const target = row.target_stage as Stage;
+      const current = await this.versionStillThere(row);
+      if (current === null) {
+        await this.repository.markAbandoned(
+          row.id,
+          'the version was deleted before the transition was applied',
+        );
+        return false;
       }
-      const entries: HistoryEntry[] = await this.transitions.apply(
-        current,
-        row.target_stage as Stage,
-        row.archive_existing_versions === 1,
-        {
-          tenant,
-          modelUid: row.model_uid,
-          actor: row.decided_by ?? 'unknown',
-          comment: row.decision_comment ?? row.request_comment,
-          approvalId: row.id,
-          requestedBy: row.requested_by,
-          approvedBy: row.decided_by,
-        },
-      );
+      const audit = {
+        tenant,
+        modelUid: row.model_uid,
+        actor: row.decided_by ?? 'unknown',
+        comment: row.decision_comment ?? row.request_comment,
+        approvalId: row.id,
+        requestedBy: row.requested_by,
+        approvedBy: row.decided_by,
+      };
+      // Already there: an earlier attempt moved it but died before recording so (or someone
+      // else moved it). Record the approval as applied; do not move it "again".
+      const entries: HistoryEntry[] =
+        current.stage === target
+          ? [
+              this.transitions.entryFor(
+                current,
+                null,
+                target,
+                audit,
+                `${audit.comment ?? ''} (already in ${target} when applied)`.trim(),
+              ),
+            ]
+          : await this.transitions.apply(
+              current,
+              target,
+              row.archive_existing_versions === 1,
+              audit,
+            );
       await this.repository.db.transaction().execute(async (trx) => {
         if (await this.repository.markApplied(row.id, Date.now(), trx))
           await this.history.append(entries, trx);
@@ -347,11 +348,36 @@ export class ApprovalsService implements OnApplicationBootstrap, OnApplicationSh
           { approvalId: row.id },
           'registry backend unavailable; approved transition will be retried',
         );
-        return false;
+      } else {
+        this.logger.error(
+          { err, approvalId: row.id },
+          'approved transition could not be applied; will retry',
+        );
       }
-      throw err;
+      return false;
     } finally {
       this.applying.delete(row.id);
+    }
+  }
+
+  /** The version an approval is for, or null when it (or its model incarnation) is gone. */
+  private async versionStillThere(row: ApprovalRow): Promise<ModelVersionRecord | null> {
+    try {
+      const current = await this.registry.getModelVersion(
+        row.tenant_id,
+        row.model_name,
+        row.version,
+      );
+      const uid = await this.versions.getModelUid(row.tenant_id, row.model_name);
+      return uid === row.model_uid ? current : null;
+    } catch (err) {
+      if (
+        isRegistryError(err, ErrorCode.ModelNotFound) ||
+        isRegistryError(err, ErrorCode.VersionNotFound)
+      ) {
+        return null;
+      }
+      throw err;
     }
   }
 

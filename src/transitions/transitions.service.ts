@@ -126,35 +126,43 @@ export class TransitionsService {
     } finally {
       await this.cache.invalidateModel(tenant, current.name);
     }
-    const at = Date.now();
-    const base = {
-      tenant_id: tenant,
-      model_name: current.name,
+    return [
+      this.entryFor(current, current.stage, stage, audit, audit.comment),
+      ...displaced.map((v) =>
+        this.entryFor(
+          v,
+          v.stage,
+          Stage.Archived,
+          audit,
+          `archived: version ${current.version} moved to ${stage}`,
+        ),
+      ),
+    ];
+  }
+
+  /** One 'transition' entry of the audit trail. */
+  entryFor(
+    version: ModelVersionRecord,
+    from: Stage | null,
+    to: Stage,
+    audit: TransitionAudit,
+    comment: string | null,
+  ): HistoryEntry {
+    return {
+      tenant_id: audit.tenant,
+      model_name: version.name,
       model_uid: audit.modelUid,
+      version: version.version,
+      event: HistoryEvent.Transition,
+      from_stage: from,
+      to_stage: to,
       actor: audit.actor,
-      at,
+      at: Date.now(),
+      comment,
       approval_id: audit.approvalId,
       requested_by: audit.requestedBy,
       approved_by: audit.approvedBy,
     };
-    return [
-      {
-        ...base,
-        version: current.version,
-        event: HistoryEvent.Transition,
-        from_stage: current.stage,
-        to_stage: stage,
-        comment: audit.comment,
-      },
-      ...displaced.map((v) => ({
-        ...base,
-        version: v.version,
-        event: HistoryEvent.Transition,
-        from_stage: v.stage,
-        to_stage: Stage.Archived,
-        comment: `archived: version ${current.version} moved to ${stage}`,
-      })),
-    ];
   }
 
   async historyOf(tenant: string, name: string, version: number): Promise<TransitionEntryDto[]> {

@@ -29,16 +29,21 @@ const now = (): number => Math.floor(Date.now() / 1000);
 const b64url = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 const dataDirs: string[] = [];
+/** With AUTH_JWKS_URI an audience is required; tokens carry this one unless a test says otherwise. */
+const JWKS_AUDIENCE = 'registry-api';
+
 function verifierFor(env: Record<string, string | undefined>): JwtVerifier {
   const dir = mkdtempSync(join(tmpdir(), 'jwt-verifier-spec-'));
   dataDirs.push(dir);
-  return new JwtVerifier(loadConfig({ DATA_DIR: dir, ...env }));
+  const audience = env.AUTH_JWKS_URI !== undefined ? { AUTH_AUDIENCE: JWKS_AUDIENCE } : {};
+  return new JwtVerifier(loadConfig({ DATA_DIR: dir, ...audience, ...env }));
 }
 
 const validClaims = (overrides: Record<string, unknown> = {}): JWTPayload => ({
   sub: 'alice',
   tenant_id: 'acme-corp',
   roles: ['editor'],
+  aud: JWKS_AUDIENCE,
   iat: now(),
   exp: now() + 600,
   ...overrides,

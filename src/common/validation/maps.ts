@@ -1,3 +1,4 @@
+import { Transform } from 'class-transformer';
 import { registerDecorator, ValidationArguments, ValidationOptions } from 'class-validator';
 
 /** MLflow's rule for tag, metric and parameter keys (and our limit on their length). */
@@ -17,6 +18,11 @@ function checkMap(value: unknown, check: EntryCheck): string | undefined {
   const entries = Object.entries(value);
   if (entries.length > MAX_MAP_ENTRIES) return `must have at most ${MAX_MAP_ENTRIES} entries`;
   for (const [key, entry] of entries) {
+    // An own '__proto__' key (JSON.parse makes one) would replace the prototype of every
+    // object the map is copied into; bodies refuse all three (see deferred-body-parser.ts).
+    if (key === '__proto__' || key === 'constructor' || key === 'prototype') {
+      return `has the key '${key}', which is not allowed`;
+    }
     if (!KEY_PATTERN.test(key)) {
       return `has an invalid key '${key.slice(0, 50)}': keys are 1-250 letters, digits, '_', '-', '.', '/' or spaces`;
     }
@@ -28,6 +34,12 @@ function checkMap(value: unknown, check: EntryCheck): string | undefined {
 
 function mapDecorator(name: string, check: EntryCheck, options?: ValidationOptions) {
   return (object: object, propertyName: string): void => {
+    // Keep the map exactly as sent: class-transformer would silently drop keys that name
+    // Object.prototype members ('constructor', 'toString', ...).
+    Transform(({ obj, key }: { obj: Record<string, unknown>; key: string }) => obj[key])(
+      object,
+      propertyName,
+    );
     registerDecorator({
       name,
       target: object.constructor,

@@ -8,8 +8,6 @@ export class LivenessDto {
 export class CheckDto {
   @ApiProperty({ enum: ['up', 'down'], example: 'up' })
   status!: 'up' | 'down';
-  /** Why it is down. */
-  error?: string;
 }
 
 export class ReadinessDto {

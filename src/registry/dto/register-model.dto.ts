@@ -1,5 +1,6 @@
+import { Optional } from '../../common/validation/optional';
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsString, Matches, MaxLength } from 'class-validator';
 import { ARTIFACT_ID_PATTERN } from '../../artifacts/artifact-files';
 import { IsMetricMap, IsParamMap, IsTagMap } from '../../common/validation/maps';
 import { MODEL_NAME_MESSAGE, MODEL_NAME_PATTERN } from '../../common/validation/params.dto';
@@ -16,7 +17,7 @@ export class RegisterModelDto {
   artifact_id!: string;
 
   /** Description of the version (and of the model, when this creates it). @example "XGBoost churn prediction model" */
-  @IsOptional()
+  @Optional()
   @MaxLength(5000)
   @IsString()
   description?: string;
@@ -27,7 +28,7 @@ export class RegisterModelDto {
     description: "The version's tags. Keys starting with registry. or mlflow. are reserved.",
     example: { algorithm: 'xgboost', dataset: 'customer_churn_v2', owner: 'ml-team' },
   })
-  @IsOptional()
+  @Optional()
   @IsTagMap()
   tags?: Record<string, string>;
 
@@ -37,7 +38,7 @@ export class RegisterModelDto {
     description: "The version's metrics; when omitted, read from the artifact's metrics.json.",
     example: { f1_score: 0.895, auc_roc: 0.96 },
   })
-  @IsOptional()
+  @Optional()
   @IsMetricMap()
   metrics?: Record<string, number>;
 
@@ -48,7 +49,7 @@ export class RegisterModelDto {
       "The version's parameters; when omitted, the hyperparameters of the artifact's config.json.",
     example: { n_estimators: 200, max_depth: 8, learning_rate: 0.05 },
   })
-  @IsOptional()
+  @Optional()
   @IsParamMap()
   parameters?: Record<string, string | number | boolean>;
 }

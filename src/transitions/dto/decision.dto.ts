@@ -1,8 +1,9 @@
-import { IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
+import { Optional } from '../../common/validation/optional';
+import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
 
 export class ApproveDto {
   /** @example "Holdout results reviewed" */
-  @IsOptional()
+  @Optional()
   @MaxLength(5000)
   @IsString()
   comment?: string;

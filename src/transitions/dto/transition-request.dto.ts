@@ -1,6 +1,7 @@
+import { Optional } from '../../common/validation/optional';
 import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsEnum, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsBoolean, IsEnum, IsString, MaxLength } from 'class-validator';
 import { Stage } from '../../mlflow/registry-types';
 import { lowerCase } from '../../versions/dto/list-versions.query.dto';
 
@@ -17,7 +18,7 @@ export class TransitionRequestDto {
   stage!: Stage;
 
   /** Why. @example "Validated on holdout set with 0.91 F1 score" */
-  @IsOptional()
+  @Optional()
   @MaxLength(5000)
   @IsString()
   comment?: string;
@@ -27,7 +28,7 @@ export class TransitionRequestDto {
    * true for production (one production version), false for staging.
    * @example true
    */
-  @IsOptional()
+  @Optional()
   @IsBoolean({ message: 'archive_existing_versions must be a boolean' })
   archive_existing_versions?: boolean;
 }

@@ -1,11 +1,12 @@
+import { Optional } from '../../common/validation/optional';
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsString, MaxLength } from 'class-validator';
 import { IsTagPatch } from '../../common/validation/maps';
 
 /** Metadata a client may change. Version, stage, artifact and creator are the server's. */
 export class UpdateMetadataDto {
   /** New description. @example "Retrained on March data" */
-  @IsOptional()
+  @Optional()
   @MaxLength(5000)
   @IsString()
   description?: string;
@@ -16,7 +17,7 @@ export class UpdateMetadataDto {
     description: 'Tags to set; a null value removes the tag.',
     example: { owner: 'ml-team', deprecated_by: null },
   })
-  @IsOptional()
+  @Optional()
   @IsTagPatch()
   tags?: Record<string, string | null>;
 }
