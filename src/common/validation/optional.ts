@@ -5,4 +5,5 @@ import { ValidateIf } from 'class-validator';
  * `null` is validated like any other value (and so rejected with a 400 naming the field),
  * instead of slipping through to the database.
  */
-export const Optional = (): PropertyDecorator => ValidateIf((_object, value) => value !== undefined);
+export const Optional = (): PropertyDecorator =>
+  ValidateIf((_object, value) => value !== undefined);
