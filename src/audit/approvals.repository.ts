@@ -19,6 +19,12 @@ export enum ApplyState {
 
 export type ApprovalRow = Selectable<ApprovalsTable>;
 
+/** Where a page of the newest-first listing resumes. */
+export interface PageCursor {
+  at: number;
+  id: string;
+}
+
 /** Approval requests. Every status change is a conditional UPDATE: the database decides races. */
 @Injectable()
 export class ApprovalsRepository {
@@ -26,6 +32,37 @@ export class ApprovalsRepository {
 
   get db(): Db {
     return this.database.db;
+  }
+
+  async insert(row: ApprovalRow, db: Db = this.db): Promise<void> {
+    await db.insertInto('approvals').values(row).execute();
+  }
+
+  /** A tenant's requests, newest first, optionally filtered, resuming after `after`. */
+  list(
+    tenant: string,
+    filter: { status?: ApprovalStatus; model?: string },
+    limit: number,
+    after?: PageCursor,
+  ): Promise<ApprovalRow[]> {
+    let q = this.db
+      .selectFrom('approvals')
+      .selectAll()
+      .where('tenant_id', '=', tenant)
+      .orderBy('requested_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit);
+    if (filter.status !== undefined) q = q.where('status', '=', filter.status);
+    if (filter.model !== undefined) q = q.where('model_name', '=', filter.model);
+    if (after !== undefined) {
+      q = q.where((eb) =>
+        eb.or([
+          eb('requested_at', '<', after.at),
+          eb.and([eb('requested_at', '=', after.at), eb('id', '<', after.id)]),
+        ]),
+      );
+    }
+    return q.execute();
   }
 
   find(tenant: string, id: string, db: Db = this.db): Promise<ApprovalRow | undefined> {

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -36,8 +37,9 @@ export class FilesystemObjectStorage extends ObjectStorage {
     body.on('data', (chunk: Buffer) => {
       size += chunk.length;
     });
+    const out = createWriteStream(temp, { flags: 'wx' });
     try {
-      await pipeline(body, createWriteStream(temp, { flags: 'wx' }));
+      await pipeline(body, out);
       const handle = await open(temp, 'r');
       try {
         await handle.sync();
@@ -46,6 +48,9 @@ export class FilesystemObjectStorage extends ObjectStorage {
       }
       await rename(temp, target);
     } catch (err) {
+      // The file may still be being opened when the source fails: remove it only once the
+      // write stream is closed, or the open would re-create it after the unlink.
+      if (!out.closed) await once(out, 'close').catch(() => undefined);
       await unlink(temp).catch(() => undefined);
       throw err;
     }

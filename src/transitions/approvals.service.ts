@@ -5,6 +5,7 @@ import {
   ApprovalRow,
   ApprovalsRepository,
   ApprovalStatus,
+  PageCursor,
 } from '../audit/approvals.repository';
 import { HistoryEntry, HistoryEvent, HistoryRepository } from '../audit/history.repository';
 import type { Caller } from '../common/auth/caller.decorator';
@@ -37,11 +38,6 @@ function notPending(row: ApprovalRow): RegistryError {
   );
 }
 
-interface PageCursor {
-  at: number;
-  id: string;
-}
-
 function encodeCursor(c: PageCursor): string {
   return Buffer.from(JSON.stringify(c)).toString('base64url');
 }
@@ -59,8 +55,8 @@ function decodeCursor(token: string): PageCursor {
 /**
  * The production approval workflow: requests, four-eyes decisions, and applying approved
  * transitions. Every status change is a conditional UPDATE, so of two racing decisions exactly
- * one wins whichever replica runs them. An approved transition that could not reach the
- * registry backend stays `apply_state: pending` and is applied by a background retry.
+ * one wins whichever replica runs them. An approved transition that could not be applied
+ * (the registry backend was down) stays `apply_state: pending` and a background retry applies it.
  */
 @Injectable()
 export class ApprovalsService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -111,7 +107,7 @@ export class ApprovalsService implements OnApplicationBootstrap, OnApplicationSh
     };
     try {
       await this.repository.db.transaction().execute(async (trx) => {
-        await trx.insertInto('approvals').values(row).execute();
+        await this.repository.insert(row, trx);
         await this.history.append(
           [
             this.entry(
@@ -143,25 +139,12 @@ export class ApprovalsService implements OnApplicationBootstrap, OnApplicationSh
 
   async list(tenant: string, query: ListApprovalsQueryDto): Promise<ApprovalListDto> {
     const limit = query.max_results ?? 100;
-    let q = this.repository.db
-      .selectFrom('approvals')
-      .selectAll()
-      .where('tenant_id', '=', tenant)
-      .orderBy('requested_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(limit + 1);
-    if (query.status !== undefined) q = q.where('status', '=', query.status);
-    if (query.model !== undefined) q = q.where('model_name', '=', query.model);
-    if (query.page_token !== undefined) {
-      const after = decodeCursor(query.page_token);
-      q = q.where((eb) =>
-        eb.or([
-          eb('requested_at', '<', after.at),
-          eb.and([eb('requested_at', '=', after.at), eb('id', '<', after.id)]),
-        ]),
-      );
-    }
-    const rows = await q.execute();
+    const rows = await this.repository.list(
+      tenant,
+      { status: query.status, model: query.model },
+      limit + 1,
+      query.page_token !== undefined ? decodeCursor(query.page_token) : undefined,
+    );
     const page = rows.slice(0, limit);
     const result: ApprovalListDto = { approvals: page.map(mapApproval) };
     if (rows.length > limit) {
