@@ -274,8 +274,12 @@ describe('artifacts (e2e)', () => {
       req.write(randomBytes(30_000));
       await new Promise((r) => setTimeout(r, 200)); // bytes are on their way to storage
       req.destroy();
-      // the service notices, stops writing and removes what it stored (checked after each test)
-      await new Promise((r) => setTimeout(r, 500));
+      // the service notices, stops writing and removes what it stored (also checked after each test)
+      const until = Date.now() + 10_000;
+      while ((await artifactRows(t)) !== rowsBefore || storedFiles(t).length !== filesBefore) {
+        if (Date.now() > until) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
     });
 
     it('403 for a viewer, before anything is read', async () => {
