@@ -5,6 +5,7 @@ import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { API_PREFIX } from './common/http/api-prefix';
 import { deferredJsonParser } from './common/http/deferred-body-parser';
+import { requestDeadline } from './common/http/request-deadline';
 import { AppConfig } from './config/app-config';
 
 /** A connection that sends or receives nothing for this long is closed. */
@@ -34,6 +35,12 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
 export function configureApp(app: NestExpressApplication, config: AppConfig): void {
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
+  app.use(
+    requestDeadline(
+      config.requestBodyTimeoutMs,
+      (req) => req.method === 'POST' && req.path === `/${API_PREFIX}/artifacts`,
+    ),
+  );
   app.use(deferredJsonParser(config.limits.jsonBodyBytes));
   const server: Server = app.getHttpServer();
   // Node ends any request after 5 minutes by default: a multi-GiB upload needs longer. What

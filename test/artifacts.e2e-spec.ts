@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
+import { ArtifactsService } from '../src/artifacts/artifacts.service';
 import { auth, download, upload } from './support/fixtures';
 import { BASE, createTestApp, removeDir, TestApp } from './support/test-app';
 
@@ -135,6 +136,56 @@ describe('artifacts (e2e)', () => {
       .get(`${BASE}/artifacts/${up.body.artifact_id}/files/model.pkl`)
       .set(...auth(other))
       .expect(404);
+  });
+
+  it('an upload in flight survives a sweep of unfinished uploads', async () => {
+    const boundary = 'slow-boundary';
+    const model = randomBytes(40_000);
+    const head = Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="model"; filename="model.pkl"\r\n` +
+        'Content-Type: application/octet-stream\r\n\r\n',
+    );
+    const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+    if (!t.http.listening) await new Promise<void>((r) => t.http.listen(0, '127.0.0.1', r));
+    const { port } = t.http.address() as AddressInfo;
+    const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: `${BASE}/artifacts`,
+          headers: {
+            Authorization: `Bearer ${editor}`,
+            'Content-Type': `multipart/form-data; boundary=${boundary}`,
+            'Content-Length': String(head.length + model.length + tail.length),
+          },
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
+      req.on('error', reject);
+      req.write(head);
+      req.write(model.subarray(0, 20_000));
+      setTimeout(() => {
+        // Sweep everything unfinished, however young: the upload in flight must be spared.
+        void t.app
+          .get(ArtifactsService)
+          .sweepUnfinishedUploads(0)
+          .then(() => {
+            req.write(model.subarray(20_000));
+            req.end(tail);
+          });
+      }, 200);
+    });
+    const res = await answer;
+    expect(res.status).toBe(201);
+    const id = (JSON.parse(res.body) as { artifact_id: string }).artifact_id;
+    const back = await download(t, viewer, id, 'model.pkl').expect(200);
+    expect(Buffer.compare(back.body as Buffer, model)).toBe(0);
   });
 
   describe('rejected uploads leave nothing behind', () => {

@@ -1,3 +1,5 @@
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { Controller, Get } from '@nestjs/common';
 import { Authenticated } from '../src/common/auth/authenticated.decorator';
@@ -12,7 +14,9 @@ describe('health, errors and limits (e2e)', () => {
   let editor: string;
 
   beforeAll(async () => {
-    t = await createTestApp({ env: { MAX_JSON_BODY_BYTES: '2048' } });
+    t = await createTestApp({
+      env: { MAX_JSON_BODY_BYTES: '2048', REQUEST_BODY_TIMEOUT_MS: '1000' },
+    });
     editor = await t.token('alice', ['editor']);
   });
 
@@ -142,7 +146,34 @@ describe('health, errors and limits (e2e)', () => {
     expect(t.http.requestTimeout).toBe(0);
     expect(t.http.timeout).toBe(120_000);
   });
+
+  it('closes a connection whose JSON body trickles in slower than REQUEST_BODY_TIMEOUT_MS', async () => {
+    const { port } = await listening(t);
+    const started = Date.now();
+    const outcome = await new Promise<string>((resolve) => {
+      const req = httpRequest(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: `${BASE}/models`,
+          headers: { 'Content-Type': 'application/json', 'Content-Length': '1000' },
+        },
+        (res) => resolve(`answered ${res.statusCode}`),
+      );
+      req.on('error', () => resolve('closed'));
+      req.write('{"name": "');
+      // ...and never more: no token, no end of body.
+    });
+    expect(outcome).toBe('closed');
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
 });
+
+async function listening(t: TestApp): Promise<AddressInfo> {
+  if (!t.http.listening) await new Promise<void>((r) => t.http.listen(0, '127.0.0.1', r));
+  return t.http.address() as AddressInfo;
+}
 
 /** Storage that cannot be reached, with an error message full of internals. */
 class UnreachableStorage extends FilesystemObjectStorage {

@@ -428,6 +428,19 @@ describe('models and versions (e2e)', () => {
       );
     });
 
+    it('refuses a body nested deeper than any request needs, without falling over', async () => {
+      const deep = '['.repeat(50_000) + ']'.repeat(50_000);
+      const send = (token?: string) => {
+        const req = request(t.http).post(`${BASE}/models`).set('Content-Type', 'application/json');
+        if (token) req.set(...auth(token));
+        return req.send(deep);
+      };
+      await send().expect(401);
+      const res = await send(editor).expect(400);
+      expect(res.body.message).toBe('request body is nested more than 32 levels deep');
+      await request(t.http).get('/health/live').expect(200);
+    });
+
     it.each([
       [{ description: null }, 'description must be a string'],
       [{ tags: null }, 'tags must be an object'],

@@ -43,12 +43,15 @@ export class ArtifactsRepository {
       .execute();
   }
 
-  async markReady(id: string, files: StoredFile[]): Promise<void> {
-    await this.db
+  /** False when the row is gone (swept while the upload was still running). */
+  async markReady(id: string, files: StoredFile[]): Promise<boolean> {
+    const result = await this.db
       .updateTable('artifacts')
       .set({ status: ArtifactStatus.Ready, files: JSON.stringify(files) })
       .where('id', '=', id)
-      .execute();
+      .where('status', '=', ArtifactStatus.Uploading)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
   }
 
   findReady(tenant: string, id: string): Promise<ArtifactRow | undefined> {
@@ -61,34 +64,55 @@ export class ArtifactsRepository {
       .executeTakeFirst();
   }
 
-  /** Reserves a ready, unregistered artifact for one registration; false if taken. */
-  async claim(tenant: string, id: string, model: string): Promise<boolean> {
-    const result = await this.db
+  /**
+   * Claims the artifact for `model`, if its claim is still what the caller read (`seen`):
+   * compare-and-set, so of two registrations racing for one artifact exactly one wins.
+   */
+  async claim(
+    id: string,
+    seen: { model_name: string | null; claimed_at: number | null },
+    model: string,
+    at: number,
+  ): Promise<boolean> {
+    let q = this.db
       .updateTable('artifacts')
-      .set({ model_name: model })
-      .where('tenant_id', '=', tenant)
+      .set({ model_name: model, claimed_at: at })
       .where('id', '=', id)
       .where('status', '=', ArtifactStatus.Ready)
-      .where('model_name', 'is', null)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
+      .where('model_version', 'is', null);
+    q =
+      seen.model_name === null
+        ? q.where('model_name', 'is', null)
+        : q.where('model_name', '=', seen.model_name).where('claimed_at', '=', seen.claimed_at);
+    return Number((await q.executeTakeFirst()).numUpdatedRows) === 1;
   }
 
-  async release(id: string): Promise<void> {
+  /** Gives up a claim that did not lead to a version. */
+  async release(id: string, model: string): Promise<void> {
     await this.db
       .updateTable('artifacts')
-      .set({ model_name: null })
+      .set({ model_name: null, claimed_at: null })
       .where('id', '=', id)
+      .where('model_name', '=', model)
       .where('model_version', 'is', null)
       .execute();
   }
 
-  async markRegistered(id: string, version: number, at: number, db: Db = this.db): Promise<void> {
-    await db
+  /** Records the version registered from the artifact; false if one already is. */
+  async markRegistered(
+    id: string,
+    model: string,
+    version: number,
+    at: number,
+    db: Db = this.db,
+  ): Promise<boolean> {
+    const result = await db
       .updateTable('artifacts')
-      .set({ model_version: version, registered_at: at })
+      .set({ model_name: model, model_version: version, registered_at: at })
       .where('id', '=', id)
-      .execute();
+      .where('model_version', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
   }
 
   async delete(id: string): Promise<void> {
@@ -105,12 +129,14 @@ export class ArtifactsRepository {
       .execute();
   }
 
+  /** Artifacts with a recorded version of `model` (claims still in flight are not included). */
   registeredTo(tenant: string, model: string, version?: number): Promise<ArtifactRow[]> {
     let q = this.db
       .selectFrom('artifacts')
       .selectAll()
       .where('tenant_id', '=', tenant)
-      .where('model_name', '=', model);
+      .where('model_name', '=', model)
+      .where('model_version', 'is not', null);
     if (version !== undefined) q = q.where('model_version', '=', version);
     return q.execute();
   }

@@ -48,6 +48,21 @@ export interface OpenedFile {
   stream: Readable;
 }
 
+/** A claim without a version for this long is taken to be abandoned (see claim()). */
+const CLAIM_STALE_MS = 2 * 60 * 1000;
+
+export function alreadyRegistered(row: {
+  id: string;
+  model_name: string | null;
+  model_version: number | null;
+}): RegistryError {
+  return new RegistryError(
+    ErrorCode.ArtifactAlreadyRegistered,
+    `artifact '${row.id}' is already registered as ${row.model_name ?? '?'} version ${row.model_version ?? '?'}`,
+    { model: row.model_name, version: row.model_version },
+  );
+}
+
 function artifactNotFound(id: string): RegistryError {
   return new RegistryError(ErrorCode.ArtifactNotFound, `artifact '${id}' does not exist`);
 }
@@ -56,6 +71,8 @@ function artifactNotFound(id: string): RegistryError {
 export class ArtifactsService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ArtifactsService.name);
   private sweeper?: NodeJS.Timeout;
+  /** Uploads this process is writing: never swept, however long they take. */
+  private readonly uploading = new Set<string>();
 
   constructor(
     private readonly repository: ArtifactsRepository,
@@ -91,6 +108,7 @@ export class ArtifactsService implements OnApplicationBootstrap, OnApplicationSh
     // Recorded before any byte is written, so a crash mid-upload leaves a row to sweep, not
     // anonymous bytes.
     await this.repository.insertUploading(id, caller.tenant, caller.principal.subject, createdAt);
+    this.uploading.add(id);
     let files: StoredFile[];
     try {
       files = await receiveArtifact(req, prefix, this.storage, {
@@ -98,10 +116,14 @@ export class ArtifactsService implements OnApplicationBootstrap, OnApplicationSh
         metadataBytes: this.config.limits.artifactMetadataBytes,
       });
       files.sort((a, b) => a.name.localeCompare(b.name));
-      await this.repository.markReady(id, files);
+      if (!(await this.repository.markReady(id, files))) {
+        throw new Error(`upload ${id} was removed while it was still being written`);
+      }
     } catch (err) {
       await this.discard(id, prefix);
       throw err;
+    } finally {
+      this.uploading.delete(id);
     }
     return {
       artifact_id: id,
@@ -164,26 +186,36 @@ export class ArtifactsService implements OnApplicationBootstrap, OnApplicationSh
     return bytes ? parseConfigDocument(bytes).hyperparameters : null;
   }
 
-  /** Reserves the artifact for one registration (409 if another version already uses it). */
-  async claim(row: ArtifactRow, model: string): Promise<void> {
-    if (await this.repository.claim(row.tenant_id, row.id, model)) return;
-    const current = await this.repository.findReady(row.tenant_id, row.id);
-    throw new RegistryError(
-      ErrorCode.ArtifactAlreadyRegistered,
-      `artifact '${row.id}' is already registered` +
-        (current?.model_name
-          ? ` as ${current.model_name} version ${current.model_version ?? '(in progress)'}`
-          : ''),
-      { model: current?.model_name ?? null, version: current?.model_version ?? null },
-    );
+  /**
+   * Reserves the artifact for one registration of `model`: 409 if a version already uses it,
+   * or if another registration holds it. A claim older than CLAIM_STALE_MS without a version
+   * belongs to a registration that died or failed ambiguously; it is taken over, and
+   * `resumedFrom` names the model it was for, so the caller can look for a version that
+   * registration may have created after all.
+   */
+  async claim(row: ArtifactRow, model: string): Promise<{ resumedFrom: string | null }> {
+    const current = await this.requireReady(row.tenant_id, row.id);
+    const now = Date.now();
+    if (current.model_version !== null) throw alreadyRegistered(current);
+    const held =
+      current.model_name !== null && Number(current.claimed_at ?? 0) > now - CLAIM_STALE_MS;
+    if (held || !(await this.repository.claim(row.id, current, model, now))) {
+      throw new RegistryError(
+        ErrorCode.ArtifactAlreadyRegistered,
+        `artifact '${row.id}' is being registered by another request; retry in a few minutes if it fails`,
+        { model: current.model_name, version: null },
+      );
+    }
+    return { resumedFrom: current.model_name };
   }
 
-  release(row: ArtifactRow): Promise<void> {
-    return this.repository.release(row.id);
+  release(row: ArtifactRow, model: string): Promise<void> {
+    return this.repository.release(row.id, model);
   }
 
-  markRegistered(row: ArtifactRow, version: number, db?: Db): Promise<void> {
-    return this.repository.markRegistered(row.id, version, Date.now(), db);
+  /** Links the artifact to its version; false when it already was (by a concurrent completion). */
+  markRegistered(row: ArtifactRow, model: string, version: number, db?: Db): Promise<boolean> {
+    return this.repository.markRegistered(row.id, model, version, Date.now(), db);
   }
 
   /** Deletes the bytes and records of the artifacts registered to a model (or one version). */
@@ -208,6 +240,7 @@ export class ArtifactsService implements OnApplicationBootstrap, OnApplicationSh
     let removed = 0;
     try {
       for (const row of await this.repository.staleUploads(Date.now() - olderThanMs)) {
+        if (this.uploading.has(row.id)) continue;
         await this.discard(row.id, artifactPrefix(row.tenant_id, row.id));
         this.logger.warn(`removed the unfinished upload ${row.id}`);
         removed++;

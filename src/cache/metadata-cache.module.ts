@@ -9,9 +9,8 @@ import { MetadataCache } from './metadata-cache';
   imports: [
     CacheModule.registerAsync({
       useFactory: () => ({
-        // No LRU eviction and no default TTL: generation keys must stay; values carry their own
-        // TTL (MetadataCache sets it) and expired ones are swept every minute, so memory stays
-        // flat under a steady write rate.
+        // No LRU eviction and no default TTL: MetadataCache gives every key its own TTL, and
+        // expired entries are swept every minute, so memory stays flat under steady traffic.
         stores: [new Keyv({ store: new CacheableMemory({ checkInterval: 60_000 }) })],
       }),
     }),

@@ -141,6 +141,20 @@ describe('MetadataCache', () => {
     expect(state.calls).toBe(2);
   });
 
+  it('lets generations expire too (lookups of names that do not exist must not pile up)', async () => {
+    const cache = await cacheWithTtl(1);
+    await cache.invalidateModel('acme', 'churn');
+    const { state, load } = source('x');
+    await cache.modelScoped('acme', 'churn', 'v:1', load);
+    await cache.modelScoped('acme', 'churn', 'v:1', load);
+    expect(state.calls).toBe(1);
+    await sleep(2200); // past the value TTL and the generation's (twice the value TTL)
+    await cache.modelScoped('acme', 'churn', 'v:1', load); // no generation: a new one, not cached
+    await cache.modelScoped('acme', 'churn', 'v:1', load); // cached under the new generation
+    await cache.modelScoped('acme', 'churn', 'v:1', load);
+    expect(state.calls).toBe(3);
+  });
+
   it('caches falsy values too (an empty list is an answer)', async () => {
     const cache = await cacheWithTtl(300);
     await cache.invalidateModel('acme', 'any');

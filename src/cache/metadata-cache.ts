@@ -12,18 +12,25 @@ import { AppConfig } from '../config/app-config';
  * random value. A value loaded before a write is therefore never served after it, even when the
  * load finishes after the write (it lands under the old generation). Generations never repeat:
  * a missing one (never written, or lost by the store) is replaced by a new random value, and the
- * read that found it missing is not cached. Generation keys are stored without TTL; values
- * expire after ML_REGISTRY_CACHE_TTL seconds; 0 disables the cache.
+ * read that found it missing is not cached. Values expire after ML_REGISTRY_CACHE_TTL seconds,
+ * generation keys after twice that; 0 disables the cache.
  */
 @Injectable()
 export class MetadataCache {
   private readonly ttlMs: number;
+  /**
+   * Generations may expire too (a lookup of a name that does not exist makes one, so they must
+   * not pile up): an expired one is replaced by a new random value like a missing one, which
+   * is safe. Twice the value TTL keeps the common case cached.
+   */
+  private readonly generationTtlMs: number;
 
   constructor(
     @Inject(CACHE_MANAGER) private readonly cache: Cache,
     config: AppConfig,
   ) {
     this.ttlMs = config.cacheTtlSeconds * 1000;
+    this.generationTtlMs = 2 * this.ttlMs;
   }
 
   /** A value that depends on one model (the model, its versions, a version). */
@@ -44,8 +51,8 @@ export class MetadataCache {
   async invalidateModel(tenant: string, model: string): Promise<void> {
     if (this.ttlMs === 0) return;
     await this.cache.mset([
-      { key: `gen:m:${tenant}:${model}`, value: randomUUID() },
-      { key: `gen:l:${tenant}`, value: randomUUID() },
+      { key: `gen:m:${tenant}:${model}`, value: randomUUID(), ttl: this.generationTtlMs },
+      { key: `gen:l:${tenant}`, value: randomUUID(), ttl: this.generationTtlMs },
     ]);
   }
 
@@ -59,7 +66,7 @@ export class MetadataCache {
     if (gen === undefined || gen === null) {
       // No generation yet (or the store lost it): start a fresh one, and do not cache what this
       // read loads, since a write may have landed between our read of the key and now.
-      await this.cache.set(genKey, randomUUID());
+      await this.cache.set(genKey, randomUUID(), this.generationTtlMs);
       return load();
     }
     const key = valueKey(gen);

@@ -46,6 +46,8 @@ export class AppConfig {
   approvalRetryIntervalMs!: number;
   /** How long a shutdown waits for requests in flight before cutting their connections. */
   shutdownGraceMs!: number;
+  /** Every request but an upload must have sent its whole body within this. */
+  requestBodyTimeoutMs!: number;
 }
 
 function describe(errors: ValidationError[]): string {
@@ -144,5 +146,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   config.production = production;
   config.approvalRetryIntervalMs = parsed.APPROVAL_RETRY_INTERVAL_MS ?? 5000;
   config.shutdownGraceMs = parsed.SHUTDOWN_GRACE_MS ?? 25_000;
+  config.requestBodyTimeoutMs = parsed.REQUEST_BODY_TIMEOUT_MS ?? 30_000;
   return config;
 }

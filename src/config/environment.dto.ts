@@ -128,4 +128,10 @@ export class EnvironmentDto {
   @IsInt()
   @Min(0)
   SHUTDOWN_GRACE_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  REQUEST_BODY_TIMEOUT_MS?: number;
 }

@@ -73,7 +73,9 @@ export interface ArtifactsTable {
   created_at: number;
   /** JSON array of {name, size, sha256, content_type}. */
   files: string;
+  /** The model a registration claimed this artifact for, and when (see ArtifactsService.claim). */
   model_name: string | null;
+  claimed_at: number | null;
   model_version: number | null;
   registered_at: number | null;
 }

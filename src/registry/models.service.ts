@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { ArtifactsService } from '../artifacts/artifacts.service';
+import { alreadyRegistered, ArtifactsService } from '../artifacts/artifacts.service';
 import { ApprovalsService } from '../transitions/approvals.service';
 import { HistoryEvent, HistoryRepository } from '../audit/history.repository';
 import { MetadataCache } from '../cache/metadata-cache';
@@ -50,6 +50,9 @@ export class ModelsService {
    * Registers an uploaded artifact as the next version of a model, creating the model if it is
    * new. Either everything is recorded (model, run, version, artifact link, history) or, on a
    * failure, what was created is removed again: no empty model, no version without bytes.
+   * A failure that leaves it unknown whether the version was created (the backend timed out,
+   * then cannot be asked) keeps the artifact claimed; the next registration of it after
+   * CLAIM_STALE_MS looks for that version first and completes it instead of making another.
    */
   async register(caller: Caller, dto: RegisterModelDto): Promise<VersionDto> {
     const { tenant } = caller;
@@ -57,43 +60,67 @@ export class ModelsService {
     const metrics = dto.metrics ?? (await this.artifacts.readMetrics(artifact)) ?? {};
     const params = dto.parameters ?? (await this.artifacts.readHyperparameters(artifact)) ?? {};
 
-    await this.artifacts.claim(artifact, dto.name);
+    const { resumedFrom } = await this.artifacts.claim(artifact, dto.name);
+    if (resumedFrom !== null) {
+      const earlier = await this.versionOfArtifact(tenant, resumedFrom, artifact.id);
+      if (earlier !== undefined) {
+        await this.complete(caller, artifact, earlier, dto.description);
+        if (resumedFrom !== dto.name)
+          throw alreadyRegistered({
+            ...artifact,
+            model_name: resumedFrom,
+            model_version: earlier.version,
+          });
+        return this.versions.get(tenant, dto.name, earlier.version);
+      }
+    }
+
     const made: Made = { model: false };
-    let registered: { version: number; uid: string };
+    let record: ModelVersionRecord;
     try {
-      registered = await this.createVersion(caller, dto, artifact, { metrics, params }, made);
+      record = await this.createVersion(caller, dto, artifact, { metrics, params }, made);
     } catch (err) {
-      // A failure can be ambiguous (a timeout after the backend committed): if the version
-      // exists, the registration happened and nothing may be undone.
-      const landed = await this.versionOfArtifact(tenant, dto.name, artifact.id);
+      // Did the version land anyway (a timeout after the backend committed)? If that cannot be
+      // told now, nothing is undone and the claim stays for a later registration to resolve.
+      const landed = await this.versionOfArtifact(tenant, dto.name, artifact.id).catch(() => null);
+      if (landed === null) throw err;
       if (landed === undefined) {
         await this.undoRegistration(tenant, dto.name, made);
-        await this.artifacts.release(artifact);
+        await this.artifacts.release(artifact, dto.name);
         await this.cache.invalidateModel(tenant, dto.name);
         throw err;
       }
-      registered = {
-        version: landed.version,
-        uid: await this.versions.getModelUid(tenant, dto.name),
-      };
+      record = landed;
     }
+    await this.complete(caller, artifact, record, dto.description);
+    return this.versions.get(tenant, dto.name, record.version);
+  }
 
-    const { version, uid } = registered;
+  /** Links the artifact to its version and records the registration, once. */
+  private async complete(
+    caller: Caller,
+    artifact: ArtifactRow,
+    record: ModelVersionRecord,
+    description: string | undefined,
+  ): Promise<void> {
+    const { tenant } = caller;
+    const uid = await this.versions.getModelUid(tenant, record.name);
     await this.database.db.transaction().execute(async (trx) => {
-      await this.artifacts.markRegistered(artifact, version, trx);
+      if (!(await this.artifacts.markRegistered(artifact, record.name, record.version, trx)))
+        return;
       await this.history.append(
         [
           {
             tenant_id: tenant,
-            model_name: dto.name,
+            model_name: record.name,
             model_uid: uid,
-            version,
+            version: record.version,
             event: HistoryEvent.Registered,
             from_stage: null,
             to_stage: Stage.None,
-            actor: caller.principal.subject,
+            actor: record.tags[SERVICE_TAGS.createdBy] ?? caller.principal.subject,
             at: Date.now(),
-            comment: dto.description ?? null,
+            comment: description ?? null,
             approval_id: null,
             requested_by: null,
             approved_by: null,
@@ -102,8 +129,7 @@ export class ModelsService {
         trx,
       );
     });
-    await this.cache.invalidateModel(tenant, dto.name);
-    return this.versions.get(tenant, dto.name, version);
+    await this.cache.invalidateModel(tenant, record.name);
   }
 
   /** Model (if new), run and version; records in `made` what it created, for an undo. */
@@ -113,7 +139,7 @@ export class ModelsService {
     artifact: ArtifactRow,
     values: { metrics: Record<string, number>; params: Record<string, ParamValue> },
     made: Made,
-  ): Promise<{ version: number; uid: string }> {
+  ): Promise<ModelVersionRecord> {
     const { tenant } = caller;
     made.run = await this.registry.createRun(tenant, values);
     for (let attempt = 1; ; attempt++) {
@@ -130,7 +156,7 @@ export class ModelsService {
             [SERVICE_TAGS.artifactId]: artifact.id,
           },
         });
-        return { version: record.version, uid: model.uid };
+        return record;
       } catch (err) {
         // Another registration created the model, failed and removed it again between our
         // two calls: create it once more.
@@ -140,13 +166,21 @@ export class ModelsService {
     }
   }
 
-  /** The version registered from an artifact, if there is one. */
-  private async versionOfArtifact(tenant: string, name: string, artifactId: string) {
+  /**
+   * The version of `name` registered from an artifact, if any. Throws when the backend cannot
+   * tell (so a caller never mistakes "unknown" for "none").
+   */
+  private async versionOfArtifact(
+    tenant: string,
+    name: string,
+    artifactId: string,
+  ): Promise<ModelVersionRecord | undefined> {
     try {
       const versions = await this.registry.searchModelVersions(tenant, name);
       return versions.find((v) => v.tags[SERVICE_TAGS.artifactId] === artifactId);
-    } catch {
-      return undefined;
+    } catch (err) {
+      if (isRegistryError(err, ErrorCode.ModelNotFound)) return undefined;
+      throw err;
     }
   }
 

@@ -171,8 +171,10 @@ export class ApprovalsService implements OnApplicationBootstrap, OnApplicationSh
     );
     const applied = await this.applyApproved(decided);
     const approval = mapApproval((await this.repository.find(caller.tenant, id)) ?? decided);
+    // The decision and its effect are committed: reading the result back must not turn the
+    // answer into an error the client would retry (and then get 409 for).
     const version = applied
-      ? await this.versions.get(caller.tenant, row.model_name, row.version)
+      ? await this.currentVersion(caller.tenant, row).catch(() => null)
       : null;
     return { approval, version };
   }
@@ -298,25 +300,24 @@ export class ApprovalsService implements OnApplicationBootstrap, OnApplicationSh
         requestedBy: row.requested_by,
         approvedBy: row.decided_by,
       };
-      // Already there: an earlier attempt moved it but died before recording so (or someone
-      // else moved it). Record the approval as applied; do not move it "again".
-      const entries: HistoryEntry[] =
-        current.stage === target
-          ? [
-              this.transitions.entryFor(
-                current,
-                null,
-                target,
-                audit,
-                `${audit.comment ?? ''} (already in ${target} when applied)`.trim(),
-              ),
-            ]
-          : await this.transitions.apply(
-              current,
-              target,
-              row.archive_existing_versions === 1,
-              audit,
-            );
+      const entries: HistoryEntry[] = await this.transitions.apply(
+        current,
+        target,
+        row.archive_existing_versions === 1,
+        audit,
+      );
+      if (current.stage === target) {
+        // Already there: an earlier attempt moved it but died before recording it (or someone
+        // else moved it). The call above only archived what the request asked to archive; the
+        // record must not claim a move from production to production.
+        entries[0] = this.transitions.entryFor(
+          current,
+          null,
+          target,
+          audit,
+          `${audit.comment ?? ''} (already in ${target} when applied)`.trim(),
+        );
+      }
       await this.repository.db.transaction().execute(async (trx) => {
         if (await this.repository.markApplied(row.id, Date.now(), trx))
           await this.history.append(entries, trx);

@@ -17,13 +17,10 @@ export function deferredJsonParser(limitBytes: number) {
     parse(req, res, (err?: unknown) => {
       if (err !== undefined && err !== null) {
         (req as RequestWithBodyError).bodyError = err;
+        // Whatever is left of a body we refused is not worth reading: close after answering.
+        res.setHeader('Connection', 'close');
       } else {
-        const path = reservedKeyPath(req.body);
-        if (path !== undefined) {
-          (req as RequestWithBodyError).bodyError = RegistryError.validation(
-            `${path}: the key '${path.split('.').pop()}' is not allowed`,
-          );
-        }
+        (req as RequestWithBodyError).bodyError = checkShape(req.body);
       }
       next();
     });
@@ -37,13 +34,30 @@ export function deferredJsonParser(limitBytes: number) {
  */
 const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
-function reservedKeyPath(value: unknown, path = ''): string | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  for (const key of Object.keys(value)) {
-    const here = path === '' ? key : `${path}.${key}`;
-    if (RESERVED_KEYS.has(key)) return here;
-    const inner = reservedKeyPath((value as Record<string, unknown>)[key], here);
-    if (inner !== undefined) return inner;
+/** No request of this API nests deeper; deeper bodies are refused before anything walks them. */
+const MAX_DEPTH = 32;
+
+/**
+ * Walks a parsed body without recursion (a hostile body can nest thousands deep): refuses one
+ * nested beyond MAX_DEPTH or holding a reserved key. Returns the error to raise, if any.
+ */
+function checkShape(body: unknown): RegistryError | undefined {
+  const stack: { value: unknown; path: string; depth: number }[] = [
+    { value: body, path: '', depth: 0 },
+  ];
+  while (stack.length > 0) {
+    const { value, path, depth } = stack.pop()!;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth >= MAX_DEPTH) {
+      return RegistryError.validation(`request body is nested more than ${MAX_DEPTH} levels deep`);
+    }
+    for (const key of Object.keys(value)) {
+      const here = path === '' ? key : `${path}.${key}`;
+      if (RESERVED_KEYS.has(key)) {
+        return RegistryError.validation(`${here}: the key '${key}' is not allowed`);
+      }
+      stack.push({ value: (value as Record<string, unknown>)[key], path: here, depth: depth + 1 });
+    }
   }
   return undefined;
 }

@@ -90,6 +90,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addColumn('files', 'text', (c) => c.notNull().defaultTo('[]'))
     .addColumn('model_name', 'text')
+    .addColumn('claimed_at', 'bigint')
     .addColumn('model_version', 'integer')
     .addColumn('registered_at', 'bigint')
     .execute();
