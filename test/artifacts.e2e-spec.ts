@@ -1,11 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { ArtifactsService } from '../src/artifacts/artifacts.service';
 import { auth, download, upload } from './support/fixtures';
+import { listeningPort, slowUpload } from './support/slow-upload';
 import { BASE, createTestApp, removeDir, TestApp } from './support/test-app';
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -139,49 +138,15 @@ describe('artifacts (e2e)', () => {
   });
 
   it('an upload in flight survives a sweep of unfinished uploads', async () => {
-    const boundary = 'slow-boundary';
     const model = randomBytes(40_000);
-    const head = Buffer.from(
-      `--${boundary}\r\nContent-Disposition: form-data; name="model"; filename="model.pkl"\r\n` +
-        'Content-Type: application/octet-stream\r\n\r\n',
-    );
-    const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-    if (!t.http.listening) await new Promise<void>((r) => t.http.listen(0, '127.0.0.1', r));
-    const { port } = t.http.address() as AddressInfo;
-    const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = httpRequest(
-        {
-          host: '127.0.0.1',
-          port,
-          method: 'POST',
-          path: `${BASE}/artifacts`,
-          headers: {
-            Authorization: `Bearer ${editor}`,
-            'Content-Type': `multipart/form-data; boundary=${boundary}`,
-            'Content-Length': String(head.length + model.length + tail.length),
-          },
-        },
-        (res) => {
-          let body = '';
-          res.on('data', (c: Buffer) => (body += c.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-        },
-      );
-      req.on('error', reject);
-      req.write(head);
-      req.write(model.subarray(0, 20_000));
-      setTimeout(() => {
-        // Sweep everything unfinished, however young: the upload in flight must be spared.
-        void t.app
-          .get(ArtifactsService)
-          .sweepUnfinishedUploads(0)
-          .then(() => {
-            req.write(model.subarray(20_000));
-            req.end(tail);
-          });
-      }, 200);
-    });
-    const res = await answer;
+    const upload = slowUpload(await listeningPort(t), editor, model.length);
+    upload.write(model.subarray(0, 20_000));
+    await new Promise((r) => setTimeout(r, 200));
+    // Sweep everything unfinished, however young: the upload in flight must be spared.
+    await t.app.get(ArtifactsService).sweepUnfinishedUploads(0);
+    upload.write(model.subarray(20_000));
+    upload.finish();
+    const res = await upload.response;
     expect(res.status).toBe(201);
     const id = (JSON.parse(res.body) as { artifact_id: string }).artifact_id;
     const back = await download(t, viewer, id, 'model.pkl').expect(200);
@@ -299,32 +264,10 @@ describe('artifacts (e2e)', () => {
     });
 
     it('an upload the client abandons half way', async () => {
-      const boundary = 'abandoned-boundary';
-      const head = Buffer.from(
-        `--${boundary}\r\nContent-Disposition: form-data; name="model"; filename="model.pkl"\r\n` +
-          'Content-Type: application/octet-stream\r\n\r\n',
-      );
-      const { port } = await new Promise<AddressInfo>((resolve) => {
-        const server = t.http.listening ? t.http : t.http.listen(0, '127.0.0.1');
-        if (server.listening) resolve(server.address() as AddressInfo);
-        else server.once('listening', () => resolve(server.address() as AddressInfo));
-      });
-      const req = httpRequest({
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path: `${BASE}/artifacts`,
-        headers: {
-          Authorization: `Bearer ${editor}`,
-          'Content-Type': `multipart/form-data; boundary=${boundary}`,
-          'Content-Length': String(head.length + 60_000),
-        },
-      });
-      req.on('error', () => undefined);
-      req.write(head);
-      req.write(randomBytes(30_000));
+      const upload = slowUpload(await listeningPort(t), editor, 60_000);
+      upload.write(randomBytes(30_000));
       await new Promise((r) => setTimeout(r, 200)); // bytes are on their way to storage
-      req.destroy();
+      upload.abandon();
       // the service notices, stops writing and removes what it stored (also checked after each test)
       const until = Date.now() + 10_000;
       while ((await artifactRows(t)) !== rowsBefore || storedFiles(t).length !== filesBefore) {

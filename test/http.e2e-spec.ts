@@ -1,5 +1,4 @@
 import { request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { Controller, Get } from '@nestjs/common';
 import { Authenticated } from '../src/common/auth/authenticated.decorator';
@@ -7,6 +6,7 @@ import { Permission } from '../src/common/auth/roles';
 import { FilesystemObjectStorage } from '../src/storage/filesystem-object-storage';
 import { ObjectStorage } from '../src/storage/object-storage';
 import { auth } from './support/fixtures';
+import { listeningPort } from './support/slow-upload';
 import { BASE, createTestApp, mintToken, removeDir, TestApp } from './support/test-app';
 
 describe('health, errors and limits (e2e)', () => {
@@ -148,7 +148,7 @@ describe('health, errors and limits (e2e)', () => {
   });
 
   it('closes a connection whose JSON body trickles in slower than REQUEST_BODY_TIMEOUT_MS', async () => {
-    const { port } = await listening(t);
+    const port = await listeningPort(t);
     const started = Date.now();
     const outcome = await new Promise<string>((resolve) => {
       const req = httpRequest(
@@ -169,11 +169,6 @@ describe('health, errors and limits (e2e)', () => {
     expect(Date.now() - started).toBeLessThan(5000);
   });
 });
-
-async function listening(t: TestApp): Promise<AddressInfo> {
-  if (!t.http.listening) await new Promise<void>((r) => t.http.listen(0, '127.0.0.1', r));
-  return t.http.address() as AddressInfo;
-}
 
 /** Storage that cannot be reached, with an error message full of internals. */
 class UnreachableStorage extends FilesystemObjectStorage {

@@ -79,6 +79,15 @@ describe('registrations that race or fail ambiguously (e2e)', () => {
     removeDir(t.dataDir);
   });
 
+  /** What two minutes without a version do to a claim. */
+  const makeClaimStale = (artifactId: string) =>
+    t.app
+      .get(Database)
+      .db.updateTable('artifacts')
+      .set({ claimed_at: Date.now() - 10 * 60 * 1000 })
+      .where('id', '=', artifactId)
+      .execute();
+
   const register = (name: string, artifactId: string) =>
     request(t.http)
       .post(`${BASE}/models`)
@@ -144,12 +153,7 @@ describe('registrations that race or fail ambiguously (e2e)', () => {
     expect(held.body.message).toMatch(/is being registered by another request/);
 
     // Once the claim is stale, the next attempt finds the version the first one made.
-    await t.app
-      .get(Database)
-      .db.updateTable('artifacts')
-      .set({ claimed_at: Date.now() - 10 * 60 * 1000 })
-      .where('id', '=', up.body.artifact_id)
-      .execute();
+    await makeClaimStale(up.body.artifact_id);
     const again = await register('unknown', up.body.artifact_id).expect(201);
     expect(again.body.version).toBe(1);
     const versions = await request(t.http)
@@ -172,12 +176,7 @@ describe('registrations that race or fail ambiguously (e2e)', () => {
     await register('first-owner', up.body.artifact_id).expect(503);
     HookedRegistry.versionCreation = 'normal';
     HookedRegistry.searchFails = false;
-    await t.app
-      .get(Database)
-      .db.updateTable('artifacts')
-      .set({ claimed_at: Date.now() - 10 * 60 * 1000 })
-      .where('id', '=', up.body.artifact_id)
-      .execute();
+    await makeClaimStale(up.body.artifact_id);
     const res = await register('second-owner', up.body.artifact_id).expect(409);
     expect(res.body).toMatchObject({
       code: 'ARTIFACT_ALREADY_REGISTERED',

@@ -1,8 +1,8 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { slowUpload } from './support/slow-upload';
 import { mintToken, removeDir, TEST_SECRET, tempDataDir } from './support/test-app';
 
 const ROOT = join(__dirname, '..');
@@ -70,62 +70,23 @@ describe('graceful shutdown (process)', () => {
         { tenant_id: 'acme-corp', roles: ['editor'] },
         { sub: 'alice' },
       );
-      let newRequestDuringShutdown: Promise<string> = Promise.resolve('not tried');
-      const boundary = 'shutdown-boundary';
       const model = randomBytes(200_000);
-      const head = Buffer.from(
-        `--${boundary}\r\nContent-Disposition: form-data; name="model"; filename="model.pkl"\r\n` +
-          'Content-Type: application/octet-stream\r\n\r\n',
+      const upload = slowUpload(port, token, model.length);
+      upload.write(model.subarray(0, 100_000));
+      await new Promise((r) => setTimeout(r, 300));
+      child.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 300));
+      // While draining, a new connection is refused.
+      const newRequestDuringShutdown = await fetch(`http://127.0.0.1:${port}/health/live`).then(
+        (r) => `answered ${r.status}`,
+        () => 'refused',
       );
-      const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-      const response = new Promise<{ status: number; body: string; requestId: string }>(
-        (resolve, reject) => {
-          const req = httpRequest(
-            {
-              host: '127.0.0.1',
-              port,
-              method: 'POST',
-              path: '/api/v1/ml/registry/artifacts',
-              headers: {
-                Authorization: `Bearer ${token}`,
-                'Content-Type': `multipart/form-data; boundary=${boundary}`,
-                'Content-Length': String(head.length + model.length + tail.length),
-              },
-            },
-            (res) => {
-              let body = '';
-              res.on('data', (c: Buffer) => (body += c.toString()));
-              res.on('end', () =>
-                resolve({
-                  status: res.statusCode ?? 0,
-                  body,
-                  requestId: String(res.headers['x-request-id']),
-                }),
-              );
-            },
-          );
-          req.on('error', reject);
-          req.write(head);
-          req.write(model.subarray(0, 100_000));
-          setTimeout(() => {
-            child.kill('SIGTERM');
-            setTimeout(() => {
-              // While draining, a new connection is refused.
-              newRequestDuringShutdown = fetch(`http://127.0.0.1:${port}/health/live`).then(
-                (r) => `answered ${r.status}`,
-                () => 'refused',
-              );
-              setTimeout(() => {
-                req.write(model.subarray(100_000));
-                req.end(tail);
-              }, 300);
-            }, 300);
-          }, 300);
-        },
-      );
-      const answer = await response;
+      await new Promise((r) => setTimeout(r, 300));
+      upload.write(model.subarray(100_000));
+      upload.finish();
+      const answer = await upload.response;
       expect(answer.status).toBe(201);
-      expect(await newRequestDuringShutdown).toBe('refused');
+      expect(newRequestDuringShutdown).toBe('refused');
       const artifactId = (JSON.parse(answer.body) as { artifact_id: string }).artifact_id;
       expect(await exited).toBe(0);
       expect(output()).toContain('SIGTERM received');

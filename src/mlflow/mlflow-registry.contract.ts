@@ -51,6 +51,12 @@ export function describeMlflowRegistryContract(
       return name;
     };
 
+    /** version → stage, for every version of a model. */
+    const stagesOf = async (name: string) =>
+      Object.fromEntries(
+        (await registry.searchModelVersions(tenant, name)).map((v) => [v.version, v.stage]),
+      );
+
     const newVersion = (
       name: string,
       extra: { runId?: string; tags?: Record<string, string> } = {},
@@ -267,20 +273,14 @@ export function describeMlflowRegistryContract(
         await registry.transitionModelVersionStage(tenant, name, 2, Stage.Staging, false);
         await registry.transitionModelVersionStage(tenant, name, 3, Stage.Staging, false);
         await registry.transitionModelVersionStage(tenant, name, 4, Stage.Production, true);
-        const stages = Object.fromEntries(
-          (await registry.searchModelVersions(tenant, name)).map((v) => [v.version, v.stage]),
-        );
-        expect(stages).toEqual({
+        expect(await stagesOf(name)).toEqual({
           1: Stage.Archived,
           2: Stage.Staging,
           3: Stage.Staging,
           4: Stage.Production,
         });
         await registry.transitionModelVersionStage(tenant, name, 1, Stage.Staging, true);
-        const after = Object.fromEntries(
-          (await registry.searchModelVersions(tenant, name)).map((v) => [v.version, v.stage]),
-        );
-        expect(after).toEqual({
+        expect(await stagesOf(name)).toEqual({
           1: Stage.Staging,
           2: Stage.Archived,
           3: Stage.Archived,

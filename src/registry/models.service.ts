@@ -143,10 +143,9 @@ export class ModelsService {
     const { tenant } = caller;
     made.run = await this.registry.createRun(tenant, values);
     for (let attempt = 1; ; attempt++) {
-      const model = await this.ensureModel(tenant, dto.name, dto.description);
-      made.model = made.model || model.created;
+      if (await this.ensureModel(tenant, dto.name, dto.description)) made.model = true;
       try {
-        const record = await this.registry.createModelVersion(tenant, dto.name, {
+        return await this.registry.createModelVersion(tenant, dto.name, {
           source: this.artifacts.uriOf(artifact, this.artifacts.modelFile(artifact)),
           runId: made.run.runId,
           description: dto.description,
@@ -156,7 +155,6 @@ export class ModelsService {
             [SERVICE_TAGS.artifactId]: artifact.id,
           },
         });
-        return record;
       } catch (err) {
         // Another registration created the model, failed and removed it again between our
         // two calls: create it once more.
@@ -307,34 +305,29 @@ export class ModelsService {
   }
 
   /** The model exists afterwards; says whether this call created it, and its identity. */
+  /** Creates the model unless it exists; true when this call created it. */
   private async ensureModel(
     tenant: string,
     name: string,
     description: string | undefined,
-  ): Promise<{ created: boolean; uid: string }> {
+  ): Promise<boolean> {
     try {
-      return {
-        created: false,
-        uid: modelUid(await this.registry.getRegisteredModel(tenant, name)),
-      };
+      await this.registry.getRegisteredModel(tenant, name);
+      return false;
     } catch (err) {
       if (!isRegistryError(err, ErrorCode.ModelNotFound)) throw err;
     }
-    const uid = randomUUID();
     try {
       await this.registry.createRegisteredModel(tenant, {
         name,
         description,
-        tags: { [SERVICE_TAGS.modelUid]: uid },
+        tags: { [SERVICE_TAGS.modelUid]: randomUUID() },
       });
-      return { created: true, uid };
+      return true;
     } catch (err) {
       // Another registration created it a moment ago: use theirs.
       if (!isRegistryError(err, ErrorCode.ModelAlreadyExists)) throw err;
-      return {
-        created: false,
-        uid: modelUid(await this.registry.getRegisteredModel(tenant, name)),
-      };
+      return false;
     }
   }
 
