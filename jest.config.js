@@ -19,5 +19,11 @@ module.exports = {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'] },
+    // Needs the real stack (scripts/stack.sh up; STACK_* variables): `npm run test:integration`.
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/src/**/*.int-spec.ts', '<rootDir>/test/**/*.int-spec.ts'],
+    },
   ],
 };

@@ -39,14 +39,47 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ DATA_DIR: dir, AUTH_JWT_SECRET: secret, ...env })).toThrow(message);
   });
 
-  it('refuses real-backend settings this build cannot honour, rather than ignoring them', () => {
+  it('reads the S3 artifact root and its connection settings', () => {
+    const config = loadConfig({
+      DATA_DIR: dir,
+      AUTH_JWT_SECRET: secret,
+      MLFLOW_ARTIFACT_ROOT: 's3://ml-artifacts/registry/prod/',
+      S3_ENDPOINT: 'http://127.0.0.1:9000',
+      AWS_ACCESS_KEY_ID: 'key',
+      AWS_SECRET_ACCESS_KEY: 'secret-key',
+    });
+    expect(config.s3).toEqual({
+      bucket: 'ml-artifacts',
+      prefix: 'registry/prod/',
+      endpoint: { useSSL: false, host: '127.0.0.1', port: 9000 },
+      region: 'us-east-1',
+      accessKey: 'key',
+      secretKey: 'secret-key',
+    });
+    expect(config.mlflowTimeoutMs).toBe(10_000);
+  });
+
+  it('refuses an S3 root without credentials, and an S3 endpoint without a root', () => {
     expect(() =>
       loadConfig({
         DATA_DIR: dir,
         AUTH_JWT_SECRET: secret,
-        MLFLOW_TRACKING_URI: 'http://mlflow:5000',
+        MLFLOW_ARTIFACT_ROOT: 's3://ml-artifacts',
       }),
-    ).toThrow(/MLFLOW_TRACKING_URI set, but this build only supports the embedded backends/);
+    ).toThrow(/AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are required/);
+    expect(() =>
+      loadConfig({ DATA_DIR: dir, AUTH_JWT_SECRET: secret, S3_ENDPOINT: 'http://127.0.0.1:9000' }),
+    ).toThrow(/S3_ENDPOINT is set but MLFLOW_ARTIFACT_ROOT is not/);
+    expect(() =>
+      loadConfig({
+        DATA_DIR: dir,
+        AUTH_JWT_SECRET: secret,
+        MLFLOW_ARTIFACT_ROOT: 's3://ml-artifacts',
+        S3_ENDPOINT: 'http://127.0.0.1:9000/path',
+        AWS_ACCESS_KEY_ID: 'k',
+        AWS_SECRET_ACCESS_KEY: 's',
+      }),
+    ).toThrow(/S3_ENDPOINT must be scheme:\/\/host\[:port\] without a path/);
   });
 
   it('requires a secret or a JWKS URI in production', () => {

@@ -24,7 +24,11 @@ export class AppConfig {
   host!: string;
   dataDir!: string;
   mlflowTrackingUri?: string;
+  /** Every call to MLflow gives up after this long (and answers 503). */
+  mlflowTimeoutMs!: number;
   artifactRoot?: string;
+  /** Set when MLFLOW_ARTIFACT_ROOT=s3://...: artifacts live in that S3-compatible store. */
+  s3?: S3Settings;
   databaseUrl?: string;
   redisUrl?: string;
   cacheTtlSeconds!: number;
@@ -48,6 +52,57 @@ export class AppConfig {
   shutdownGraceMs!: number;
   /** Every request but an upload must have sent its whole body within this. */
   requestBodyTimeoutMs!: number;
+}
+
+export interface S3Settings {
+  bucket: string;
+  /** Key prefix inside the bucket, '' or ending in '/'. */
+  prefix: string;
+  /** Unset = AWS S3 (https://s3.<region>.amazonaws.com). */
+  endpoint?: { useSSL: boolean; host: string; port: number };
+  region: string;
+  accessKey: string;
+  secretKey: string;
+}
+
+function s3Settings(parsed: EnvironmentDto): S3Settings | undefined {
+  if (parsed.MLFLOW_ARTIFACT_ROOT === undefined) return undefined;
+  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(parsed.MLFLOW_ARTIFACT_ROOT);
+  if (!match)
+    throw new ConfigurationError('MLFLOW_ARTIFACT_ROOT must look like s3://bucket[/prefix]');
+  const [, bucket, rawPrefix] = match;
+  const prefix = rawPrefix.replace(/^\/+|\/+$/g, '');
+  if (prefix !== '' && !/^[A-Za-z0-9][A-Za-z0-9._\/-]*$/.test(prefix)) {
+    throw new ConfigurationError(
+      'MLFLOW_ARTIFACT_ROOT prefix may hold only letters, digits, ".", "_", "-" and "/"',
+    );
+  }
+  if (parsed.AWS_ACCESS_KEY_ID === undefined || parsed.AWS_SECRET_ACCESS_KEY === undefined) {
+    throw new ConfigurationError(
+      'AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are required with MLFLOW_ARTIFACT_ROOT=s3://...',
+    );
+  }
+  let endpoint: S3Settings['endpoint'];
+  if (parsed.S3_ENDPOINT !== undefined) {
+    const url = new URL(parsed.S3_ENDPOINT);
+    if (url.pathname !== '/' && url.pathname !== '') {
+      throw new ConfigurationError('S3_ENDPOINT must be scheme://host[:port] without a path');
+    }
+    const useSSL = url.protocol === 'https:';
+    endpoint = {
+      useSSL,
+      host: url.hostname.replace(/^\[|\]$/g, ''),
+      port: url.port !== '' ? Number(url.port) : useSSL ? 443 : 80,
+    };
+  }
+  return {
+    bucket,
+    prefix: prefix === '' ? '' : `${prefix}/`,
+    endpoint,
+    region: parsed.S3_REGION ?? 'us-east-1',
+    accessKey: parsed.AWS_ACCESS_KEY_ID,
+    secretKey: parsed.AWS_SECRET_ACCESS_KEY,
+  };
 }
 
 function describe(errors: ValidationError[]): string {
@@ -75,20 +130,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (errors.length > 0) {
     throw new ConfigurationError(`invalid configuration:\n${describe(errors)}`);
   }
-  const unsupported = (
-    [
-      ['MLFLOW_TRACKING_URI', parsed.MLFLOW_TRACKING_URI],
-      ['MLFLOW_ARTIFACT_ROOT', parsed.MLFLOW_ARTIFACT_ROOT],
-      ['DATABASE_URL', parsed.DATABASE_URL],
-      ['REDIS_URL', parsed.REDIS_URL],
-    ] as const
-  ).filter(([, value]) => value !== undefined);
-  if (unsupported.length > 0) {
-    // The real backends are not part of this build yet; refusing to boot is better than
-    // silently running on the embedded default while the operator believes otherwise.
+  const s3 = s3Settings(parsed);
+  if (parsed.S3_ENDPOINT !== undefined && s3 === undefined) {
     throw new ConfigurationError(
-      `${unsupported.map(([name]) => name).join(', ')} set, but this build only supports the ` +
-        'embedded backends (SQLite and files under DATA_DIR); unset them to run embedded',
+      'S3_ENDPOINT is set but MLFLOW_ARTIFACT_ROOT is not: set MLFLOW_ARTIFACT_ROOT=s3://bucket[/prefix] ' +
+        'to store artifacts there, or unset S3_ENDPOINT to keep them under DATA_DIR',
     );
   }
 
@@ -126,7 +172,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   config.host = parsed.HOST ?? '0.0.0.0';
   config.dataDir = dataDir;
   config.mlflowTrackingUri = parsed.MLFLOW_TRACKING_URI;
+  config.mlflowTimeoutMs = parsed.MLFLOW_TIMEOUT_MS ?? 10_000;
   config.artifactRoot = parsed.MLFLOW_ARTIFACT_ROOT;
+  config.s3 = s3;
   config.databaseUrl = parsed.DATABASE_URL;
   config.redisUrl = parsed.REDIS_URL;
   config.cacheTtlSeconds = parsed.ML_REGISTRY_CACHE_TTL ?? 300;

@@ -53,6 +53,33 @@ export class EnvironmentDto {
 
   @IsOptional()
   @Transform(blankToUndefined)
+  @IsUrl({ protocols: ['http', 'https'], require_tld: false, require_protocol: true })
+  S3_ENDPOINT?: string;
+
+  @IsOptional()
+  @Transform(blankToUndefined)
+  @Matches(/^[a-z0-9-]{2,32}$/, { message: 'S3_REGION must look like us-east-1' })
+  S3_REGION?: string;
+
+  @IsOptional()
+  @Transform(blankToUndefined)
+  @IsString()
+  AWS_ACCESS_KEY_ID?: string;
+
+  @IsOptional()
+  @Transform(blankToUndefined)
+  @IsString()
+  AWS_SECRET_ACCESS_KEY?: string;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  MLFLOW_TIMEOUT_MS?: number;
+
+  @IsOptional()
+  @Transform(blankToUndefined)
   @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'DATABASE_URL must be a postgres:// URL' })
   DATABASE_URL?: string;
 
