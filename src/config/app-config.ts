@@ -24,6 +24,11 @@ export class AppConfig {
   host!: string;
   dataDir!: string;
   mlflowTrackingUri?: string;
+  /**
+   * Set when several registry deployments share one MLflow server or Redis: every MLflow model
+   * name and cache key this deployment makes carries it, so they never see each other.
+   */
+  namespace?: string;
   /** Every call to MLflow gives up after this long (and answers 503). */
   mlflowTimeoutMs!: number;
   artifactRoot?: string;
@@ -72,7 +77,7 @@ function s3Settings(parsed: EnvironmentDto): S3Settings | undefined {
     throw new ConfigurationError('MLFLOW_ARTIFACT_ROOT must look like s3://bucket[/prefix]');
   const [, bucket, rawPrefix] = match;
   const prefix = rawPrefix.replace(/^\/+|\/+$/g, '');
-  if (prefix !== '' && !/^[A-Za-z0-9][A-Za-z0-9._\/-]*$/.test(prefix)) {
+  if (prefix !== '' && !/^[A-Za-z0-9][A-Za-z0-9._/-]*$/.test(prefix)) {
     throw new ConfigurationError(
       'MLFLOW_ARTIFACT_ROOT prefix may hold only letters, digits, ".", "_", "-" and "/"',
     );
@@ -173,6 +178,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   config.dataDir = dataDir;
   config.mlflowTrackingUri = parsed.MLFLOW_TRACKING_URI;
   config.mlflowTimeoutMs = parsed.MLFLOW_TIMEOUT_MS ?? 10_000;
+  config.namespace = parsed.ML_REGISTRY_NAMESPACE;
   config.artifactRoot = parsed.MLFLOW_ARTIFACT_ROOT;
   config.s3 = s3;
   config.databaseUrl = parsed.DATABASE_URL;

@@ -80,6 +80,14 @@ export class EnvironmentDto {
 
   @IsOptional()
   @Transform(blankToUndefined)
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/, {
+    message:
+      "ML_REGISTRY_NAMESPACE must be 1-32 letters, digits, '.', '_' or '-', starting with a letter or digit",
+  })
+  ML_REGISTRY_NAMESPACE?: string;
+
+  @IsOptional()
+  @Transform(blankToUndefined)
   @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'DATABASE_URL must be a postgres:// URL' })
   DATABASE_URL?: string;
 
