@@ -9,6 +9,20 @@ const tsJest = [
   },
 ];
 
+/**
+ * The HTTP suites that exercise the backends. The others (http, openapi, swagger-ui, shutdown)
+ * test the HTTP layer and the process, which do not change with the backends.
+ */
+const REAL_STACK_E2E = [
+  'models',
+  'artifacts',
+  'transitions',
+  'comparison',
+  'restart',
+  'registration-races',
+  'approval-outage',
+];
+
 const common = {
   testEnvironment: 'node',
   moduleFileExtensions: ['ts', 'js', 'json'],
@@ -19,6 +33,13 @@ module.exports = {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'] },
+    // The same HTTP suites once more with every backend real (see test/support/test-app.ts).
+    {
+      ...common,
+      displayName: 'e2e-real',
+      testMatch: REAL_STACK_E2E.map((name) => `<rootDir>/test/${name}.e2e-spec.ts`),
+      setupFiles: ['<rootDir>/test/support/real-backends.js'],
+    },
     // Needs the real stack (scripts/stack.sh up; STACK_* variables): `npm run test:integration`.
     {
       ...common,

@@ -56,7 +56,14 @@ describe('loadConfig', () => {
       accessKey: 'key',
       secretKey: 'secret-key',
     });
-    expect(config.mlflowTimeoutMs).toBe(10_000);
+    expect(config.mlflow).toBeUndefined();
+    expect(
+      loadConfig({
+        DATA_DIR: dir,
+        AUTH_JWT_SECRET: secret,
+        MLFLOW_TRACKING_URI: 'http://mlflow:5000',
+      }).mlflow,
+    ).toEqual({ baseUrl: 'http://mlflow:5000', timeoutMs: 10_000 });
   });
 
   it('refuses an S3 root without credentials, and an S3 endpoint without a root', () => {

@@ -23,15 +23,13 @@ export class AppConfig {
   port!: number;
   host!: string;
   dataDir!: string;
-  mlflowTrackingUri?: string;
+  /** Set when MLFLOW_TRACKING_URI is: the registry lives in that MLflow Tracking Server. */
+  mlflow?: MlflowSettings;
   /**
    * Set when several registry deployments share one MLflow server or Redis: every MLflow model
    * name and cache key this deployment makes carries it, so they never see each other.
    */
   namespace?: string;
-  /** Every call to MLflow gives up after this long (and answers 503). */
-  mlflowTimeoutMs!: number;
-  artifactRoot?: string;
   /** Set when MLFLOW_ARTIFACT_ROOT=s3://...: artifacts live in that S3-compatible store. */
   s3?: S3Settings;
   databaseUrl?: string;
@@ -57,6 +55,16 @@ export class AppConfig {
   shutdownGraceMs!: number;
   /** Every request but an upload must have sent its whole body within this. */
   requestBodyTimeoutMs!: number;
+}
+
+export interface MlflowSettings {
+  /** http(s)://host:port of the tracking server. */
+  baseUrl: string;
+  /** Every call to MLflow gives up after this long (and answers 503). */
+  timeoutMs: number;
+  token?: string;
+  username?: string;
+  password?: string;
 }
 
 export interface S3Settings {
@@ -176,10 +184,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   config.port = parsed.PORT ?? 3000;
   config.host = parsed.HOST ?? '0.0.0.0';
   config.dataDir = dataDir;
-  config.mlflowTrackingUri = parsed.MLFLOW_TRACKING_URI;
-  config.mlflowTimeoutMs = parsed.MLFLOW_TIMEOUT_MS ?? 10_000;
+  config.mlflow =
+    parsed.MLFLOW_TRACKING_URI === undefined
+      ? undefined
+      : {
+          baseUrl: parsed.MLFLOW_TRACKING_URI,
+          timeoutMs: parsed.MLFLOW_TIMEOUT_MS ?? 10_000,
+          token: parsed.MLFLOW_TRACKING_TOKEN,
+          username: parsed.MLFLOW_TRACKING_USERNAME,
+          password: parsed.MLFLOW_TRACKING_PASSWORD,
+        };
   config.namespace = parsed.ML_REGISTRY_NAMESPACE;
-  config.artifactRoot = parsed.MLFLOW_ARTIFACT_ROOT;
   config.s3 = s3;
   config.databaseUrl = parsed.DATABASE_URL;
   config.redisUrl = parsed.REDIS_URL;

@@ -80,6 +80,21 @@ export class EnvironmentDto {
 
   @IsOptional()
   @Transform(blankToUndefined)
+  @IsString()
+  MLFLOW_TRACKING_TOKEN?: string;
+
+  @IsOptional()
+  @Transform(blankToUndefined)
+  @IsString()
+  MLFLOW_TRACKING_USERNAME?: string;
+
+  @IsOptional()
+  @Transform(blankToUndefined)
+  @IsString()
+  MLFLOW_TRACKING_PASSWORD?: string;
+
+  @IsOptional()
+  @Transform(blankToUndefined)
   @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/, {
     message:
       "ML_REGISTRY_NAMESPACE must be 1-32 letters, digits, '.', '_' or '-', starting with a letter or digit",

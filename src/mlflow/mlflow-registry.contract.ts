@@ -62,7 +62,7 @@ export function describeMlflowRegistryContract(
       extra: { runId?: string; tags?: Record<string, string> } = {},
     ) =>
       registry.createModelVersion(tenant, name, {
-        source: `file:///tmp/${name}/model.pkl`,
+        source: `s3://contract-bucket/${name}/model.pkl`,
         ...extra,
       });
 
@@ -186,7 +186,7 @@ export function describeMlflowRegistryContract(
         expect(v1).toMatchObject({
           name,
           stage: Stage.None,
-          source: `file:///tmp/${name}/model.pkl`,
+          source: `s3://contract-bucket/${name}/model.pkl`,
           tags: { algorithm: 'xgboost' },
         });
         const after = await registry.getRegisteredModel(tenant, name);

@@ -10,6 +10,7 @@ import type { Server } from 'node:http';
 import { AppModule } from '../../src/app.module';
 import { configureApp } from '../../src/app.setup';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
+import { freshDatabase, realBackendEnv, uniqueNamespace } from './stack';
 
 export const TEST_SECRET = 'test-secret-that-is-at-least-32-characters-long';
 export const BASE = '/api/v1/ml/registry';
@@ -53,7 +54,29 @@ export interface TestAppOptions {
   ) => ReturnType<typeof Test.createTestingModule>;
 }
 
-/** The real application (real pipes, guards, filters, SQLite and files) on a temporary DATA_DIR. */
+/** One deployment on the real stack per DATA_DIR: a restart (same dataDir) finds its data. */
+const realDeployments = new Map<string, Promise<Record<string, string>>>();
+
+/**
+ * With REGISTRY_TEST_BACKENDS=real (the `e2e-real` jest project), every app runs on the real
+ * stack: MLflow, S3, PostgreSQL and Redis, in a namespace and database of its own.
+ */
+function backendEnv(dataDir: string): Promise<Record<string, string>> {
+  if (process.env['REGISTRY_TEST_BACKENDS'] !== 'real') return Promise.resolve({});
+  let env = realDeployments.get(dataDir);
+  if (env === undefined) {
+    env = freshDatabase('e2e').then((databaseUrl) =>
+      realBackendEnv({ namespace: uniqueNamespace('e2e'), databaseUrl }),
+    );
+    realDeployments.set(dataDir, env);
+  }
+  return env;
+}
+
+/**
+ * The real application (real pipes, guards, filters, SQLite and files) on a temporary DATA_DIR;
+ * on the real backends instead in the `e2e-real` project.
+ */
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const dataDir = options.dataDir ?? tempDataDir();
   const config = loadConfig({
@@ -61,6 +84,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     AUTH_JWT_SECRET: TEST_SECRET,
     LOG_LEVEL: 'silent',
     APPROVAL_RETRY_INTERVAL_MS: '200',
+    ...(await backendEnv(dataDir)),
     ...options.env,
   });
   let builder = Test.createTestingModule({
