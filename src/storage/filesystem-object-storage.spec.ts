@@ -30,6 +30,21 @@ describe('FilesystemObjectStorage', () => {
     }
   });
 
+  it('copies through a temporary file that does not outlive the copy', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'storage-fs-'));
+    try {
+      const storage = new FilesystemObjectStorage(root);
+      await storage.put('t/artifacts/a/model.pkl', Readable.from([Buffer.from('bytes')]));
+      await storage.copy('t/artifacts/a/model.pkl', 't/artifacts/b/model.pkl');
+      await expect(storage.copy('t/artifacts/a/none.pkl', 't/artifacts/b/x.pkl')).rejects.toThrow(
+        /does not exist/,
+      );
+      expect(readdirSync(join(root, 't/artifacts/b'))).toEqual(['model.pkl']);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('gives a file:// URI under its root', () => {
     expect(new FilesystemObjectStorage('/data/artifacts').uri('t/artifacts/a/model.pkl')).toBe(
       'file:///data/artifacts/t/artifacts/a/model.pkl',

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
+import { constants as fsConstants, createWriteStream } from 'node:fs';
+import { copyFile, mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Readable } from 'node:stream';
@@ -75,6 +75,40 @@ export class FilesystemObjectStorage extends ObjectStorage {
       return s.isFile() ? { size: s.size } : null;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  async copy(fromKey: string, toKey: string): Promise<void> {
+    assertSafeKey(fromKey);
+    assertSafeKey(toKey);
+    const source = join(this.root, fromKey);
+    const target = join(this.root, toKey);
+    const found = await stat(source).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return null;
+      throw err;
+    });
+    if (found === null || !found.isFile()) throw fileNotFound(fromKey);
+    await mkdir(dirname(target), { recursive: true });
+    // Same scheme as put: a temporary file next to the target, flushed, then renamed.
+    const temp = `${target}.partial-${randomBytes(6).toString('hex')}`;
+    try {
+      // A reflink where the filesystem offers one (instant, no extra space), a byte copy elsewhere.
+      await copyFile(source, temp, fsConstants.COPYFILE_EXCL | fsConstants.COPYFILE_FICLONE);
+      const handle = await open(temp, 'r');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temp, target);
+    } catch (err) {
+      await unlink(temp).catch(() => undefined);
+      // The source went away between the check and the copy.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        const still = await stat(source).catch(() => null);
+        if (still === null) throw fileNotFound(fromKey);
+      }
       throw err;
     }
   }

@@ -130,6 +130,58 @@ export function describeObjectStorageContract(
       expect(await storage.stat(k)).toBeNull();
     });
 
+    it('copies an object inside the store: same bytes, the source kept', async () => {
+      const from = key();
+      const to = key();
+      const bytes = randomBytes(300_000);
+      await storage.put(from, Readable.from([bytes]));
+      await expect(storage.copy(from, to)).resolves.toBeUndefined();
+      expect(Buffer.compare(await readAll(await storage.get(to)), bytes)).toBe(0);
+      expect(await storage.stat(to)).toEqual({ size: bytes.length });
+      expect(await storage.stat(from)).toEqual({ size: bytes.length });
+    });
+
+    it('copies an empty object', async () => {
+      const from = key('requirements.txt');
+      const to = key('requirements.txt');
+      await storage.put(from, Readable.from([Buffer.alloc(0)]));
+      await storage.copy(from, to);
+      expect(await storage.stat(to)).toEqual({ size: 0 });
+    });
+
+    it('copy overwrites an existing destination', async () => {
+      const from = key();
+      const to = key();
+      await storage.put(from, Readable.from([Buffer.from('new bytes')]));
+      await storage.put(to, Readable.from([Buffer.from('old')]));
+      await storage.copy(from, to);
+      expect((await readAll(await storage.get(to))).toString()).toBe('new bytes');
+    });
+
+    it('copy of a missing source answers ARTIFACT_FILE_NOT_FOUND and leaves the destination alone', async () => {
+      const to = key();
+      await storage.put(to, Readable.from([Buffer.from('kept')]));
+      const missing = key();
+      const err: unknown = await storage.copy(missing, to).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(RegistryError);
+      expect((err as RegistryError).code).toBe(ErrorCode.ArtifactFileNotFound);
+      expect((await readAll(await storage.get(to))).toString()).toBe('kept');
+      expect(await storage.stat(missing)).toBeNull();
+      const fresh = key();
+      await expect(storage.copy(missing, fresh)).rejects.toBeInstanceOf(RegistryError);
+      expect(await storage.stat(fresh)).toBeNull();
+    });
+
+    it('copies an object onto itself without harm', async () => {
+      const k = key();
+      await storage.put(k, Readable.from([Buffer.from('same')]));
+      await storage.copy(k, k);
+      expect((await readAll(await storage.get(k))).toString()).toBe('same');
+    });
+
     it('deletes everything under a prefix and nothing else; twice is fine', async () => {
       const doomed = `${root}/artifacts/doomed/`;
       const kept = `${root}/artifacts/doomed-not/model.pkl`;
@@ -155,6 +207,8 @@ export function describeObjectStorageContract(
       );
       await expect(storage.get(`${root}/../../x`)).rejects.toThrow(/unsafe/);
       await expect(storage.deletePrefix('/')).rejects.toThrow(/unsafe/);
+      await expect(storage.copy(key(), `${root}/../x`)).rejects.toThrow(/unsafe/);
+      await expect(storage.copy('../x', key())).rejects.toThrow(/unsafe/);
     });
 
     it('answers ping', async () => {

@@ -3,7 +3,8 @@ import type { Readable } from 'node:stream';
 /**
  * The one port to the object store. Keys are '/'-separated relative paths
  * (`<tenant>/artifacts/<artifact_id>/<file>`). Implementations: a directory on the local disk
- * (embedded default) and, with MLFLOW_ARTIFACT_ROOT=s3://..., an S3-compatible store.
+ * (embedded default, `FilesystemObjectStorage`) and, with MLFLOW_ARTIFACT_ROOT=s3://..., an
+ * S3-compatible store (`S3ObjectStorage`).
  * Both pass the contract suite in `object-storage.contract.ts`.
  *
  * Errors: RegistryError with ARTIFACT_FILE_NOT_FOUND for a missing object and
@@ -25,6 +26,13 @@ export abstract class ObjectStorage {
 
   /** The object's size, or null when it does not exist. */
   abstract stat(key: string): Promise<{ size: number } | null>;
+
+  /**
+   * Copies the object at `fromKey` to `toKey` inside the store (no bytes pass through the
+   * service), overwriting `toKey`. Like `put`, the destination becomes visible only complete: a
+   * failed copy leaves `toKey` as it was. ARTIFACT_FILE_NOT_FOUND when `fromKey` does not exist.
+   */
+  abstract copy(fromKey: string, toKey: string): Promise<void>;
 
   /** Deletes every object under `prefix` (a key prefix ending in '/'). Idempotent. */
   abstract deletePrefix(prefix: string): Promise<void>;

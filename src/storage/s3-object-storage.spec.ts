@@ -1,0 +1,214 @@
+import { Logger } from '@nestjs/common';
+import { once } from 'node:events';
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { ErrorCode } from '../common/errors/error-code';
+import { RegistryError } from '../common/errors/registry-error';
+import { S3ObjectStorage } from './s3-object-storage';
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** A scripted stand-in for S3: answers with `handler`, records requests and connections. */
+class FakeS3 {
+  handler: Handler = (_req, res) => res.writeHead(200).end();
+  readonly requests: string[] = [];
+  connections = 0;
+  private server?: Server;
+
+  async start(): Promise<number> {
+    this.server = createServer((req, res) => {
+      this.requests.push(`${req.method} ${req.url}`);
+      req.resume();
+      req.on('end', () => this.handler(req, res));
+    });
+    this.server.on('connection', () => this.connections++);
+    this.server.listen(0, '127.0.0.1');
+    await once(this.server, 'listening');
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise((resolve) => this.server?.close(resolve));
+  }
+}
+
+function xmlError(res: ServerResponse, status: number, code: string): void {
+  res
+    .writeHead(status, { 'Content-Type': 'application/xml' })
+    .end(
+      `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>m</Message></Error>`,
+    );
+}
+
+async function errorOf(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+}
+
+function expectUnavailable(err: unknown): void {
+  expect(err).toBeInstanceOf(RegistryError);
+  expect((err as RegistryError).code).toBe(ErrorCode.BackendUnavailable);
+  expect((err as RegistryError).retryAfterSeconds).toBeGreaterThan(0);
+}
+
+describe('S3ObjectStorage against a scripted server', () => {
+  let fake: FakeS3;
+  let fakePort: number;
+  let storage: S3ObjectStorage;
+
+  beforeEach(async () => {
+    fake = new FakeS3();
+    const port = await fake.start();
+    fakePort = port;
+    storage = new S3ObjectStorage(
+      {
+        bucket: 'bucket',
+        prefix: 'p/',
+        endpoint: { useSSL: false, host: '127.0.0.1', port },
+        region: 'us-east-1',
+        accessKey: 'key',
+        secretKey: 'secret',
+      },
+      { requestTimeoutMs: 1000 },
+    );
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+  });
+
+  afterEach(async () => {
+    storage.onApplicationShutdown();
+    await fake.stop();
+    jest.restoreAllMocks();
+  });
+
+  it('calls S3 only when used, and checks the bucket once', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(fake.requests).toEqual([]);
+    fake.handler = (req, res) => {
+      if (req.url === '/bucket') res.writeHead(200).end();
+      else res.writeHead(200, { 'Content-Length': '5', ETag: '"e"' }).end();
+    };
+    expect(await storage.stat('a/b.txt')).toEqual({ size: 5 });
+    expect(await storage.stat('a/b.txt')).toEqual({ size: 5 });
+    expect(fake.requests).toEqual([
+      'HEAD /bucket',
+      'HEAD /bucket/p/a/b.txt',
+      'HEAD /bucket/p/a/b.txt',
+    ]);
+  });
+
+  it('checks the bucket again after a failed check', async () => {
+    let failures = 1;
+    fake.handler = (req, res) => {
+      if (req.url === '/bucket' && failures-- > 0) xmlError(res, 503, 'SlowDown');
+      else if (req.url === '/bucket') res.writeHead(200).end();
+      else res.writeHead(404).end();
+    };
+    expectUnavailable(await errorOf(storage.stat('a/b.txt')));
+    expect(await storage.stat('a/b.txt')).toBeNull();
+    expect(fake.requests.filter((r) => r === 'HEAD /bucket')).toHaveLength(2);
+  });
+
+  it('creates the bucket when it is missing', async () => {
+    let created = false;
+    fake.handler = (req, res) => {
+      if (req.method === 'HEAD' && req.url === '/bucket') res.writeHead(created ? 200 : 404).end();
+      else if (req.method === 'PUT' && req.url === '/bucket') {
+        created = true;
+        res.writeHead(200).end();
+      } else res.writeHead(500).end();
+    };
+    await storage.ping();
+    expect(fake.requests).toEqual(['HEAD /bucket', 'PUT /bucket']);
+  });
+
+  it.each([
+    ['503 SlowDown', (res: ServerResponse) => xmlError(res, 503, 'SlowDown')],
+    ['500 InternalError', (res: ServerResponse) => xmlError(res, 500, 'InternalError')],
+    ['502 from a proxy, no body', (res: ServerResponse) => res.writeHead(502).end()],
+    ['504 with an HTML page', (res: ServerResponse) => res.writeHead(504).end('<html>gw</html>')],
+  ])('answers BACKEND_UNAVAILABLE for %s, and keeps the connection usable', async (_, answer) => {
+    fake.handler = (req, res) =>
+      // (Without a length, Node's server closes the connection after answering a HEAD.)
+      req.url === '/bucket' ? res.writeHead(200, { 'Content-Length': '0' }).end() : answer(res);
+    await storage.ping();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    fake.connections = 0;
+    for (let i = 0; i < 3; i++) {
+      expectUnavailable(await errorOf(storage.get('a/b.txt')));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    // The error answers were read to their end: the ping's connection served them all (left
+    // unread, each would hold its connection until the timeout and the next open a new one).
+    expect(fake.requests).toHaveLength(4);
+    expect(fake.connections).toBe(0);
+  });
+
+  it('answers BACKEND_UNAVAILABLE for refused credentials and logs it as an error', async () => {
+    fake.handler = (req, res) =>
+      req.method === 'HEAD'
+        ? res.writeHead(403).end()
+        : xmlError(res, 403, 'SignatureDoesNotMatch');
+    expectUnavailable(await errorOf(storage.ping()));
+    expect(Logger.prototype.error).toHaveBeenCalledWith(
+      expect.objectContaining({ err: expect.stringContaining('AccessDenied') }),
+      expect.stringContaining('AWS_ACCESS_KEY_ID'),
+    );
+  });
+
+  it('answers BACKEND_UNAVAILABLE, logged as an error, when TLS is spoken to a plain-HTTP port', async () => {
+    const tls = new S3ObjectStorage(
+      {
+        bucket: 'bucket',
+        prefix: '',
+        endpoint: { useSSL: true, host: '127.0.0.1', port: fakePort },
+        region: 'us-east-1',
+        accessKey: 'key',
+        secretKey: 'secret',
+      },
+      { requestTimeoutMs: 1000 },
+    );
+    try {
+      expectUnavailable(await errorOf(tls.ping()));
+      expect(Logger.prototype.error).toHaveBeenCalled();
+    } finally {
+      tls.onApplicationShutdown();
+    }
+  });
+
+  it('answers BACKEND_UNAVAILABLE when the endpoint is not an S3 store at all', async () => {
+    fake.handler = (_req, res) =>
+      res.writeHead(404, { 'Content-Type': 'text/html' }).end('<html/>');
+    expectUnavailable(await errorOf(storage.ping()));
+    expectUnavailable(await errorOf(storage.put('a/b', Readable.from([Buffer.from('x')]))));
+  });
+
+  it('answers ARTIFACT_FILE_NOT_FOUND for NoSuchKey, and lets unexpected S3 errors through', async () => {
+    fake.handler = (req, res) => {
+      if (req.url === '/bucket') res.writeHead(200).end();
+      else if (req.url === '/bucket/p/missing') xmlError(res, 404, 'NoSuchKey');
+      else xmlError(res, 400, 'InvalidArgument');
+    };
+    const missing = await errorOf(storage.get('missing'));
+    expect((missing as RegistryError).code).toBe(ErrorCode.ArtifactFileNotFound);
+    const odd = await errorOf(storage.get('odd'));
+    expect(odd).not.toBeInstanceOf(RegistryError);
+    expect((odd as { code?: string }).code).toBe('InvalidArgument');
+  });
+
+  it('gives up on a download whose answer never comes, within requestTimeoutMs', async () => {
+    fake.handler = (req, res) => {
+      if (req.url === '/bucket') res.writeHead(200).end();
+      // else: never answer
+    };
+    await storage.ping();
+    const started = Date.now();
+    expectUnavailable(await errorOf(storage.get('a/b.txt')));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+});

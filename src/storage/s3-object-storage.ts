@@ -1,0 +1,679 @@
+import { Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Client, ClientOptions, CopyDestinationOptions, CopySourceOptions, S3Error } from 'minio';
+import { createHash } from 'node:crypto';
+import {
+  Agent as HttpAgent,
+  ClientRequest,
+  IncomingMessage,
+  request as httpRequest,
+  RequestOptions,
+} from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Readable } from 'node:stream';
+import { ErrorCode } from '../common/errors/error-code';
+import { RegistryError } from '../common/errors/registry-error';
+import type { S3Settings } from '../config/app-config';
+import { assertSafeKey, ObjectStorage } from './object-storage';
+
+const MiB = 1024 * 1024;
+
+export interface S3StorageOptions {
+  /**
+   * Longest silence while waiting for the store: connecting, and the answer to any call that is
+   * not a transfer (stat, list, delete, bucket checks, starting a download). Default 10 s.
+   */
+  requestTimeoutMs?: number;
+  /**
+   * Longest silence on a connection that carries bytes: while an upload part is sent and
+   * answered, and while a download is read (a reader that stops reading for this long counts
+   * too). Not a limit on the total time: a 10 GiB transfer may take as long as it needs.
+   * Default 60 s.
+   */
+  transferIdleTimeoutMs?: number;
+  /**
+   * Longest wait for calls where the store works without sending anything: server-side copies
+   * (CopyObject, UploadPartCopy) and CompleteMultipartUpload. Default 120 s.
+   */
+  copyTimeoutMs?: number;
+  /** Upload part size: the memory an upload holds (twice: one part sent, one being read). 8 MiB. */
+  partSize?: number;
+  /**
+   * Objects up to this size are copied with one CopyObject; larger ones part by part with
+   * UploadPartCopy, `copyPartSize` bytes each (S3 allows CopyObject up to 5 GiB). 256 MiB.
+   */
+  copyPartSize?: number;
+  /** UploadPartCopy calls in flight for one large copy. Default 4. */
+  copyConcurrency?: number;
+}
+
+interface Timeouts {
+  requestMs: number;
+  transferMs: number;
+  copyMs: number;
+}
+
+/** Bodies larger than this are transfers (upload parts), under `transferIdleTimeoutMs`. */
+const TRANSFER_BODY_BYTES = 64 * 1024;
+
+/** S3 error codes that say our credentials or endpoint settings are wrong: logged as errors. */
+const MISCONFIGURED = new Set([
+  'AccessDenied',
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'AuthorizationHeaderMalformed',
+  'ExpiredToken',
+  'InvalidToken',
+  'TokenRefreshRequired',
+  'AccountProblem',
+  'AllAccessDisabled',
+  'InvalidSecurity',
+  'RequestTimeTooSkewed',
+  'MovedPermanently',
+  'PermanentRedirect',
+  'TemporaryRedirect',
+]);
+
+/** S3 error codes of a store that is overloaded or failing: try again later. */
+const TRANSIENT = new Set([
+  'SlowDown',
+  'ServiceUnavailable',
+  'InternalError',
+  'RequestTimeout',
+  'Busy',
+  'OperationAborted',
+  'RequestTimeoutException',
+  'XMinioServerNotInitialized',
+]);
+
+const NOT_FOUND = new Set(['NoSuchKey', 'NotFound', 'NoSuchBucket']);
+
+/**
+ * Statuses that minio-js turns into a bare `Error('Request failed after 0 retries: Error:
+ * Retryable HTTP status: 503')` (with retries off), without reading the answer.
+ */
+const RETRYABLE_STATUS = new Set([408, 429, 499, 500, 502, 503, 504, 520]);
+const RETRYABLE_STATUS_ERROR = /Retryable HTTP status: (\d+)/;
+
+/** Connection-level failures worth one more attempt on a fresh connection (stale keep-alive). */
+const RETRYABLE_NETWORK = new Set(['ECONNRESET', 'EPIPE']);
+
+class S3TimeoutError extends Error {
+  readonly code = 'ETIMEDOUT';
+  constructor(ms: number, what: string) {
+    super(`no answer from the object store for ${ms} ms (${what})`);
+    this.name = 'S3TimeoutError';
+  }
+}
+
+function fileNotFound(key: string): RegistryError {
+  return new RegistryError(ErrorCode.ArtifactFileNotFound, `stored file '${key}' does not exist`);
+}
+
+// Errors are told apart by shape, not `instanceof Error`: errors made by Node's core (socket
+// errors) come from another realm than the code under jest's module sandbox.
+function field(err: unknown, name: string): unknown {
+  return typeof err === 'object' && err !== null
+    ? (err as Record<string, unknown>)[name]
+    : undefined;
+}
+
+/** The S3 error code of a minio error (S3Error, or the bare `{Code}` object its XML parser throws). */
+function s3Code(err: unknown): string | undefined {
+  if (err instanceof S3Error) return err.code ?? '';
+  const bare = field(err, 'Code');
+  return typeof bare === 'string' ? bare : undefined;
+}
+
+/** Codes of errors on the way to the store: sockets, DNS, HTTP parsing, TLS. */
+const NETWORK_CODE =
+  /^(E[A-Z]+|HPE_[A-Z_]+|ERR_(SOCKET|TLS|SSL)_[A-Z_]+|ERR_STREAM_PREMATURE_CLOSE|[A-Z_]*CERT[A-Z_]*|UNABLE_TO_[A-Z_]+)$/;
+/** TLS failures: a wrong endpoint or CA, not an outage. */
+const TLS_CODE = /CERT|ERR_TLS|ERR_SSL|UNABLE_TO_|EPROTO/;
+
+/** The code of a network / TLS / HTTP parser error (ECONNREFUSED, ETIMEDOUT, HPE_..., ...). */
+function networkCode(err: unknown): string | undefined {
+  if (err instanceof S3Error) return undefined;
+  const code = field(err, 'code');
+  return typeof code === 'string' && NETWORK_CODE.test(code) ? code : undefined;
+}
+
+function messageOf(err: unknown): string {
+  const message = field(err, 'message') ?? field(err, 'Message');
+  return typeof message === 'string' ? message : String(err);
+}
+
+function describeCause(err: unknown): string {
+  const code = s3Code(err) ?? networkCode(err);
+  const message = messageOf(err);
+  return code !== undefined && code !== '' ? `${code}: ${message}` : message;
+}
+
+/**
+ * http(s).request with a bound on silence. Every request gets a socket timeout (it also covers
+ * connecting); when it fires the request is destroyed, which fails the minio call (or the
+ * download stream) with an error. The bound depends on what the request is, read from its
+ * shape: server-side copies and CompleteMultipartUpload may legitimately work for long without
+ * a byte, upload parts are bounded by idle time while they are sent, downloads by idle time once
+ * their answer started, everything else by `requestMs`.
+ */
+function timedTransport(useSSL: boolean, t: Timeouts): NonNullable<ClientOptions['transport']> {
+  const base = useSSL ? httpsRequest : httpRequest;
+  const request = (
+    options: RequestOptions,
+    callback?: (res: IncomingMessage) => void,
+  ): ClientRequest => {
+    const headers = (options.headers ?? {}) as Record<string, string | undefined>;
+    const method = (options.method ?? 'GET').toUpperCase();
+    const path = options.path ?? '/';
+    let before = t.requestMs;
+    let after = t.requestMs;
+    if (headers['x-amz-copy-source'] !== undefined) {
+      before = t.copyMs;
+    } else if (method === 'POST' && /[?&]uploadId=/.test(path)) {
+      before = t.copyMs;
+    } else if (Number(headers['content-length'] ?? 0) > TRANSFER_BODY_BYTES) {
+      before = t.transferMs;
+    } else if (method === 'GET' && !path.includes('?')) {
+      after = t.transferMs;
+    }
+    let limit = before;
+    const req = base({ ...options, timeout: before }, (res) => {
+      // minio-js leaves these answers unread, which would hold the connection until the
+      // timeout: drain them so that the connection goes back to the pool.
+      if (RETRYABLE_STATUS.has(res.statusCode ?? 0)) res.resume();
+      if (after !== before) {
+        limit = after;
+        req.setTimeout(after);
+      }
+      callback?.(res);
+    });
+    req.on('timeout', () => req.destroy(new S3TimeoutError(limit, `${method} ${path}`)));
+    return req;
+  };
+  return { request } as unknown as NonNullable<ClientOptions['transport']>;
+}
+
+/** Runs `tasks` with at most `limit` at a time; on a failure starts no more, lets the running ones end, throws the first error. */
+async function runLimited<T>(tasks: (() => Promise<T>)[], limit: number): Promise<T[]> {
+  const results: T[] = [];
+  let next = 0;
+  let failure: { err: unknown } | undefined;
+  const worker = async (): Promise<void> => {
+    while (failure === undefined && next < tasks.length) {
+      const index = next++;
+      try {
+        results[index] = await tasks[index]();
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+  if (failure !== undefined) throw failure.err;
+  return results;
+}
+
+/** Removes the first `n` bytes of the queued chunks into one new buffer (n <= queued bytes). */
+function takeFront(queue: Buffer[], n: number): Buffer {
+  const out = Buffer.allocUnsafe(n);
+  let filled = 0;
+  while (filled < n) {
+    const head = queue[0];
+    const take = Math.min(head.length, n - filled);
+    head.copy(out, filled, 0, take);
+    filled += take;
+    if (take === head.length) queue.shift();
+    else queue[0] = head.subarray(take);
+  }
+  return out;
+}
+
+/**
+ * Objects in an S3-compatible store (AWS S3, MinIO, SeaweedFS, ...) through minio-js, with
+ * path-style addressing, under `settings.prefix` in `settings.bucket`.
+ *
+ * - **Uploads** stream as multipart uploads of `partSize` (8 MiB) parts: at most one part is
+ *   being sent while the next one is read, so an upload holds about 16 MiB whatever its size.
+ *   A body that fits in one part is sent with one PutObject. A multipart upload becomes visible
+ *   only when completed; if the source or the store fails on the way it is aborted (after the
+ *   part in flight settled), so nothing is left at the key and no parts are left behind. (minio's
+ *   own putObject is not used: on a source error it neither aborts nor settles, and it resumes
+ *   another writer's incomplete upload of the same key.)
+ * - **Copies** are server-side: CopyObject up to `copyPartSize`, UploadPartCopy parts of
+ *   `copyPartSize` beyond (CopyObject stops at 5 GiB; artifacts may be 10 GiB), pinned to the
+ *   source's ETag, completed or aborted like uploads. (minio's composeObject is not used: it
+ *   numbers every range of one source as the same part and reports an aborted copy as success.)
+ * - **The bucket** is created when missing, lazily: on first use and in `ping`; a failure is
+ *   not remembered, so the service boots with the store down, reports not-ready, and recovers
+ *   when it comes back. Nothing here calls the store before the first request.
+ * - **Time limits**: see `S3StorageOptions` and `timedTransport`; a refused connection fails at
+ *   once (minio's own retries are off: they would wait and resend, and leak the connection).
+ * - **Errors**: a missing object is ARTIFACT_FILE_NOT_FOUND; a store that cannot be reached, is
+ *   too slow, answers 5xx/SlowDown or refuses our credentials is BACKEND_UNAVAILABLE (503 with
+ *   Retry-After), the cause logged (credential and endpoint problems as errors). Other S3
+ *   errors are bugs and propagate as they are.
+ */
+export class S3ObjectStorage extends ObjectStorage implements OnApplicationShutdown {
+  private readonly logger = new Logger(S3ObjectStorage.name);
+  private readonly client: Client;
+  private readonly agent: HttpAgent;
+  private readonly bucket: string;
+  private readonly prefix: string;
+  private readonly partSize: number;
+  private readonly copyPartSize: number;
+  private readonly copyConcurrency: number;
+  private bucketReady = false;
+  private bucketPending?: Promise<void>;
+
+  constructor(
+    private readonly settings: S3Settings,
+    options: S3StorageOptions = {},
+  ) {
+    super();
+    this.bucket = settings.bucket;
+    this.prefix = settings.prefix;
+    this.partSize = options.partSize ?? 8 * MiB;
+    this.copyPartSize = Math.min(options.copyPartSize ?? 256 * MiB, 5 * 1024 * MiB);
+    this.copyConcurrency = options.copyConcurrency ?? 4;
+    const useSSL = settings.endpoint?.useSSL ?? true;
+    const agentOptions = { keepAlive: true, keepAliveMsecs: 1000, scheduling: 'lifo' as const };
+    this.agent = useSSL ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
+    const timeouts: Timeouts = {
+      requestMs: options.requestTimeoutMs ?? 10_000,
+      transferMs: options.transferIdleTimeoutMs ?? 60_000,
+      copyMs: options.copyTimeoutMs ?? 120_000,
+    };
+    this.client = new Client({
+      endPoint: settings.endpoint?.host ?? 's3.amazonaws.com',
+      port: settings.endpoint?.port,
+      useSSL,
+      region: settings.region,
+      accessKey: settings.accessKey,
+      secretKey: settings.secretKey,
+      pathStyle: true,
+      partSize: this.partSize,
+      transportAgent: this.agent,
+      transport: timedTransport(useSSL, timeouts),
+      retryOptions: { disableRetry: true },
+    });
+  }
+
+  async put(
+    key: string,
+    body: Readable,
+    options: { contentType?: string } = {},
+  ): Promise<{ size: number }> {
+    assertSafeKey(key);
+    const name = this.objectName(key);
+    const headers: Record<string, string> = {};
+    if (options.contentType !== undefined) headers['Content-Type'] = options.contentType;
+    try {
+      await this.ensureBucket();
+    } catch (err) {
+      body.destroy();
+      throw err;
+    }
+    // The source may have been abandoned while the bucket was being checked.
+    if (body.destroyed) throw body.errored ?? new Error('source stream was destroyed');
+
+    const pending: Buffer[] = [];
+    let pendingBytes = 0;
+    let size = 0;
+    let uploadId: string | undefined;
+    let nextPart = 1;
+    const parts: { part: number; etag: string }[] = [];
+    let inFlight: Promise<void> | undefined;
+    const send = (id: string, part: number, bytes: Buffer): Promise<void> =>
+      this.uploadPart(name, id, part, bytes).then((etag) => {
+        parts.push({ part, etag });
+      });
+    try {
+      for await (const chunk of body) {
+        const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
+        pending.push(bytes);
+        pendingBytes += bytes.length;
+        size += bytes.length;
+        // Cut a part only when more follows it: the last part may then be 1..partSize bytes,
+        // and a body of at most one part goes up with a single PutObject.
+        while (pendingBytes > this.partSize) {
+          if (inFlight !== undefined) await inFlight;
+          inFlight = undefined;
+          const bytesOfPart = takeFront(pending, this.partSize);
+          pendingBytes -= this.partSize;
+          uploadId ??= await this.call('start multipart upload', () =>
+            this.client.initiateNewMultipartUpload(this.bucket, name, headers),
+          );
+          inFlight = send(uploadId, nextPart++, bytesOfPart);
+          // Seen by the next `await inFlight` or the catch below; not an unhandled rejection.
+          inFlight.catch(() => undefined);
+        }
+      }
+      if (inFlight !== undefined) await inFlight;
+      inFlight = undefined;
+      const rest = Buffer.concat(pending, pendingBytes);
+      pending.length = 0;
+      if (uploadId === undefined) {
+        await this.call(
+          'put',
+          () => this.client.putObject(this.bucket, name, rest, rest.length, headers),
+          { retry: true },
+        );
+        return { size };
+      }
+      const id = uploadId;
+      await send(id, nextPart++, rest);
+      parts.sort((a, b) => a.part - b.part);
+      await this.call('complete multipart upload', () =>
+        this.client.completeMultipartUpload(this.bucket, name, id, parts),
+      );
+      uploadId = undefined;
+      return { size };
+    } catch (err) {
+      // S3 must not receive a part after the abort: let the one in flight end first.
+      if (inFlight !== undefined) await inFlight.catch(() => undefined);
+      if (!body.destroyed) body.destroy();
+      if (uploadId !== undefined) await this.abortUpload(name, uploadId);
+      throw err;
+    }
+  }
+
+  async get(key: string): Promise<Readable> {
+    assertSafeKey(key);
+    await this.ensureBucket();
+    return this.call('get', () => this.client.getObject(this.bucket, this.objectName(key)), {
+      retry: true,
+      notFound: () => {
+        throw fileNotFound(key);
+      },
+    });
+  }
+
+  async stat(key: string): Promise<{ size: number } | null> {
+    assertSafeKey(key);
+    await this.ensureBucket();
+    const found = await this.call<{ size: number } | null>(
+      'stat',
+      () => this.client.statObject(this.bucket, this.objectName(key)),
+      { retry: true, notFound: () => null },
+    );
+    return found === null ? null : { size: found.size };
+  }
+
+  async copy(fromKey: string, toKey: string): Promise<void> {
+    assertSafeKey(fromKey);
+    assertSafeKey(toKey);
+    await this.ensureBucket();
+    const from = this.objectName(fromKey);
+    const to = this.objectName(toKey);
+    const notFound = (): never => {
+      throw fileNotFound(fromKey);
+    };
+    const source = await this.call(
+      'stat copy source',
+      () => this.client.statObject(this.bucket, from),
+      {
+        retry: true,
+        notFound,
+      },
+    );
+    // S3 refuses to copy an object onto itself unchanged; there is nothing to do anyway.
+    if (from === to) return;
+    if (source.size <= this.copyPartSize) {
+      await this.call(
+        'copy',
+        () =>
+          this.client.copyObject(
+            new CopySourceOptions({ Bucket: this.bucket, Object: from }),
+            new CopyDestinationOptions({ Bucket: this.bucket, Object: to }),
+          ),
+        { retry: true, notFound },
+      );
+      return;
+    }
+    await this.copyInParts(from, to, source.size, source.etag, source.metaData, notFound);
+  }
+
+  async deletePrefix(prefix: string): Promise<void> {
+    assertSafeKey(prefix, { prefix: true });
+    await this.ensureBucket();
+    const full = this.objectName(prefix);
+    await this.call('delete prefix', async () => {
+      let batch: string[] = [];
+      // Deleting what a page listed does not disturb the listing: the continuation token
+      // points past it.
+      for await (const item of this.client.listObjectsV2(this.bucket, full, true)) {
+        const name = (item as { name?: string }).name;
+        if (name === undefined) continue;
+        batch.push(name);
+        if (batch.length === 1000) {
+          await this.removeBatch(batch);
+          batch = [];
+        }
+      }
+      if (batch.length > 0) await this.removeBatch(batch);
+    });
+  }
+
+  uri(key: string): string {
+    return `s3://${this.bucket}/${this.objectName(key)}`;
+  }
+
+  /** An authenticated HEAD of the bucket; creates the bucket when it is missing. */
+  async ping(): Promise<void> {
+    const exists = await this.call('ping', () => this.client.bucketExists(this.bucket), {
+      retry: true,
+    });
+    if (exists) {
+      this.bucketReady = true;
+      return;
+    }
+    this.bucketReady = false;
+    await this.ensureBucket(true);
+  }
+
+  onApplicationShutdown(): void {
+    this.agent.destroy();
+  }
+
+  private objectName(key: string): string {
+    return this.prefix + key;
+  }
+
+  /** Makes sure the bucket exists, once; a failure is not remembered, the next call tries again. */
+  private ensureBucket(knownMissing = false): Promise<void> {
+    if (this.bucketReady) return Promise.resolve();
+    this.bucketPending ??= this.createBucketIfMissing(knownMissing).then(
+      () => {
+        this.bucketReady = true;
+        this.bucketPending = undefined;
+      },
+      (err: unknown) => {
+        this.bucketPending = undefined;
+        throw err;
+      },
+    );
+    return this.bucketPending;
+  }
+
+  private async createBucketIfMissing(knownMissing: boolean): Promise<void> {
+    const exists = () =>
+      this.call('check bucket', () => this.client.bucketExists(this.bucket), { retry: true });
+    if (!knownMissing && (await exists())) return;
+    try {
+      await this.client.makeBucket(this.bucket, this.settings.region);
+      this.logger.log({ bucket: this.bucket }, 'created the artifact bucket');
+    } catch (err) {
+      const code = s3Code(err);
+      if (code === 'BucketAlreadyOwnedByYou') return;
+      // Another replica may have won the race; if it belongs to someone else, HEAD says 403.
+      if (code === 'BucketAlreadyExists' && (await exists())) return;
+      const translated = this.translate('create bucket', err);
+      if (translated instanceof RegistryError) throw translated;
+      // Without its bucket the store is of no use to us, whatever the reason.
+      this.logger.error(
+        { err: describeCause(err), bucket: this.bucket },
+        'could not create the artifact bucket; answering 503',
+      );
+      throw RegistryError.unavailable('object store');
+    }
+  }
+
+  private async uploadPart(name: string, uploadId: string, part: number, bytes: Buffer) {
+    const md5 = createHash('md5').update(bytes).digest('base64');
+    const result = await this.call(
+      'upload part',
+      () =>
+        this.client.uploadPart(
+          {
+            bucketName: this.bucket,
+            objectName: name,
+            uploadID: uploadId,
+            partNumber: part,
+            headers: { 'Content-MD5': md5 },
+          },
+          bytes,
+        ),
+      { retry: true },
+    );
+    return result.etag;
+  }
+
+  private async copyInParts(
+    from: string,
+    to: string,
+    size: number,
+    etag: string,
+    metaData: Record<string, unknown>,
+    notFound: () => never,
+  ): Promise<void> {
+    const headers: Record<string, string> = {};
+    const contentType = metaData['content-type'];
+    if (typeof contentType === 'string') headers['Content-Type'] = contentType;
+    const uploadId = await this.call('start multipart copy', () =>
+      this.client.initiateNewMultipartUpload(this.bucket, to, headers),
+    );
+    try {
+      const tasks: (() => Promise<{ part: number; etag: string }>)[] = [];
+      for (let start = 0, part = 1; start < size; start += this.copyPartSize, part++) {
+        const end = Math.min(start + this.copyPartSize, size) - 1;
+        const number = part;
+        tasks.push(async () => {
+          const result = await this.call(
+            'copy part',
+            () =>
+              this.client.uploadPart({
+                bucketName: this.bucket,
+                objectName: to,
+                uploadID: uploadId,
+                partNumber: number,
+                headers: {
+                  'x-amz-copy-source': encodeURI(`${this.bucket}/${from}`),
+                  'x-amz-copy-source-range': `bytes=${start}-${end}`,
+                  // Every part from the same version of the source, or the copy fails.
+                  'x-amz-copy-source-if-match': `"${etag}"`,
+                },
+              }),
+            { retry: true, notFound },
+          );
+          return { part: number, etag: result.etag };
+        });
+      }
+      const parts = await runLimited(tasks, this.copyConcurrency);
+      await this.call('complete multipart copy', () =>
+        this.client.completeMultipartUpload(this.bucket, to, uploadId, parts),
+      );
+    } catch (err) {
+      await this.abortUpload(to, uploadId);
+      throw err;
+    }
+  }
+
+  /** Best effort: a failed abort leaves parts that a lifecycle rule has to remove. */
+  private async abortUpload(name: string, uploadId: string): Promise<void> {
+    try {
+      await this.client.abortMultipartUpload(this.bucket, name, uploadId);
+    } catch (err) {
+      if (s3Code(err) === 'NoSuchUpload') return;
+      this.logger.warn(
+        { err: describeCause(err), bucket: this.bucket, key: name, uploadId },
+        'could not abort a failed multipart upload; its parts stay until a lifecycle rule ' +
+          '(AbortIncompleteMultipartUpload) removes them',
+      );
+    }
+  }
+
+  private async removeBatch(names: string[]): Promise<void> {
+    const results = await this.client.removeObjects(this.bucket, names);
+    // Quiet mode: only failures come back (as {Error: {...}} or bare, depending on the parse).
+    type DeleteError = { Code?: string; Key?: string; Message?: string };
+    const failed: DeleteError[] = [];
+    for (const result of results) {
+      const e = result?.Error ?? (result as DeleteError | null | undefined);
+      if (e?.Code !== undefined && e.Code !== 'NoSuchKey') failed.push(e);
+    }
+    if (failed.length > 0) {
+      const err = new S3Error(
+        `${failed.length} deletions failed, e.g. ${failed[0].Key}: ${failed[0].Message}`,
+      );
+      err.code = failed[0].Code;
+      throw err;
+    }
+  }
+
+  /**
+   * Runs one call to the store. Missing objects go to `notFound` when given; idempotent calls
+   * (`retry`) get one more attempt after a reset connection; failures are translated.
+   */
+  private async call<T>(
+    what: string,
+    fn: () => Promise<T>,
+    options: { retry?: boolean; notFound?: () => T } = {},
+  ): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        const code = s3Code(err);
+        if (code === 'NoSuchBucket') this.bucketReady = false;
+        if (options.notFound !== undefined && code !== undefined && NOT_FOUND.has(code)) {
+          return options.notFound();
+        }
+        const network = networkCode(err);
+        if (
+          options.retry &&
+          attempt === 1 &&
+          network !== undefined &&
+          RETRYABLE_NETWORK.has(network)
+        ) {
+          continue;
+        }
+        throw this.translate(what, err);
+      }
+    }
+  }
+
+  /** BACKEND_UNAVAILABLE for a store that cannot serve us; anything else as it is. */
+  private translate(what: string, err: unknown): unknown {
+    if (err instanceof RegistryError) return err;
+    const code = s3Code(err);
+    const network = networkCode(err);
+    const context = { err: describeCause(err), op: what, bucket: this.bucket };
+    if ((code !== undefined && MISCONFIGURED.has(code)) || TLS_CODE.test(network ?? '')) {
+      this.logger.error(
+        context,
+        'the object store refuses our requests: check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, ' +
+          'their permissions on the bucket, S3_ENDPOINT (and its TLS certificate) and S3_REGION; ' +
+          'answering 503',
+      );
+      return RegistryError.unavailable('object store');
+    }
+    const unavailable =
+      code === 'NoSuchBucket' ||
+      RETRYABLE_STATUS_ERROR.test(messageOf(err)) ||
+      (code !== undefined && (code === '' || TRANSIENT.has(code))) ||
+      network !== undefined;
+    if (!unavailable) return err;
+    this.logger.warn(context, 'the object store did not answer usefully; answering 503');
+    return RegistryError.unavailable('object store');
+  }
+}
