@@ -30,7 +30,12 @@ describe('health, errors and limits (e2e)', () => {
     const ready = await request(t.http).get('/health/ready').expect(200);
     expect(ready.body).toEqual({
       status: 'ok',
-      checks: { database: { status: 'up' }, registry: { status: 'up' }, storage: { status: 'up' } },
+      checks: {
+        database: { status: 'up' },
+        registry: { status: 'up' },
+        storage: { status: 'up' },
+        cache: { status: 'up' },
+      },
     });
   });
 
@@ -192,6 +197,7 @@ describe('readiness with a backend down (e2e)', () => {
           database: { status: 'up' },
           registry: { status: 'up' },
           storage: { status: 'down' },
+          cache: { status: 'up' },
         },
       });
       await request(t.http).get('/health/live').expect(200);

@@ -4,7 +4,9 @@ import { EmbeddedMlflowRegistry } from '../src/mlflow/embedded/embedded-mlflow-r
 import { RegistryError } from '../src/common/errors/registry-error';
 import { ErrorCode } from '../src/common/errors/error-code';
 import { Database } from '../src/database/database';
-import { auth, registerVersion, upload } from './support/fixtures';
+import { createHash, randomBytes } from 'node:crypto';
+import { ObjectStorage } from '../src/storage/object-storage';
+import { auth, download, registerVersion, upload } from './support/fixtures';
 import { BASE, createTestApp, removeDir, TestApp } from './support/test-app';
 
 describe('models and versions (e2e)', () => {
@@ -50,9 +52,15 @@ describe('models and versions (e2e)', () => {
         artifact_id: up.body.artifact_id,
         created_by: 'alice',
       });
+      // The files move under the version: <tenant>/<model>/v<version>/ (file:// or s3://).
       expect(res.body.artifact_uri).toMatch(
-        new RegExp(`^file://.*/acme-corp/artifacts/${up.body.artifact_id}/model\\.pkl$`),
+        /^(file|s3):\/\/.*\/acme-corp\/churn-predictor\/v1\/model\.pkl$/,
       );
+      const storage = t.app.get(ObjectStorage);
+      expect(await storage.stat('acme-corp/churn-predictor/v1/model.pkl')).toEqual({ size: 2048 });
+      expect(await storage.stat(`acme-corp/artifacts/${up.body.artifact_id}/model.pkl`)).toBeNull();
+      const bytes = await download(t, viewer, up.body.artifact_id, 'model.pkl').expect(200);
+      expect((bytes.body as Buffer).length).toBe(2048);
       expect(res.body.created_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$/);
       expect(res.body.run_id).toEqual(expect.any(String));
 
@@ -65,6 +73,55 @@ describe('models and versions (e2e)', () => {
         .set(...auth(viewer))
         .expect(200);
       expect(manifest.body.registered_as).toEqual({ model: 'churn-predictor', version: 1 });
+    });
+
+    it('gives concurrent registrations of one model distinct numbers, each with its own bytes', async () => {
+      const models = Array.from({ length: 5 }, (_, i) => randomBytes(1000 + i));
+      const ups = await Promise.all(models.map((m) => upload(t, editor, { model: m }).expect(201)));
+      const registered = await Promise.all(
+        ups.map((up) =>
+          request(t.http)
+            .post(`${BASE}/models`)
+            .set(...auth(editor))
+            .send({ name: 'concurrent', artifact_id: up.body.artifact_id })
+            .expect(201),
+        ),
+      );
+      expect(registered.map((r) => r.body.version).sort()).toEqual([1, 2, 3, 4, 5]);
+      const storage = t.app.get(ObjectStorage);
+      for (const [i, r] of registered.entries()) {
+        expect(r.body.artifact_uri).toMatch(
+          new RegExp(`/acme-corp/concurrent/v${r.body.version}/model\\.pkl$`),
+        );
+        const stored = await storage.get(`acme-corp/concurrent/v${r.body.version}/model.pkl`);
+        const hash = createHash('sha256');
+        for await (const chunk of stored) hash.update(chunk as Buffer);
+        expect(hash.digest('hex')).toBe(createHash('sha256').update(models[i]).digest('hex'));
+      }
+    });
+
+    it('places the files under the number the backend gives when versions were made outside the service', async () => {
+      await registerVersion(t, editor, 'outside');
+      // Someone creates and deletes versions 2 and 3 straight in the registry backend: the
+      // service has never seen them, yet the backend will not give those numbers again.
+      const backend = t.app.get(MlflowRegistry);
+      await backend.createModelVersion('acme-corp', 'outside', { source: 's3://elsewhere/a' });
+      await backend.createModelVersion('acme-corp', 'outside', { source: 's3://elsewhere/b' });
+      await backend.deleteModelVersion('acme-corp', 'outside', 3);
+      await backend.deleteModelVersion('acme-corp', 'outside', 2);
+      const model = randomBytes(3000);
+      const v = await registerVersion(t, editor, 'outside', {}, { model });
+      // Predicted 2, got 4: version 4 was given back and the registration made version 5.
+      expect(v.version).toBe(5);
+      expect(v['artifact_uri']).toMatch(/\/acme-corp\/outside\/v5\/model\.pkl$/);
+      const got = await download(t, viewer, v.artifact_id, 'model.pkl').expect(200);
+      expect((got.body as Buffer).equals(model)).toBe(true);
+      const versions = await request(t.http)
+        .get(`${BASE}/models/outside/versions`)
+        .set(...auth(viewer))
+        .expect(200);
+      expect(versions.body.versions.map((x: { version: number }) => x.version)).toEqual([1, 5]);
+      expect(await t.app.get(ObjectStorage).stat('acme-corp/outside/v2/model.pkl')).toBeNull();
     });
 
     it("reads metrics from metrics.json and parameters from config.json's hyperparameters", async () => {

@@ -60,8 +60,9 @@ export function contentTypeOf(file: ArtifactFileName): string {
 
 export const ARTIFACT_ID_PATTERN = /^model-[a-z0-9]{6,64}$/;
 
-/** Where an artifact's files live in the object store. */
+/** Where an upload puts an artifact's files in the object store. */
 export const artifactPrefix = (tenant: string, artifactId: string): string =>
   `${tenant}/artifacts/${artifactId}/`;
-export const artifactKey = (tenant: string, artifactId: string, file: string): string =>
-  `${artifactPrefix(tenant, artifactId)}${file}`;
+/** Where a registered version's files live: `<tenant>/<model>/v<version>/`. */
+export const versionPrefix = (tenant: string, model: string, version: number): string =>
+  `${tenant}/${model}/v${version}/`;

@@ -98,17 +98,21 @@ export class ArtifactsRepository {
       .execute();
   }
 
-  /** Records the version registered from the artifact; false if one already is. */
+  /**
+   * Records the version registered from the artifact, its files now at `location` (null: where
+   * the upload put them); false if one already is.
+   */
   async markRegistered(
     id: string,
     model: string,
     version: number,
     at: number,
+    location: string | null,
     db: Db = this.db,
   ): Promise<boolean> {
     const result = await db
       .updateTable('artifacts')
-      .set({ model_name: model, model_version: version, registered_at: at })
+      .set({ model_name: model, model_version: version, registered_at: at, location })
       .where('id', '=', id)
       .where('model_version', 'is', null)
       .executeTakeFirst();

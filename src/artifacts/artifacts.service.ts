@@ -10,7 +10,7 @@ import type { ParamValue } from '../mlflow/registry-types';
 import type { Db } from '../database/database';
 import { ObjectStorage } from '../storage/object-storage';
 import { iso } from '../versions/version.mapper';
-import { ArtifactFileName, artifactKey, artifactPrefix, contentTypeOf } from './artifact-files';
+import { ArtifactFileName, artifactPrefix, contentTypeOf, versionPrefix } from './artifact-files';
 import { ArtifactRow, ArtifactsRepository, filesOf, StoredFile } from './artifacts.repository';
 import type { ArtifactManifestDto } from './dto/artifact-manifest.dto';
 import { parseConfigDocument, parseMetricsDocument } from './metadata-documents';
@@ -153,7 +153,7 @@ export class ArtifactsService implements OnApplicationBootstrap, OnApplicationSh
         `artifact '${id}' has no file ${file}`,
       );
     }
-    const stream = await this.storage.get(artifactKey(tenant, id, file));
+    const stream = await this.storage.get(this.keyOf(row, file));
     return {
       name: entry.name,
       size: entry.size,
@@ -170,8 +170,42 @@ export class ArtifactsService implements OnApplicationBootstrap, OnApplicationSh
     return model;
   }
 
-  uriOf(row: ArtifactRow, file: StoredFile): string {
-    return this.storage.uri(artifactKey(row.tenant_id, row.id, file.name));
+  /** Where the artifact's files are: under its version once registered, else where uploaded. */
+  prefixOf(row: ArtifactRow): string {
+    return row.location ?? artifactPrefix(row.tenant_id, row.id);
+  }
+
+  private keyOf(row: ArtifactRow, file: ArtifactFileName): string {
+    return `${this.prefixOf(row)}${file}`;
+  }
+
+  /**
+   * Copies the artifact's files (server-side) to where `model` version `version` keeps them,
+   * `<tenant>/<model>/v<version>/`, and returns the URI of the model file there: the source
+   * the version is created with. The upload's own copy stays until the registration completes.
+   */
+  async place(row: ArtifactRow, model: string, version: number): Promise<string> {
+    const to = versionPrefix(row.tenant_id, model, version);
+    for (const file of filesOf(row))
+      await this.storage.copy(this.keyOf(row, file.name), to + file.name);
+    return this.storage.uri(to + this.modelFile(row).name);
+  }
+
+  /** Removes what place() copied, after a registration that failed for sure. */
+  async unplace(row: ArtifactRow, model: string, version: number): Promise<void> {
+    await this.storage.deletePrefix(versionPrefix(row.tenant_id, model, version));
+  }
+
+  /**
+   * The prefix a version's source points into, when it is a place() of this artifact (the
+   * source is the truth: a registration resumed after a crash reads it back from there);
+   * null when the source is the upload location itself.
+   */
+  locationFor(row: ArtifactRow, model: string, source: string): string | null {
+    const match = /\/v(\d+)\/[^/]+$/.exec(source);
+    if (!match) return null;
+    const prefix = versionPrefix(row.tenant_id, model, Number(match[1]));
+    return this.storage.uri(prefix + this.modelFile(row).name) === source ? prefix : null;
   }
 
   /** metrics.json of an artifact, checked against its recorded digest; null when absent. */
@@ -213,14 +247,34 @@ export class ArtifactsService implements OnApplicationBootstrap, OnApplicationSh
     return this.repository.release(row.id, model);
   }
 
-  /** Links the artifact to its version; false when it already was (by a concurrent completion). */
-  markRegistered(row: ArtifactRow, model: string, version: number, db?: Db): Promise<boolean> {
-    return this.repository.markRegistered(row.id, model, version, Date.now(), db);
+  /**
+   * Links the artifact to its version, its files now at `location` (null: where uploaded);
+   * false when it already was (by a concurrent completion).
+   */
+  markRegistered(
+    row: ArtifactRow,
+    model: string,
+    version: number,
+    location: string | null,
+    db?: Db,
+  ): Promise<boolean> {
+    return this.repository.markRegistered(row.id, model, version, Date.now(), location, db);
+  }
+
+  /** After a registration moved the files under their version: drop the upload's copy. */
+  async dropUploadCopy(row: ArtifactRow): Promise<void> {
+    try {
+      await this.storage.deletePrefix(artifactPrefix(row.tenant_id, row.id));
+    } catch (err) {
+      // Nothing points at it any more; deleting the version later removes it too.
+      this.logger.warn({ err, artifactId: row.id }, 'could not remove the upload copy');
+    }
   }
 
   /** Deletes the bytes and records of the artifacts registered to a model (or one version). */
   async deleteRegistered(tenant: string, model: string, version?: number): Promise<void> {
     for (const row of await this.repository.registeredTo(tenant, model, version)) {
+      if (row.location !== null) await this.storage.deletePrefix(row.location);
       await this.discard(row.id, artifactPrefix(tenant, row.id));
     }
   }
@@ -264,7 +318,7 @@ export class ArtifactsService implements OnApplicationBootstrap, OnApplicationSh
   private async readVerified(row: ArtifactRow, file: ArtifactFileName): Promise<Buffer | null> {
     const entry = filesOf(row).find((f) => f.name === file);
     if (!entry) return null;
-    const stream = await this.storage.get(artifactKey(row.tenant_id, row.id, file));
+    const stream = await this.storage.get(this.keyOf(row, file));
     const chunks: Buffer[] = [];
     for await (const chunk of stream) chunks.push(chunk as Buffer);
     const bytes = Buffer.concat(chunks);

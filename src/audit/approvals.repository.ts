@@ -115,11 +115,46 @@ export class ApprovalsRepository {
     return Number(result.numUpdatedRows) === 1;
   }
 
+  /**
+   * Claims the right to apply an approved request until `now + leaseMs`: a conditional UPDATE,
+   * so of several processes (replicas, or the request path and a retry loop) exactly one holds
+   * it at a time. False when the request is not waiting to be applied or another claim is
+   * still running. A claim that outlives its process simply expires.
+   */
+  async claimApply(id: string, owner: string, now: number, leaseMs: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('approvals')
+      .set({ apply_lease_owner: owner, apply_lease_until: now + leaseMs })
+      .where('id', '=', id)
+      .where('apply_state', '=', ApplyState.Pending)
+      .where((eb) =>
+        eb.or([eb('apply_lease_until', 'is', null), eb('apply_lease_until', '<', now)]),
+      )
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** Gives a claim up (if `owner` still holds it), so the next attempt need not wait for it. */
+  async releaseApply(id: string, owner: string): Promise<void> {
+    await this.db
+      .updateTable('approvals')
+      .set({ apply_lease_owner: null, apply_lease_until: null })
+      .where('id', '=', id)
+      .where('apply_lease_owner', '=', owner)
+      .execute();
+  }
+
   /** Marks an approved request as applied; false when it already was (applied elsewhere). */
   async markApplied(id: string, at: number, db: Db = this.db): Promise<boolean> {
     const result = await db
       .updateTable('approvals')
-      .set({ apply_state: ApplyState.Applied, applied_at: at, last_apply_error: null })
+      .set({
+        apply_state: ApplyState.Applied,
+        applied_at: at,
+        last_apply_error: null,
+        apply_lease_owner: null,
+        apply_lease_until: null,
+      })
       .where('id', '=', id)
       .where('apply_state', '=', ApplyState.Pending)
       .executeTakeFirst();
@@ -150,14 +185,18 @@ export class ApprovalsRepository {
   /**
    * Approved requests whose transition is not applied yet, oldest first: those an attempt
    * already failed for, and those nobody has tried since `untouchedBefore` (a crash between
-   * the decision and its application).
+   * the decision and its application). Requests someone holds a running claim on (at `now`)
+   * are left out.
    */
-  unapplied(limit: number, untouchedBefore: number): Promise<ApprovalRow[]> {
+  unapplied(limit: number, untouchedBefore: number, now = Date.now()): Promise<ApprovalRow[]> {
     return this.db
       .selectFrom('approvals')
       .selectAll()
       .where('apply_state', '=', ApplyState.Pending)
       .where((eb) => eb.or([eb('apply_attempts', '>', 0), eb('decided_at', '<', untouchedBefore)]))
+      .where((eb) =>
+        eb.or([eb('apply_lease_until', 'is', null), eb('apply_lease_until', '<', now)]),
+      )
       .orderBy('decided_at')
       .limit(limit)
       .execute();

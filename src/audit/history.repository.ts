@@ -29,6 +29,18 @@ export class HistoryRepository {
     await db.insertInto('history').values(entries).execute();
   }
 
+  /** The highest version number recorded for a model incarnation; 0 when none is. */
+  async highestVersion(tenant: string, model: string, modelUid: string): Promise<number> {
+    const row = await this.database.db
+      .selectFrom('history')
+      .select((eb) => eb.fn.max<number | null>('version').as('highest'))
+      .where('tenant_id', '=', tenant)
+      .where('model_name', '=', model)
+      .where('model_uid', '=', modelUid)
+      .executeTakeFirst();
+    return Number(row?.highest ?? 0);
+  }
+
   forVersion(
     tenant: string,
     model: string,

@@ -1,21 +1,25 @@
-import { CacheableMemory } from '@cacheable/memory';
-import { CacheModule } from '@nestjs/cache-manager';
 import { Global, Module } from '@nestjs/common';
-import { Keyv } from 'keyv';
+import { AppConfig } from '../config/app-config';
+import { CacheStore } from './cache-store';
 import { MetadataCache } from './metadata-cache';
 
+/**
+ * The metadata cache: on Redis when REDIS_URL is set (shared by every replica of a deployment;
+ * keys prefixed with ML_REGISTRY_NAMESPACE when set), in process memory otherwise.
+ */
 @Global()
 @Module({
-  imports: [
-    CacheModule.registerAsync({
-      useFactory: () => ({
-        // No LRU eviction and no default TTL: MetadataCache gives every key its own TTL, and
-        // expired entries are swept every minute, so memory stays flat under steady traffic.
-        stores: [new Keyv({ store: new CacheableMemory({ checkInterval: 60_000 }) })],
-      }),
-    }),
+  providers: [
+    {
+      provide: CacheStore,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig): CacheStore | Promise<CacheStore> =>
+        config.redisUrl !== undefined && config.cacheTtlSeconds > 0
+          ? CacheStore.redis(config.redisUrl, config.namespace)
+          : CacheStore.memory(),
+    },
+    MetadataCache,
   ],
-  providers: [MetadataCache],
   exports: [MetadataCache],
 })
 export class MetadataCacheModule {}

@@ -1,22 +1,61 @@
-import { CACHE_MANAGER } from '@nestjs/cache-manager';
-import { Inject, Injectable } from '@nestjs/common';
-import type { Cache } from 'cache-manager';
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { AppConfig } from '../config/app-config';
+import { CacheStore } from './cache-store';
+
+/** A cache read (generation or value) that takes longer is abandoned: the backend answers. */
+export const CACHE_READ_TIMEOUT_MS = 250;
+/** An invalidation that takes longer counts as failed (and is retried, see below). */
+export const CACHE_WRITE_TIMEOUT_MS = 500;
+/** While the cache is unusable, how often failed invalidations are retried and Redis probed. */
+export const CACHE_RECOVERY_INTERVAL_MS = 1_000;
+/** Recovery rounds in a row without any answer before the connection is replaced. */
+export const CACHE_RECONNECT_AFTER_SILENT_ROUNDS = 3;
+/**
+ * How long a replica keeps bypassing the cache once Redis answers again: long enough for the
+ * other replicas to replay the invalidations they could not make meanwhile (they retry every
+ * CACHE_RECOVERY_INTERVAL_MS), so none of their writes is hidden by an entry from before it.
+ */
+export const CACHE_RECOVERY_GRACE_MS = 3 * CACHE_RECOVERY_INTERVAL_MS;
+
+class CacheTimeout extends Error {
+  constructor(ms: number) {
+    super(`no answer from the cache within ${ms} ms`);
+  }
+}
 
 /**
- * Model metadata cache on @nestjs/cache-manager, scoped by tenant.
+ * Model metadata cache, scoped by tenant, in the CacheStore (Redis shared by the replicas, or
+ * process memory).
  *
  * Invalidation is by generation: every cached value's key embeds the generation of what it
  * depends on (the model, or the tenant's model list), and a write moves that generation to a new
  * random value. A value loaded before a write is therefore never served after it, even when the
- * load finishes after the write (it lands under the old generation). Generations never repeat:
- * a missing one (never written, or lost by the store) is replaced by a new random value, and the
- * read that found it missing is not cached. Values expire after ML_REGISTRY_CACHE_TTL seconds,
- * generation keys after twice that; 0 disables the cache.
+ * load finishes after the write (it lands under the old generation), and whichever replica
+ * reads next: the generation lives in the shared store. Generations never repeat: a missing one
+ * (never written, or lost by the store) is replaced by a new random value, and the read that
+ * found it missing is not cached. Values expire after ML_REGISTRY_CACHE_TTL seconds, generation
+ * keys after twice that; 0 disables the cache.
+ *
+ * When the store fails (Redis down, restarting, or too slow):
+ *  - A read never waits more than CACHE_READ_TIMEOUT_MS for it and never fails because of it:
+ *    it loads from the backend. The client refuses commands at once while disconnected.
+ *  - An invalidation that fails after a successful write does not fail the request. It is
+ *    remembered and retried every CACHE_RECOVERY_INTERVAL_MS until it succeeds; meanwhile this
+ *    replica bypasses the cache altogether, so it never serves what that write changed.
+ *  - After any failure the cache stays bypassed until Redis answers a PING and every remembered
+ *    invalidation has been made, plus CACHE_RECOVERY_GRACE_MS so that other replicas can
+ *    replay theirs. Then it is used again; no restart needed. The client reconnects by itself
+ *    when the connection closes; a connection that stays open but silent for
+ *    CACHE_RECONNECT_AFTER_SILENT_ROUNDS rounds is replaced.
+ * What this cannot cover: another replica that keeps reading a Redis this one cannot reach (a
+ * partial partition) may serve entries this replica's failed invalidations should have
+ * retired, until they are replayed or expire; and invalidations pending in a replica that
+ * dies are lost (those entries expire with the TTL).
  */
 @Injectable()
-export class MetadataCache {
+export class MetadataCache implements OnApplicationShutdown {
+  private readonly logger = new Logger(MetadataCache.name);
   private readonly ttlMs: number;
   /**
    * Generations may expire too (a lookup of a name that does not exist makes one, so they must
@@ -24,9 +63,17 @@ export class MetadataCache {
    * is safe. Twice the value TTL keeps the common case cached.
    */
   private readonly generationTtlMs: number;
+  /** Invalidations that failed, by tenant and model, waiting to be made. */
+  private readonly pending = new Map<string, { tenant: string; model: string }>();
+  /** The cache is used only from this time on (Infinity: not until Redis answers again). */
+  private usableFrom = 0;
+  private recovery?: NodeJS.Timeout;
+  private recovering = false;
+  /** Recovery rounds in a row that got no answer at all (not even a refusal). */
+  private silentRounds = 0;
 
   constructor(
-    @Inject(CACHE_MANAGER) private readonly cache: Cache,
+    private readonly store: CacheStore,
     config: AppConfig,
   ) {
     this.ttlMs = config.cacheTtlSeconds * 1000;
@@ -47,13 +94,44 @@ export class MetadataCache {
     return this.through(`gen:l:${tenant}`, (gen) => `l:${tenant}:${gen}:${key}`, load);
   }
 
-  /** Call after any write to a model, its versions or its stages (also invalidates list pages). */
+  /**
+   * Call after any write to a model, its versions or its stages (also invalidates list pages).
+   * Never fails: an invalidation the store cannot take now is made later (see the class).
+   */
   async invalidateModel(tenant: string, model: string): Promise<void> {
     if (this.ttlMs === 0) return;
-    await this.cache.mset([
-      { key: `gen:m:${tenant}:${model}`, value: randomUUID(), ttl: this.generationTtlMs },
-      { key: `gen:l:${tenant}`, value: randomUUID(), ttl: this.generationTtlMs },
-    ]);
+    try {
+      await this.moveGenerations(tenant, model);
+    } catch (err) {
+      this.pending.set(JSON.stringify([tenant, model]), { tenant, model });
+      this.failed(err, 'an invalidation failed; it is retried, and the cache is bypassed');
+    }
+  }
+
+  /** Readiness: a round trip to Redis (PING); resolves at once for the in-memory store. */
+  ping(): Promise<void> {
+    return this.bounded(this.store.ping(), CACHE_READ_TIMEOUT_MS);
+  }
+
+  /** True while reads use the cache (false: bypassed after a failure, see the class). */
+  get active(): boolean {
+    return this.ttlMs > 0 && this.pending.size === 0 && Date.now() >= this.usableFrom;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.recovery);
+    this.recovery = undefined;
+    await this.store.close();
+  }
+
+  private moveGenerations(tenant: string, model: string): Promise<unknown> {
+    return this.bounded(
+      this.store.keyv.setMany([
+        { key: `gen:m:${tenant}:${model}`, value: randomUUID(), ttl: this.generationTtlMs },
+        { key: `gen:l:${tenant}`, value: randomUUID(), ttl: this.generationTtlMs },
+      ]),
+      CACHE_WRITE_TIMEOUT_MS,
+    );
   }
 
   private async through<T>(
@@ -61,19 +139,91 @@ export class MetadataCache {
     valueKey: (gen: string) => string,
     load: () => Promise<T>,
   ): Promise<T> {
-    if (this.ttlMs === 0) return load();
-    const gen = await this.cache.get<string>(genKey);
+    if (!this.active) return load();
+    let gen: string | undefined;
+    try {
+      gen = await this.bounded(this.store.keyv.get<string>(genKey), CACHE_READ_TIMEOUT_MS);
+    } catch (err) {
+      this.failed(err, 'a cache read failed; the cache is bypassed');
+      return load();
+    }
     if (gen === undefined || gen === null) {
       // No generation yet (or the store lost it): start a fresh one, and do not cache what this
       // read loads, since a write may have landed between our read of the key and now.
-      await this.cache.set(genKey, randomUUID(), this.generationTtlMs);
+      await this.bounded(
+        this.store.keyv.set(genKey, randomUUID(), this.generationTtlMs),
+        CACHE_READ_TIMEOUT_MS,
+      ).catch((err: unknown) => this.failed(err, 'a cache write failed; the cache is bypassed'));
       return load();
     }
     const key = valueKey(gen);
-    const hit = await this.cache.get<{ v: T }>(key);
+    let hit: { v: T } | undefined;
+    try {
+      hit = await this.bounded(this.store.keyv.get<{ v: T }>(key), CACHE_READ_TIMEOUT_MS);
+    } catch (err) {
+      this.failed(err, 'a cache read failed; the cache is bypassed');
+      return load();
+    }
     if (hit !== undefined && hit !== null) return hit.v;
     const value = await load();
-    await this.cache.set(key, { v: value }, this.ttlMs);
+    // An invalidation that failed while this loaded may be for exactly this value: keep it out.
+    if (this.active) {
+      await this.bounded(
+        this.store.keyv.set(key, { v: value }, this.ttlMs),
+        CACHE_READ_TIMEOUT_MS,
+      ).catch((err: unknown) => this.failed(err, 'a cache write failed; the cache is bypassed'));
+    }
     return value;
+  }
+
+  /** Stops using the cache until it has recovered (see the class), and starts the recovery. */
+  private failed(err: unknown, what: string): void {
+    if (this.usableFrom !== Infinity) {
+      this.logger.warn(`${what}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    this.usableFrom = Infinity;
+    if (this.recovery !== undefined) return;
+    this.recovery = setInterval(() => void this.recover(), CACHE_RECOVERY_INTERVAL_MS);
+    this.recovery.unref();
+  }
+
+  /** One recovery round: replay the failed invalidations, then check that Redis answers. */
+  private async recover(): Promise<void> {
+    if (this.recovering) return;
+    this.recovering = true;
+    try {
+      for (const [id, { tenant, model }] of this.pending) {
+        await this.moveGenerations(tenant, model);
+        this.pending.delete(id);
+      }
+      await this.ping();
+      this.silentRounds = 0;
+      clearInterval(this.recovery);
+      this.recovery = undefined;
+      this.usableFrom = Date.now() + CACHE_RECOVERY_GRACE_MS;
+      this.logger.log(
+        `the cache answers again; it is used from ${CACHE_RECOVERY_GRACE_MS} ms from now`,
+      );
+    } catch (err) {
+      // Still down: next round. A refusal means the client knows it is disconnected and is
+      // reconnecting; silence means the connection may be dead without the client knowing.
+      this.silentRounds = err instanceof CacheTimeout ? this.silentRounds + 1 : 0;
+      if (this.silentRounds >= CACHE_RECONNECT_AFTER_SILENT_ROUNDS) {
+        this.silentRounds = 0;
+        this.store.reconnect();
+      }
+    } finally {
+      this.recovering = false;
+    }
+  }
+
+  /** `work`, or a CacheTimeout after `ms`; the work itself is abandoned, not cancelled. */
+  private bounded<T>(work: Promise<T>, ms: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new CacheTimeout(ms)), ms);
+    });
+    work.catch(() => undefined); // a late failure of abandoned work is not unhandled
+    return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
   }
 }

@@ -1,28 +1,55 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, sql } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Pool } from 'pg';
 import { AppConfig } from '../config/app-config';
 import { migrations } from './migrations';
+import {
+  createPool,
+  describeError,
+  describeUrl,
+  GuardedPool,
+  POSTGRES_POOL,
+  waitForPostgres,
+} from './postgres';
 import type { DatabaseSchema } from './schema';
 
 export type Db = Kysely<DatabaseSchema>;
 
+export type DatabaseDialect = 'sqlite' | 'postgres';
+
+export interface DatabaseOpenOptions {
+  /** PostgreSQL only: how long the boot waits for the server to answer (default 30 s). */
+  bootWaitMs?: number;
+}
+
 /**
- * The service database: SQLite at DATA_DIR/registry.db by default. Migrations run at boot,
- * before the first request is accepted.
+ * The service database: PostgreSQL when DATABASE_URL is set (several replicas share it), SQLite
+ * at DATA_DIR/registry.db otherwise. Migrations run at boot, before the first request is
+ * accepted; on PostgreSQL under Kysely's advisory lock, so replicas booting together run each
+ * migration once.
  */
 @Injectable()
 export class Database implements OnApplicationShutdown {
-  private readonly logger = new Logger(Database.name);
+  private static readonly logger = new Logger(Database.name);
   private closed = false;
 
-  private constructor(readonly db: Db) {}
+  private constructor(
+    readonly db: Db,
+    readonly dialect: DatabaseDialect,
+  ) {}
 
-  static async open(config: AppConfig): Promise<Database> {
-    mkdirSync(config.dataDir, { recursive: true });
-    const file = join(config.dataDir, 'registry.db');
+  static open(config: AppConfig, options: DatabaseOpenOptions = {}): Promise<Database> {
+    return config.databaseUrl !== undefined
+      ? Database.openPostgres(config.databaseUrl, options.bootWaitMs ?? POSTGRES_POOL.bootWaitMs)
+      : Database.openSqlite(config.dataDir);
+  }
+
+  private static async openSqlite(dataDir: string): Promise<Database> {
+    mkdirSync(dataDir, { recursive: true });
+    const file = join(dataDir, 'registry.db');
     const sqlite = new BetterSqlite3(file);
     // WAL lets readers proceed during a write; synchronous=FULL makes every commit durable,
     // which the audit trail and approvals need more than write speed.
@@ -31,20 +58,67 @@ export class Database implements OnApplicationShutdown {
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = ON');
     const db = new Kysely<DatabaseSchema>({ dialect: new SqliteDialect({ database: sqlite }) });
-    const database = new Database(db);
-    await database.migrate();
+    const database = new Database(db, 'sqlite');
+    await Database.migrate(db);
     return database;
   }
 
-  private async migrate(): Promise<void> {
+  private static async openPostgres(url: string, bootWaitMs: number): Promise<Database> {
+    // Migrations get a pool of their own without statement timeouts: a replica waiting for
+    // another one's migrations waits on the advisory lock, and DDL may take a while.
+    const migrationPool = createPool(url, { statementTimeouts: false, max: 2 });
+    Database.watch(migrationPool);
+    const migrationDb = new Kysely<DatabaseSchema>({
+      dialect: new PostgresDialect({ pool: new GuardedPool(migrationPool) }),
+    });
+    try {
+      await waitForPostgres(migrationPool, url, bootWaitMs, (message) =>
+        Database.logger.warn(message),
+      );
+      try {
+        await Database.migrate(migrationDb);
+      } catch (err) {
+        throw new Error(
+          `migrating the service database at ${describeUrl(url)} failed: ${describeError(err)}`,
+          { cause: err },
+        );
+      }
+    } finally {
+      await migrationDb.destroy();
+    }
+    const pool = createPool(url, { statementTimeouts: true });
+    Database.watch(pool);
+    const db = new Kysely<DatabaseSchema>({
+      dialect: new PostgresDialect({ pool: new GuardedPool(pool) }),
+    });
+    Database.logger.log(`service database: PostgreSQL at ${describeUrl(url)}`);
+    return new Database(db, 'postgres');
+  }
+
+  /**
+   * An idle connection the server drops (a restart, a failover) makes the pool emit 'error';
+   * unheard, that would end the process. The pool has already removed that connection and
+   * opens a new one on the next checkout.
+   */
+  private static watch(pool: Pool): void {
+    pool.on('error', (err) => {
+      Database.logger.warn(`an idle database connection was closed: ${err.message}`);
+    });
+  }
+
+  private static async migrate(db: Db): Promise<void> {
     const migrator = new Migrator({
-      db: this.db,
+      db,
       provider: { getMigrations: () => Promise.resolve(migrations) },
     });
     const { error, results } = await migrator.migrateToLatest();
     for (const result of results ?? []) {
-      if (result.status === 'Success') this.logger.log(`migration ${result.migrationName} applied`);
-      if (result.status === 'Error') this.logger.error(`migration ${result.migrationName} failed`);
+      if (result.status === 'Success') {
+        Database.logger.log(`migration ${result.migrationName} applied`);
+      }
+      if (result.status === 'Error') {
+        Database.logger.error(`migration ${result.migrationName} failed`);
+      }
     }
     if (error) throw error instanceof Error ? error : new Error('migration failed');
   }

@@ -6,8 +6,10 @@ import type { Generated } from 'kysely';
  *    tags, runs with metrics and parameters). Unused when a real MLflow server is configured.
  *  - artifacts, approvals, history: the service's own records (artifact manifests, the approval
  *    workflow, the audit trail). Always here, whatever the registry backend.
- * Times are milliseconds since the epoch (UTC). Booleans are 0/1 integers so that the same
- * queries run on SQLite and PostgreSQL.
+ * Times are milliseconds since the epoch (UTC), bigint columns read back as numbers on both
+ * databases (see postgres.ts). Booleans are 0/1 integers so that the same queries run on SQLite
+ * and PostgreSQL. Text compares and sorts by code point on both (model names are "C"-collated
+ * on PostgreSQL).
  */
 
 export interface RegModelsTable {
@@ -78,6 +80,11 @@ export interface ArtifactsTable {
   claimed_at: number | null;
   model_version: number | null;
   registered_at: number | null;
+  /**
+   * Where the files live once registered (`<tenant>/<model>/v<version>/`); null while they are
+   * where the upload put them (`<tenant>/artifacts/<artifact_id>/`). Migration 003.
+   */
+  location: string | null;
 }
 
 export interface ApprovalsTable {
@@ -104,6 +111,12 @@ export interface ApprovalsTable {
   applied_at: number | null;
   apply_attempts: number;
   last_apply_error: string | null;
+  /**
+   * The process applying the approved transition right now, and until when its claim holds
+   * (ms): replicas sharing the database apply each approval once (ApprovalsService).
+   */
+  apply_lease_owner: string | null;
+  apply_lease_until: number | null;
 }
 
 export interface HistoryTable {
@@ -123,6 +136,14 @@ export interface HistoryTable {
   approved_by: string | null;
 }
 
+/** One registration at a time per model, across replicas (ModelLock). Migration 003. */
+export interface RegistrationLocksTable {
+  tenant_id: string;
+  model_name: string;
+  holder: string;
+  expires_at: number;
+}
+
 export interface DatabaseSchema {
   reg_models: RegModelsTable;
   reg_model_tags: RegModelTagsTable;
@@ -134,4 +155,5 @@ export interface DatabaseSchema {
   artifacts: ArtifactsTable;
   approvals: ApprovalsTable;
   history: HistoryTable;
+  registration_locks: RegistrationLocksTable;
 }

@@ -9,6 +9,7 @@ import {
 import type { Response } from 'express';
 import { Public } from '../common/auth/authenticated.decorator';
 import { CheckDto, LivenessDto, ReadinessDto } from './dto/health.dto';
+import { MetadataCache } from '../cache/metadata-cache';
 import { Database } from '../database/database';
 import { MlflowRegistry } from '../mlflow/mlflow-registry';
 import { ObjectStorage } from '../storage/object-storage';
@@ -50,6 +51,7 @@ export class HealthController implements BeforeApplicationShutdown {
     private readonly database: Database,
     private readonly registry: MlflowRegistry,
     private readonly storage: ObjectStorage,
+    private readonly cache: MetadataCache,
   ) {}
 
   /** Stop taking traffic as soon as shutdown begins; in-flight requests still finish. */
@@ -66,23 +68,33 @@ export class HealthController implements BeforeApplicationShutdown {
   }
 
   @Get('ready')
-  @ApiOperation({ summary: 'Readiness: every backend the service uses answers' })
+  @ApiOperation({
+    summary: 'Readiness: every backend the service uses answers',
+    description:
+      'checks: database (SQLite or PostgreSQL), registry (embedded or the MLflow Tracking ' +
+      'Server), storage (files or S3), cache (memory or Redis). Any one down: 503.',
+  })
   @ApiOkResponse({ type: ReadinessDto })
   @ApiServiceUnavailableResponse({
     type: ReadinessDto,
     description: 'A backend is down, or the service is shutting down',
   })
   async ready(@Res({ passthrough: true }) res: Response): Promise<ReadinessDto> {
-    const [database, registry, storage] = await Promise.all([
+    const [database, registry, storage, cache] = await Promise.all([
       probe('database', () => this.database.ping()),
       probe('registry', () => this.registry.ping()),
       probe('storage', () => this.storage.ping()),
+      probe('cache', () => this.cache.ping()),
     ]);
-    const checks: Record<string, CheckDto> = { database, registry, storage };
+    const checks: Record<string, CheckDto> = { database, registry, storage, cache };
     if (this.draining) checks['shutdown'] = { status: 'down' };
-    const ok = Object.values(checks).every((c) => c.status === 'up');
+    // The cache is not needed to serve (every read falls through to the backend while Redis
+    // is away): a replica without it is degraded, not unready. Taking every replica out of
+    // the load balancer because the shared Redis restarts would turn a slowdown into an outage.
+    const ok = Object.entries(checks).every(([name, c]) => name === 'cache' || c.status === 'up');
     res.status(ok ? 200 : 503);
     if (!ok) res.setHeader('Retry-After', '5');
-    return { status: ok ? 'ok' : 'unavailable', checks };
+    const status = !ok ? 'unavailable' : cache.status === 'up' ? 'ok' : 'degraded';
+    return { status, checks };
   }
 }

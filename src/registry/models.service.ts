@@ -6,12 +6,13 @@ import { HistoryEvent, HistoryRepository } from '../audit/history.repository';
 import { MetadataCache } from '../cache/metadata-cache';
 import type { Caller } from '../common/auth/caller.decorator';
 import { ErrorCode } from '../common/errors/error-code';
-import { isRegistryError } from '../common/errors/registry-error';
+import { isRegistryError, RegistryError } from '../common/errors/registry-error';
 import { MlflowRegistry } from '../mlflow/mlflow-registry';
 import {
   Stage,
   type ModelVersionRecord,
   type ParamValue,
+  type RegisteredModelRecord,
   type RunRecord,
 } from '../mlflow/registry-types';
 import { Database } from '../database/database';
@@ -25,11 +26,14 @@ import type { ListModelsQueryDto } from './dto/list-models.query.dto';
 import type { ModelDto, ModelListDto, ModelSummaryDto } from './dto/model.dto';
 import type { RegisterModelDto } from './dto/register-model.dto';
 import { mapModelSummary } from './model.mapper';
+import { ModelLock } from './model-lock';
 
 /** What a registration created so far, so a failure can remove exactly that. */
 interface Made {
   model: boolean;
   run?: RunRecord;
+  /** The version number the artifact's files were copied under. */
+  placed?: number;
 }
 
 @Injectable()
@@ -44,6 +48,7 @@ export class ModelsService {
     private readonly history: HistoryRepository,
     private readonly cache: MetadataCache,
     private readonly database: Database,
+    private readonly locks: ModelLock,
   ) {}
 
   /**
@@ -85,7 +90,7 @@ export class ModelsService {
       const landed = await this.versionOfArtifact(tenant, dto.name, artifact.id).catch(() => null);
       if (landed === null) throw err;
       if (landed === undefined) {
-        await this.undoRegistration(tenant, dto.name, made);
+        await this.undoRegistration(artifact, dto.name, made);
         await this.artifacts.release(artifact, dto.name);
         await this.cache.invalidateModel(tenant, dto.name);
         throw err;
@@ -105,9 +110,12 @@ export class ModelsService {
   ): Promise<void> {
     const { tenant } = caller;
     const uid = await this.versions.getModelUid(tenant, record.name);
-    await this.database.db.transaction().execute(async (trx) => {
-      if (!(await this.artifacts.markRegistered(artifact, record.name, record.version, trx)))
-        return;
+    const location = this.artifacts.locationFor(artifact, record.name, record.source);
+    const linked = await this.database.db.transaction().execute(async (trx) => {
+      if (
+        !(await this.artifacts.markRegistered(artifact, record.name, record.version, location, trx))
+      )
+        return false;
       await this.history.append(
         [
           {
@@ -128,11 +136,22 @@ export class ModelsService {
         ],
         trx,
       );
+      return true;
     });
+    if (linked && location !== null) await this.artifacts.dropUploadCopy(artifact);
     await this.cache.invalidateModel(tenant, record.name);
   }
 
-  /** Model (if new), run and version; records in `made` what it created, for an undo. */
+  /**
+   * Model (if new), run and version; records in `made` what it created, for an undo.
+   *
+   * The version's files go to `<tenant>/<model>/v<version>/` before the version is created
+   * (its source cannot change afterwards, and must never point at missing bytes), so the
+   * number is predicted — one registration per model at a time (ModelLock), the next number
+   * after every one this model ever had (MLflow never reuses a deleted one; our history
+   * remembers them). Should the backend number it differently anyway (versions made outside
+   * this service), that version is given back and the registration tries the next number.
+   */
   private async createVersion(
     caller: Caller,
     dto: RegisterModelDto,
@@ -142,26 +161,54 @@ export class ModelsService {
   ): Promise<ModelVersionRecord> {
     const { tenant } = caller;
     made.run = await this.registry.createRun(tenant, values);
-    for (let attempt = 1; ; attempt++) {
-      if (await this.ensureModel(tenant, dto.name, dto.description)) made.model = true;
-      try {
-        return await this.registry.createModelVersion(tenant, dto.name, {
-          source: this.artifacts.uriOf(artifact, this.artifacts.modelFile(artifact)),
-          runId: made.run.runId,
-          description: dto.description,
-          tags: {
-            ...dto.tags,
-            [SERVICE_TAGS.createdBy]: caller.principal.subject,
-            [SERVICE_TAGS.artifactId]: artifact.id,
-          },
-        });
-      } catch (err) {
-        // Another registration created the model, failed and removed it again between our
-        // two calls: create it once more.
-        if (attempt < 3 && isRegistryError(err, ErrorCode.ModelNotFound)) continue;
-        throw err;
+    const runId = made.run.runId;
+    return this.locks.withLock(tenant, dto.name, async () => {
+      let floor = 0;
+      for (let attempt = 1; ; attempt++) {
+        const ensured = await this.ensureModel(tenant, dto.name, dto.description);
+        if (ensured.created) made.model = true;
+        const next = Math.max(floor, await this.highestVersion(tenant, ensured.model)) + 1;
+        made.placed = next;
+        const source = await this.artifacts.place(artifact, dto.name, next);
+        let record: ModelVersionRecord;
+        try {
+          record = await this.registry.createModelVersion(tenant, dto.name, {
+            source,
+            runId,
+            description: dto.description,
+            tags: {
+              ...dto.tags,
+              [SERVICE_TAGS.createdBy]: caller.principal.subject,
+              [SERVICE_TAGS.artifactId]: artifact.id,
+            },
+          });
+        } catch (err) {
+          // Another registration created the model, failed and removed it again between our
+          // two calls: create it once more.
+          if (attempt < 3 && isRegistryError(err, ErrorCode.ModelNotFound)) continue;
+          throw err;
+        }
+        if (record.version === next) return record;
+        this.logger.warn(
+          { model: dto.name, predicted: next, got: record.version },
+          'the registry numbered a version differently than predicted; trying the next number',
+        );
+        await this.registry.deleteModelVersion(tenant, dto.name, record.version);
+        await this.artifacts.unplace(artifact, dto.name, next);
+        made.placed = undefined;
+        floor = record.version;
+        if (attempt >= 3) {
+          throw RegistryError.unavailable('version numbering of the registry backend');
+        }
       }
-    }
+    });
+  }
+
+  /** The highest version number the model has or ever had (deleted ones included). */
+  private async highestVersion(tenant: string, model: RegisteredModelRecord): Promise<number> {
+    const visible = Math.max(0, ...model.latestVersions.map((v) => v.version));
+    const recorded = await this.history.highestVersion(tenant, model.name, modelUid(model));
+    return Math.max(visible, recorded);
   }
 
   /**
@@ -304,35 +351,35 @@ export class ModelsService {
     };
   }
 
-  /** The model exists afterwards; says whether this call created it, and its identity. */
-  /** Creates the model unless it exists; true when this call created it. */
+  /** Creates the model unless it exists; returns it, and whether this call created it. */
   private async ensureModel(
     tenant: string,
     name: string,
     description: string | undefined,
-  ): Promise<boolean> {
+  ): Promise<{ model: RegisteredModelRecord; created: boolean }> {
     try {
-      await this.registry.getRegisteredModel(tenant, name);
-      return false;
+      return { model: await this.registry.getRegisteredModel(tenant, name), created: false };
     } catch (err) {
       if (!isRegistryError(err, ErrorCode.ModelNotFound)) throw err;
     }
     try {
-      await this.registry.createRegisteredModel(tenant, {
+      const model = await this.registry.createRegisteredModel(tenant, {
         name,
         description,
         tags: { [SERVICE_TAGS.modelUid]: randomUUID() },
       });
-      return true;
+      return { model, created: true };
     } catch (err) {
       // Another registration created it a moment ago: use theirs.
       if (!isRegistryError(err, ErrorCode.ModelAlreadyExists)) throw err;
-      return false;
+      return { model: await this.registry.getRegisteredModel(tenant, name), created: false };
     }
   }
 
-  private async undoRegistration(tenant: string, name: string, made: Made): Promise<void> {
+  private async undoRegistration(artifact: ArtifactRow, name: string, made: Made): Promise<void> {
+    const tenant = artifact.tenant_id;
     try {
+      if (made.placed !== undefined) await this.artifacts.unplace(artifact, name, made.placed);
       if (made.run) await this.registry.deleteRun(tenant, made.run.runId);
       if (made.model) {
         // Only if still empty: a concurrent registration may have added its version meanwhile.

@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import {
   ApplyState,
   ApprovalRow,
@@ -25,6 +26,14 @@ import { checkArchiveFlag, TransitionsService } from './transitions.service';
 
 /** How long an approval nobody has tried to apply yet is left to the request that approved it. */
 const UNTOUCHED_GRACE_MS = 30_000;
+
+/**
+ * How long a claim to apply an approval holds. An attempt takes a few backend calls, each
+ * bounded well below this; a process that dies holding a claim delays the retry by at most
+ * this long. Should an attempt ever outlive its claim, the approval is still recorded once:
+ * marking it applied is a conditional UPDATE and the history entries commit with it.
+ */
+const APPLY_LEASE_MS = 120_000;
 
 function approvalNotFound(id: string): RegistryError {
   return new RegistryError(ErrorCode.ApprovalNotFound, `approval request '${id}' does not exist`);
@@ -61,9 +70,13 @@ function decodeCursor(token: string): PageCursor {
 @Injectable()
 export class ApprovalsService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ApprovalsService.name);
-  /** Approvals being applied by this process, so the retry loop never races the request path. */
-  private readonly applying = new Set<string>();
+  /**
+   * Names this process in the apply claims it takes (see applyApproved): the claim lives in the
+   * database, so the request path, this process's retry loop and every other replica's see it.
+   */
+  private readonly instance = `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
   private timer?: NodeJS.Timeout;
+  private retrying = false;
 
   constructor(
     private readonly repository: ApprovalsRepository,
@@ -104,6 +117,8 @@ export class ApprovalsService implements OnApplicationBootstrap, OnApplicationSh
       applied_at: null,
       apply_attempts: 0,
       last_apply_error: null,
+      apply_lease_owner: null,
+      apply_lease_until: null,
     };
     try {
       await this.repository.db.transaction().execute(async (trx) => {
@@ -170,9 +185,10 @@ export class ApprovalsService implements OnApplicationBootstrap, OnApplicationSh
       HistoryEvent.ApprovalApproved,
     );
     const applied = await this.applyApproved(decided);
-    const approval = mapApproval((await this.repository.find(caller.tenant, id)) ?? decided);
     // The decision and its effect are committed: reading the result back must not turn the
     // answer into an error the client would retry (and then get 409 for).
+    const reread = await this.repository.find(caller.tenant, id).catch(() => undefined);
+    const approval = mapApproval(reread ?? decided);
     const version = applied
       ? await this.currentVersion(caller.tenant, row).catch(() => null)
       : null;
@@ -249,9 +265,18 @@ export class ApprovalsService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.retryUnapplied(), this.config.approvalRetryIntervalMs);
+    this.timer = setInterval(() => this.tick(), this.config.approvalRetryIntervalMs);
     this.timer.unref();
-    void this.retryUnapplied();
+    this.tick();
+  }
+
+  /** One round of the retry loop; a round still running (a slow backend) is not doubled. */
+  private tick(): void {
+    if (this.retrying) return;
+    this.retrying = true;
+    void this.retryUnapplied().finally(() => {
+      this.retrying = false;
+    });
   }
 
   onApplicationShutdown(): void {
@@ -276,10 +301,24 @@ export class ApprovalsService implements OnApplicationBootstrap, OnApplicationSh
    * Applies an approved request to the registry backend. Never throws: the decision is already
    * committed, so a failure here leaves the approval `apply_state: pending` (recorded, retried)
    * rather than failing a request whose effect happened. Returns true once it is applied.
+   *
+   * Whoever applies first claims the approval in the database (a lease: a conditional UPDATE
+   * that succeeds only while no other claim is running), so the request path, the retry loop
+   * and the retry loops of other replicas never apply the same approval at the same time; the
+   * transition and its history entries are recorded once, in the transaction that marks it
+   * applied. Without the claim this returns false at once: someone else is on it.
    */
   private async applyApproved(row: ApprovalRow): Promise<boolean> {
-    if (this.applying.has(row.id)) return false;
-    this.applying.add(row.id);
+    const owner = `${this.instance}/${randomUUID().slice(0, 8)}`;
+    try {
+      if (!(await this.repository.claimApply(row.id, owner, Date.now(), APPLY_LEASE_MS))) {
+        return false;
+      }
+    } catch (err) {
+      // The database is down: the decision stands, and the retry loop comes back to it.
+      this.logger.warn({ err, approvalId: row.id }, 'could not claim an approval to apply it');
+      return false;
+    }
     try {
       const tenant = row.tenant_id;
       const target = row.target_stage as Stage;
@@ -340,7 +379,7 @@ export class ApprovalsService implements OnApplicationBootstrap, OnApplicationSh
       }
       return false;
     } finally {
-      this.applying.delete(row.id);
+      await this.repository.releaseApply(row.id, owner).catch(() => undefined);
     }
   }
 

@@ -11,12 +11,18 @@ export class CheckDto {
 }
 
 export class ReadinessDto {
-  @ApiProperty({ enum: ['ok', 'unavailable'], example: 'ok' })
-  status!: 'ok' | 'unavailable';
+  /** degraded: serving, but the shared cache (Redis) is away, so reads go to the backends. */
+  @ApiProperty({ enum: ['ok', 'degraded', 'unavailable'], example: 'ok' })
+  status!: 'ok' | 'degraded' | 'unavailable';
   @ApiProperty({
     type: 'object',
     additionalProperties: { $ref: getSchemaPath(CheckDto) },
-    example: { database: { status: 'up' }, registry: { status: 'up' }, storage: { status: 'up' } },
+    example: {
+      database: { status: 'up' },
+      registry: { status: 'up' },
+      storage: { status: 'up' },
+      cache: { status: 'up' },
+    },
   })
   checks!: Record<string, CheckDto>;
 }

@@ -52,14 +52,23 @@ function decodePageToken(token: string): string {
  * The registry backend embedded in the service database, with MLflow's semantics: version
  * numbers per model that are never reused, four stages, `archive_existing_versions` for
  * staging/production targets, `latest_versions` per stage, runs holding metrics and params.
+ *
+ * On PostgreSQL several replicas share it, and transactions run at READ COMMITTED: every
+ * transaction that changes a model's versions first locks the model's row (SELECT ... FOR
+ * UPDATE), so two of them on one model (two transitions archiving each other's versions, a
+ * deletion and a new version) run one after the other, as they do on SQLite, where one
+ * connection serialises them. Version numbers come from an atomic increment.
  */
 @Injectable()
 export class EmbeddedMlflowRegistry extends MlflowRegistry {
   private readonly db: Db;
+  /** SQLite has no FOR UPDATE (nor needs it: one connection runs one transaction at a time). */
+  private readonly rowLocks: boolean;
 
   constructor(database: Database) {
     super();
     this.db = database.db;
+    this.rowLocks = database.dialect === 'postgres';
   }
 
   async createRegisteredModel(
@@ -166,7 +175,7 @@ export class EmbeddedMlflowRegistry extends MlflowRegistry {
 
   async deleteRegisteredModel(tenant: string, name: string): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
-      const model = await this.findModel(trx, tenant, name);
+      const model = await this.lockModel(trx, tenant, name);
       await trx.deleteFrom('reg_version_tags').where('model_id', '=', model.id).execute();
       await trx.deleteFrom('reg_versions').where('model_id', '=', model.id).execute();
       await trx.deleteFrom('reg_model_tags').where('model_id', '=', model.id).execute();
@@ -181,7 +190,7 @@ export class EmbeddedMlflowRegistry extends MlflowRegistry {
   ): Promise<ModelVersionRecord> {
     const now = Date.now();
     const version = await this.db.transaction().execute(async (trx) => {
-      const model = await this.findModel(trx, tenant, name);
+      const model = await this.lockModel(trx, tenant, name);
       if (input.runId !== undefined) {
         const run = await trx
           .selectFrom('reg_runs')
@@ -192,12 +201,14 @@ export class EmbeddedMlflowRegistry extends MlflowRegistry {
         if (!run)
           throw new RegistryError(ErrorCode.RunNotFound, `run '${input.runId}' does not exist`);
       }
-      const number = model.next_version;
-      await trx
+      const bumped = await trx
         .updateTable('reg_models')
-        .set({ next_version: number + 1, last_updated_at: now })
+        .set((eb) => ({ next_version: eb('next_version', '+', 1), last_updated_at: now }))
         .where('id', '=', model.id)
-        .execute();
+        .returning('next_version')
+        .executeTakeFirst();
+      if (!bumped) throw modelNotFound(name);
+      const number = bumped.next_version - 1;
       await trx
         .insertInto('reg_versions')
         .values({
@@ -313,7 +324,7 @@ export class EmbeddedMlflowRegistry extends MlflowRegistry {
   ): Promise<ModelVersionRecord> {
     const now = Date.now();
     await this.db.transaction().execute(async (trx) => {
-      const model = await this.findModel(trx, tenant, name);
+      const model = await this.lockModel(trx, tenant, name);
       await this.requireVersion(trx, model, version);
       if (archiveExistingVersions && (stage === Stage.Staging || stage === Stage.Production)) {
         await trx
@@ -341,7 +352,7 @@ export class EmbeddedMlflowRegistry extends MlflowRegistry {
 
   async deleteModelVersion(tenant: string, name: string, version: number): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
-      const model = await this.findModel(trx, tenant, name);
+      const model = await this.lockModel(trx, tenant, name);
       await this.requireVersion(trx, model, version);
       await trx
         .deleteFrom('reg_version_tags')
@@ -443,6 +454,20 @@ export class EmbeddedMlflowRegistry extends MlflowRegistry {
       .selectAll()
       .where('tenant_id', '=', tenant)
       .where('name', '=', name)
+      .executeTakeFirst();
+    if (!row) throw modelNotFound(name);
+    return row;
+  }
+
+  /** findModel, holding the model's row lock until the transaction `trx` ends (PostgreSQL). */
+  private async lockModel(trx: Db, tenant: string, name: string): Promise<ModelRow> {
+    if (!this.rowLocks) return this.findModel(trx, tenant, name);
+    const row = await trx
+      .selectFrom('reg_models')
+      .selectAll()
+      .where('tenant_id', '=', tenant)
+      .where('name', '=', name)
+      .forUpdate()
       .executeTakeFirst();
     if (!row) throw modelNotFound(name);
     return row;

@@ -1,0 +1,86 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { ErrorCode } from '../common/errors/error-code';
+import { RegistryError } from '../common/errors/registry-error';
+import { Database } from '../database/database';
+
+/** A holder that stops renewing (a crashed replica) loses the lock after this long. */
+const LEASE_MS = 60_000;
+const RENEW_EVERY_MS = 20_000;
+/** How long a registration waits for the one before it before answering 503. */
+const WAIT_MS = 30_000;
+
+/**
+ * A lease per (tenant, model) in the service database, so that registrations of one model run
+ * one at a time across every replica sharing the database. Taken with one conditional upsert
+ * (free, or expired), renewed while held, released at the end; a crashed holder's lease simply
+ * expires.
+ */
+@Injectable()
+export class ModelLock {
+  private readonly logger = new Logger(ModelLock.name);
+
+  constructor(private readonly database: Database) {}
+
+  async withLock<T>(tenant: string, model: string, work: () => Promise<T>): Promise<T> {
+    const holder = randomUUID();
+    await this.acquire(tenant, model, holder);
+    const renewer = setInterval(() => {
+      this.renew(tenant, model, holder).catch((err: unknown) =>
+        this.logger.warn({ err, model }, 'could not renew a registration lock'),
+      );
+    }, RENEW_EVERY_MS);
+    try {
+      return await work();
+    } finally {
+      clearInterval(renewer);
+      await this.database.db
+        .deleteFrom('registration_locks')
+        .where('tenant_id', '=', tenant)
+        .where('model_name', '=', model)
+        .where('holder', '=', holder)
+        .execute()
+        .catch((err: unknown) =>
+          // It expires on its own within LEASE_MS.
+          this.logger.warn({ err, model }, 'could not release a registration lock'),
+        );
+    }
+  }
+
+  private async acquire(tenant: string, model: string, holder: string): Promise<void> {
+    const deadline = Date.now() + WAIT_MS;
+    for (let pause = 25; ; pause = Math.min(pause * 2, 500)) {
+      const now = Date.now();
+      const result = await this.database.db
+        .insertInto('registration_locks')
+        .values({ tenant_id: tenant, model_name: model, holder, expires_at: now + LEASE_MS })
+        .onConflict((oc) =>
+          oc
+            .columns(['tenant_id', 'model_name'])
+            .doUpdateSet({ holder, expires_at: now + LEASE_MS })
+            .where('registration_locks.expires_at', '<', now),
+        )
+        .executeTakeFirst();
+      if (Number(result.numInsertedOrUpdatedRows ?? 0) > 0) return;
+      if (Date.now() + pause > deadline) {
+        throw new RegistryError(
+          ErrorCode.BackendUnavailable,
+          `another registration of model '${model}' is still running; retry shortly`,
+          undefined,
+          5,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
+
+  private async renew(tenant: string, model: string, holder: string): Promise<void> {
+    await this.database.db
+      .updateTable('registration_locks')
+      .set({ expires_at: Date.now() + LEASE_MS })
+      .where('tenant_id', '=', tenant)
+      .where('model_name', '=', model)
+      .where('holder', '=', holder)
+      .execute();
+  }
+}
