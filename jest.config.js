@@ -39,16 +39,14 @@ module.exports = {
       displayName: 'e2e-real',
       testMatch: REAL_STACK_E2E.map((name) => `<rootDir>/test/${name}.e2e-spec.ts`),
       setupFiles: ['<rootDir>/test/support/real-backends.js'],
-      // Real servers on a shared 2-core machine: slower than SQLite and files.
-      testTimeout: 60_000,
+      setupFilesAfterEnv: ['<rootDir>/test/support/long-timeout.js'],
     },
     // Needs the real stack (scripts/stack.sh up; STACK_* variables): `npm run test:integration`.
     {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/src/**/*.int-spec.ts', '<rootDir>/test/**/*.int-spec.ts'],
-      // Fault tests stop and start real servers (MLflow takes up to ~20 s to come back).
-      testTimeout: 180_000,
+      setupFilesAfterEnv: ['<rootDir>/test/support/long-timeout.js'],
     },
   ],
 };

@@ -1,8 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import request from 'supertest';
 import { ArtifactsService } from '../src/artifacts/artifacts.service';
+import { ObjectStorage } from '../src/storage/object-storage';
 import { auth, download, upload } from './support/fixtures';
 import { listeningPort, slowUpload } from './support/slow-upload';
 import { BASE, createTestApp, removeDir, TestApp } from './support/test-app';
@@ -97,11 +99,13 @@ describe('artifacts (e2e)', () => {
 
   it('cuts the download when the stored bytes no longer match the recorded digest', async () => {
     const up = await upload(t, editor, { model: randomBytes(4096) }).expect(201);
-    const file = storedFiles(t).find(
-      (f) => f.includes(up.body.artifact_id) && f.endsWith('model.pkl'),
-    )!;
-    const { writeFileSync } = await import('node:fs');
-    writeFileSync(file, randomBytes(4096)); // bit rot, or tampering
+    // Bit rot, or tampering, straight in the object store (files or S3).
+    await t.app
+      .get(ObjectStorage)
+      .put(
+        `acme-corp/artifacts/${up.body.artifact_id}/model.pkl`,
+        Readable.from([randomBytes(4096)]),
+      );
     await expect(
       request(t.http)
         .get(`${BASE}/artifacts/${up.body.artifact_id}/files/model.pkl`)
