@@ -183,9 +183,13 @@ export class ModelsService {
             },
           });
         } catch (err) {
-          // Another registration created the model, failed and removed it again between our
-          // two calls: create it once more.
-          if (attempt < 3 && isRegistryError(err, ErrorCode.ModelNotFound)) continue;
+          // The model was deleted between our two calls (an admin, or a failed registration
+          // removing the empty model it made): create it once more, from a clean slate.
+          if (attempt < 3 && isRegistryError(err, ErrorCode.ModelNotFound)) {
+            await this.artifacts.unplace(artifact, dto.name, next);
+            made.placed = undefined;
+            continue;
+          }
           throw err;
         }
         if (record.version === next) return record;
