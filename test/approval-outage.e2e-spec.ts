@@ -165,12 +165,18 @@ describe('an approval while the registry backend is down (e2e)', () => {
     // the crash came after the move but before archiving version 2 was recorded (or done)
     await registry.transitionModelVersionStage('acme-corp', 'crashed', 1, Stage.Production, false);
 
+    // Either this call or the background loop (which may hold the row's apply lease right now)
+    // applies it; wait for whichever does.
     await t.app.get(ApprovalsService).retryUnapplied();
-
-    const approval = await request(t.http)
+    let approval = await request(t.http)
       .get(`${BASE}/approvals/${id}`)
-      .set(...auth(viewer))
-      .expect(200);
+      .set(...auth(viewer));
+    for (let i = 0; i < 100 && approval.body.apply_state !== 'applied'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      approval = await request(t.http)
+        .get(`${BASE}/approvals/${id}`)
+        .set(...auth(viewer));
+    }
     expect(approval.body.apply_state).toBe('applied');
     const v2 = await request(t.http)
       .get(`${BASE}/models/crashed/versions/2`)
