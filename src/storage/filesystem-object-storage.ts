@@ -15,6 +15,17 @@ function fileNotFound(key: string): RegistryError {
   return new RegistryError(ErrorCode.ArtifactFileNotFound, `stored file '${key}' does not exist`);
 }
 
+/** Flushes a finished temporary file to disk, then makes it visible under its name at once. */
+async function publish(temp: string, target: string): Promise<void> {
+  const handle = await open(temp, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temp, target);
+}
+
 /**
  * Objects as files under one root directory (DATA_DIR/artifacts). Writes go to a temporary
  * file in the same directory, are flushed to disk, then renamed into place, so a reader never
@@ -40,13 +51,7 @@ export class FilesystemObjectStorage extends ObjectStorage {
     const out = createWriteStream(temp, { flags: 'wx' });
     try {
       await pipeline(body, out);
-      const handle = await open(temp, 'r');
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(temp, target);
+      await publish(temp, target);
     } catch (err) {
       // The file may still be being opened when the source fails: remove it only once the
       // write stream is closed, or the open would re-create it after the unlink.
@@ -95,13 +100,7 @@ export class FilesystemObjectStorage extends ObjectStorage {
     try {
       // A reflink where the filesystem offers one (instant, no extra space), a byte copy elsewhere.
       await copyFile(source, temp, fsConstants.COPYFILE_EXCL | fsConstants.COPYFILE_FICLONE);
-      const handle = await open(temp, 'r');
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(temp, target);
+      await publish(temp, target);
     } catch (err) {
       await unlink(temp).catch(() => undefined);
       // The source went away between the check and the copy.
