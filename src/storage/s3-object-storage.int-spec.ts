@@ -3,6 +3,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import * as net from 'node:net';
 import { Readable } from 'node:stream';
+import { errorOf, expectUnavailable } from '../../test/support/errors';
 import { stack } from '../../test/support/stack';
 import { ErrorCode } from '../common/errors/error-code';
 import { RegistryError } from '../common/errors/registry-error';
@@ -85,19 +86,6 @@ function failingSource(after: number, err = new Error('client went away')): Read
       this.push(chunk);
     },
   });
-}
-
-async function errorOf(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-}
-
-function expectUnavailable(err: unknown): void {
-  expect(err).toBeInstanceOf(RegistryError);
-  expect((err as RegistryError).code).toBe(ErrorCode.BackendUnavailable);
-  expect((err as RegistryError).retryAfterSeconds).toBeGreaterThan(0);
 }
 
 /**

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
+import { errorOf, expectUnavailable } from '../../test/support/errors';
 import { ErrorCode } from '../common/errors/error-code';
 import { RegistryError } from '../common/errors/registry-error';
 import { S3ObjectStorage } from './s3-object-storage';
@@ -40,19 +41,6 @@ function xmlError(res: ServerResponse, status: number, code: string): void {
     .end(
       `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>m</Message></Error>`,
     );
-}
-
-async function errorOf(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-}
-
-function expectUnavailable(err: unknown): void {
-  expect(err).toBeInstanceOf(RegistryError);
-  expect((err as RegistryError).code).toBe(ErrorCode.BackendUnavailable);
-  expect((err as RegistryError).retryAfterSeconds).toBeGreaterThan(0);
 }
 
 describe('S3ObjectStorage against a scripted server', () => {
