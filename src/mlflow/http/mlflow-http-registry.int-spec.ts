@@ -103,6 +103,22 @@ describe('MlflowHttpRegistry on a real MLflow server', () => {
     expect((await registry.getRun('acme', created.runId)).params).toEqual(params);
   });
 
+  it('answers 503 once when the tenant’s experiment was deleted in MLflow, then restores it', async () => {
+    const own = registryOn(`exp-${run}`);
+    const first = await own.createRun('acme', { metrics: {}, params: {} });
+    const { run: seen } = await mlflow<{ run: { info: { experiment_id: string } } }>('runs/get', {
+      run_id: first.runId,
+    });
+    await axios.post(`${stack().mlflowUri}/api/2.0/mlflow/experiments/delete`, {
+      experiment_id: seen.info.experiment_id,
+    });
+    await expect(own.createRun('acme', { metrics: {}, params: {} })).rejects.toMatchObject({
+      code: ErrorCode.BackendUnavailable,
+    });
+    const again = await own.createRun('acme', { metrics: { f1: 0.5 }, params: {} });
+    expect((await own.getRun('acme', again.runId)).metrics).toEqual({ f1: 0.5 });
+  });
+
   it('keeps another namespace of the same server apart', async () => {
     const other = registryOn(`other-${run}`);
     await expect(other.getRegisteredModel('acme', 'churn')).rejects.toMatchObject({

@@ -611,11 +611,21 @@ export class MlflowHttpRegistry extends MlflowRegistry {
   ): Promise<RunRecord> {
     const experimentId = await this.experimentId(tenant);
     const now = Date.now();
-    const { run } = await this.client.post<{ run: MlflowRun }>(
-      'runs/create',
-      { experiment_id: experimentId, start_time: now, tags: tagList(this.ownerTags(tenant)) },
-      'once',
-    );
+    let run: MlflowRun;
+    try {
+      ({ run } = await this.client.post<{ run: MlflowRun }>(
+        'runs/create',
+        { experiment_id: experimentId, start_time: now, tags: tagList(this.ownerTags(tenant)) },
+        'once',
+      ));
+    } catch (err) {
+      if (!(err instanceof MlflowApiError)) throw err;
+      // The experiment was deleted or purged in MLflow since we looked it up: look it up (or
+      // make it) again next time, and let this registration be retried.
+      this.experimentIds.delete(tenant);
+      this.logger.warn({ mlflow: err.message, experimentId }, 'MLflow refused to create a run');
+      throw RegistryError.unavailable('the registry backend (MLflow)');
+    }
     const runId = run.info.run_id;
     try {
       const typed = Object.entries(input.params)
