@@ -1,32 +1,16 @@
-import { INestApplication, RequestMethod } from '@nestjs/common';
+import { RequestMethod } from '@nestjs/common';
 import type { Server } from 'node:http';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { API_PREFIX } from './common/http/api-prefix';
 import { deferredJsonParser } from './common/http/deferred-body-parser';
 import { requestDeadline } from './common/http/request-deadline';
 import { AppConfig } from './config/app-config';
+import { buildOpenApiDocument } from './openapi';
 
 /** A connection that sends or receives nothing for this long is closed. */
 export const IDLE_TIMEOUT_MS = 120_000;
-
-export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
-  const config = new DocumentBuilder()
-    .setTitle('Model Registry')
-    .setDescription(
-      'The central catalog of trained ML models of each tenant: versioning, lifecycle stages ' +
-        '(none → staging → production → archived), an approval workflow for production, metadata and ' +
-        'metrics, version comparison and artifact storage.\n\n' +
-        'Every route under /api/v1/ml/registry needs a bearer JWT with the claims `sub`, `tenant_id` ' +
-        'and `roles` (viewer, editor, approver, admin). Click **Authorize** and paste a token ' +
-        '(locally: `npm run token -- --sub alice --tenant acme-corp --roles editor`).',
-    )
-    .setVersion('1.0')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'bearer')
-    .build();
-  return SwaggerModule.createDocument(app, config);
-}
 
 /**
  * Everything main.ts and the tests both need, so the app under test is the app that ships:
