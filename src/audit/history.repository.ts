@@ -41,6 +41,27 @@ export class HistoryRepository {
     return Number(row?.highest ?? 0);
   }
 
+  /** A version's transition entries recorded at or after `since` (epoch ms). */
+  transitionsSince(
+    tenant: string,
+    model: string,
+    modelUid: string,
+    version: number,
+    since: number,
+  ): Promise<HistoryRow[]> {
+    return this.database.db
+      .selectFrom('history')
+      .selectAll()
+      .where('tenant_id', '=', tenant)
+      .where('model_name', '=', model)
+      .where('model_uid', '=', modelUid)
+      .where('version', '=', version)
+      .where('event', '=', HistoryEvent.Transition)
+      .where('at', '>=', since)
+      .orderBy('id')
+      .execute();
+  }
+
   forVersion(
     tenant: string,
     model: string,

@@ -144,6 +144,38 @@ export interface RegistrationLocksTable {
   expires_at: number;
 }
 
+/** Idempotency-Key records: the first answer to a POST, per caller and key. Migration 004. */
+export interface IdempotencyKeysTable {
+  tenant_id: string;
+  subject: string;
+  idem_key: string;
+  method: string;
+  path: string;
+  fingerprint: string | null;
+  state: string;
+  owner: string;
+  lease_until: number;
+  status_code: number | null;
+  response_body: string | null;
+  location: string | null;
+  created_at: number;
+  expires_at: number;
+}
+
+/** Direct stage transitions asked of the backend and not yet recorded. Migration 004. */
+export interface TransitionIntentsTable {
+  id: string;
+  tenant_id: string;
+  model_name: string;
+  model_uid: string;
+  version: number;
+  from_stage: string;
+  to_stage: string;
+  entries: string;
+  lease_until: number;
+  created_at: number;
+}
+
 export interface DatabaseSchema {
   reg_models: RegModelsTable;
   reg_model_tags: RegModelTagsTable;
@@ -156,4 +188,6 @@ export interface DatabaseSchema {
   approvals: ApprovalsTable;
   history: HistoryTable;
   registration_locks: RegistrationLocksTable;
+  idempotency_keys: IdempotencyKeysTable;
+  transition_intents: TransitionIntentsTable;
 }

@@ -1,14 +1,21 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import {
   HistoryEntry,
   HistoryEvent,
   HistoryRepository,
   HistoryRow,
 } from '../audit/history.repository';
+import {
+  entriesOf,
+  TransitionIntentRow,
+  TransitionIntentsRepository,
+} from '../audit/transition-intents.repository';
 import { MetadataCache } from '../cache/metadata-cache';
 import type { Caller } from '../common/auth/caller.decorator';
 import { ErrorCode } from '../common/errors/error-code';
-import { RegistryError } from '../common/errors/registry-error';
+import { isRegistryError, RegistryError } from '../common/errors/registry-error';
+import { AppConfig } from '../config/app-config';
 import { MlflowRegistry } from '../mlflow/mlflow-registry';
 import { ModelVersionRecord, Stage } from '../mlflow/registry-types';
 import type { VersionDto } from '../versions/dto/version.dto';
@@ -19,6 +26,19 @@ import type { TransitionRequestDto } from './dto/transition-request.dto';
 
 /** Stages that several versions may hold at once, and that `archive_existing_versions` clears. */
 const ACTIVE_STAGES: readonly Stage[] = [Stage.Staging, Stage.Production];
+
+/**
+ * How long a direct transition's intent belongs to the request making it. The request's backend
+ * calls are bounded well below this; past it the reconciler takes the intent over.
+ */
+const INTENT_LEASE_MS = 120_000;
+/** How long one reconciliation attempt holds an intent (other replicas leave it alone). */
+const RECONCILE_LEASE_MS = 30_000;
+
+interface PlannedTransition {
+  archive: boolean;
+  entries: HistoryEntry[];
+}
 
 export interface TransitionAudit {
   tenant: string;
@@ -39,12 +59,18 @@ export function checkArchiveFlag(stage: Stage, archive: boolean | undefined): vo
 }
 
 @Injectable()
-export class TransitionsService {
+export class TransitionsService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(TransitionsService.name);
+  private timer?: NodeJS.Timeout;
+  private reconciling = false;
+
   constructor(
     private readonly registry: MlflowRegistry,
     private readonly versions: VersionsService,
     private readonly history: HistoryRepository,
+    private readonly intents: TransitionIntentsRepository,
     private readonly cache: MetadataCache,
+    private readonly config: AppConfig,
   ) {}
 
   /** A transition that needs no approval (none, staging, archived): applied at once. */
@@ -63,18 +89,48 @@ export class TransitionsService {
       );
     }
     checkArchiveFlag(dto.stage, dto.archive_existing_versions);
-    const current = await this.versionToMove(caller.tenant, name, version, dto.stage);
-    const entries = await this.apply(current, dto.stage, dto.archive_existing_versions ?? false, {
-      tenant: caller.tenant,
-      modelUid: await this.versions.getModelUid(caller.tenant, name),
+    const { tenant } = caller;
+    const current = await this.versionToMove(tenant, name, version, dto.stage);
+    const modelUid = await this.versions.getModelUid(tenant, name);
+    const planned = await this.plan(current, dto.stage, dto.archive_existing_versions ?? false, {
+      tenant,
+      modelUid,
       actor: caller.principal.subject,
       comment: dto.comment ?? null,
       approvalId: null,
       requestedBy: null,
       approvedBy: null,
     });
-    await this.history.append(entries);
-    return this.versions.get(caller.tenant, name, version);
+    // Written before the backend is asked, removed with the history append: whatever happens
+    // in between (a crash, a timeout that did move the version), the reconciler records what
+    // the backend shows.
+    const intentId = randomUUID();
+    await this.intents.insert(
+      {
+        id: intentId,
+        tenant,
+        model: name,
+        modelUid,
+        version,
+        from: current.stage,
+        to: dto.stage,
+        entries: planned.entries,
+      },
+      Date.now(),
+      INTENT_LEASE_MS,
+    );
+    try {
+      await this.execute(tenant, current, dto.stage, planned.archive);
+    } catch (err) {
+      // The backend may have moved it anyway (a timeout after the change): let the reconciler
+      // look at once rather than after the lease.
+      await this.intents.expire(intentId).catch(() => undefined);
+      throw err;
+    }
+    await this.intents.db.transaction().execute(async (trx) => {
+      if (await this.intents.remove(intentId, trx)) await this.history.append(planned.entries, trx);
+    });
+    return this.versions.get(tenant, name, version);
   }
 
   /** The version as it is now; 409 when it already is in `stage`. */
@@ -108,25 +164,25 @@ export class TransitionsService {
     archiveExisting: boolean,
     audit: TransitionAudit,
   ): Promise<HistoryEntry[]> {
-    const { tenant } = audit;
+    const planned = await this.plan(current, stage, archiveExisting, audit);
+    await this.execute(audit.tenant, current, stage, planned.archive);
+    return planned.entries;
+  }
+
+  /** The audit entries a move of `current` to `stage` makes, incl. the versions it archives. */
+  private async plan(
+    current: ModelVersionRecord,
+    stage: Stage,
+    archiveExisting: boolean,
+    audit: TransitionAudit,
+  ): Promise<PlannedTransition> {
     const archive = archiveExisting && ACTIVE_STAGES.includes(stage);
     const displaced = archive
-      ? (await this.registry.searchModelVersions(tenant, current.name, { stage })).filter(
+      ? (await this.registry.searchModelVersions(audit.tenant, current.name, { stage })).filter(
           (v) => v.version !== current.version,
         )
       : [];
-    try {
-      await this.registry.transitionModelVersionStage(
-        tenant,
-        current.name,
-        current.version,
-        stage,
-        archive,
-      );
-    } finally {
-      await this.cache.invalidateModel(tenant, current.name);
-    }
-    return [
+    const entries = [
       this.entryFor(current, current.stage, stage, audit, audit.comment),
       ...displaced.map((v) =>
         this.entryFor(
@@ -138,6 +194,104 @@ export class TransitionsService {
         ),
       ),
     ];
+    return { archive, entries };
+  }
+
+  /** Asks the registry backend for the move; the model's cached entries go either way. */
+  private async execute(
+    tenant: string,
+    current: ModelVersionRecord,
+    stage: Stage,
+    archive: boolean,
+  ): Promise<void> {
+    try {
+      await this.registry.transitionModelVersionStage(
+        tenant,
+        current.name,
+        current.version,
+        stage,
+        archive,
+      );
+    } finally {
+      await this.cache.invalidateModel(tenant, current.name);
+    }
+  }
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => this.tick(), this.config.approvalRetryIntervalMs);
+    this.timer.unref();
+    this.tick();
+  }
+
+  onApplicationShutdown(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  private tick(): void {
+    if (this.reconciling) return;
+    this.reconciling = true;
+    void this.reconcileIntents().finally(() => {
+      this.reconciling = false;
+    });
+  }
+
+  /**
+   * Settles the direct transitions whose request ended between asking the backend and
+   * recording the move (a crash, a timeout, a database error): the history gets the move if
+   * the backend shows it happened, and nothing otherwise. Never throws.
+   */
+  async reconcileIntents(): Promise<void> {
+    let rows: TransitionIntentRow[];
+    try {
+      rows = await this.intents.expired(Date.now(), 50);
+    } catch (err) {
+      this.logger.warn({ err }, 'could not read transition intents to reconcile');
+      return;
+    }
+    for (const row of rows) {
+      try {
+        if (!(await this.intents.claim(row, Date.now(), RECONCILE_LEASE_MS))) continue;
+        await this.reconcile(row);
+      } catch (err) {
+        // The backend or database is down: the intent stays, and the next round tries again.
+        this.logger.warn({ err, intentId: row.id }, 'could not reconcile a transition intent');
+        await this.intents.expire(row.id).catch(() => undefined);
+      }
+    }
+  }
+
+  private async reconcile(row: TransitionIntentRow): Promise<void> {
+    const { tenant_id: tenant, model_name: model, model_uid: uid, version } = row;
+    let stage: Stage | null;
+    try {
+      const current = await this.registry.getModelVersion(tenant, model, version);
+      stage = (await this.versions.getModelUid(tenant, model)) === uid ? current.stage : null;
+    } catch (err) {
+      if (
+        !isRegistryError(err, ErrorCode.ModelNotFound) &&
+        !isRegistryError(err, ErrorCode.VersionNotFound)
+      ) {
+        throw err;
+      }
+      stage = null; // deleted since: nothing to record for a version that is gone
+    }
+    const later = await this.history.transitionsSince(tenant, model, uid, version, row.created_at);
+    const to = row.to_stage as Stage;
+    // Another request recorded a move to the same stage since: its entry stands for it.
+    const covered = later.some((e) => e.to_stage === to);
+    const happened = stage === to || later.some((e) => e.from_stage === to);
+    await this.intents.db.transaction().execute(async (trx) => {
+      if ((await this.intents.remove(row.id, trx)) && happened && !covered) {
+        await this.history.append(entriesOf(row), trx);
+      }
+    });
+    if (happened && !covered) {
+      await this.cache.invalidateModel(tenant, model);
+      this.logger.warn(
+        { intentId: row.id, tenant, model, version, to },
+        'recorded a stage transition whose request ended before recording it',
+      );
+    }
   }
 
   /** One 'transition' entry of the audit trail. */

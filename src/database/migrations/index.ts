@@ -2,10 +2,12 @@ import type { Migration } from 'kysely';
 import * as initial from './001-initial';
 import * as applyLease from './002-apply-lease';
 import * as placement from './003-placement';
+import * as reliability from './004-reliability';
 
 /** Every migration, in order. Names are stable: they are recorded in the database. */
 export const migrations: Record<string, Migration> = {
   '001-initial': initial,
   '002-apply-lease': applyLease,
   '003-placement': placement,
+  '004-reliability': reliability,
 };

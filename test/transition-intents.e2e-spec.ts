@@ -1,0 +1,164 @@
+import { Injectable } from '@nestjs/common';
+import request from 'supertest';
+import { RegistryError } from '../src/common/errors/registry-error';
+import { Database } from '../src/database/database';
+import { EmbeddedMlflowRegistry } from '../src/mlflow/embedded/embedded-mlflow-registry';
+import { MlflowRegistry } from '../src/mlflow/mlflow-registry';
+import { Stage } from '../src/mlflow/registry-types';
+import { TransitionsService } from '../src/transitions/transitions.service';
+import { auth, registerVersion } from './support/fixtures';
+import { BASE, createTestApp, removeDir, TestApp } from './support/test-app';
+
+/**
+ * The embedded backend, whose stage transitions can fail before the change ('before') or fail
+ * after making it ('after': a timeout whose request did reach the backend, or a process that
+ * died before recording it).
+ */
+@Injectable()
+class UnreliableRegistry extends EmbeddedMlflowRegistry {
+  static fail: 'before' | 'after' | null = null;
+  /** Every read fails too (the backend is down). */
+  static down = false;
+
+  constructor(database: Database) {
+    super(database);
+  }
+
+  override async getModelVersion(tenant: string, name: string, version: number) {
+    if (UnreliableRegistry.down) throw RegistryError.unavailable('the registry backend');
+    return super.getModelVersion(tenant, name, version);
+  }
+
+  override async transitionModelVersionStage(
+    tenant: string,
+    name: string,
+    version: number,
+    stage: Stage,
+    archive: boolean,
+  ) {
+    if (UnreliableRegistry.fail === 'before')
+      throw RegistryError.unavailable('the registry backend');
+    const result = await super.transitionModelVersionStage(tenant, name, version, stage, archive);
+    if (UnreliableRegistry.fail === 'after')
+      throw RegistryError.unavailable('the registry backend');
+    return result;
+  }
+}
+
+/** Direct transitions are written down before the backend call (issue 4.4: nothing lost). */
+describe('direct stage transitions whose request fails half way (e2e)', () => {
+  let t: TestApp;
+  let alice: string;
+  let db: Database;
+
+  const stage = (name: string, v: number, body: Record<string, unknown>) =>
+    request(t.http)
+      .post(`${BASE}/models/${name}/versions/${v}/stage`)
+      .set(...auth(alice))
+      .send(body);
+  const transitions = async (name: string, v: number) =>
+    (
+      await request(t.http)
+        .get(`${BASE}/models/${name}/versions/${v}/transitions`)
+        .set(...auth(alice))
+        .expect(200)
+    ).body.transitions.filter((e: { event: string }) => e.event === 'transition');
+  const intents = async () =>
+    (await db.db.selectFrom('transition_intents').selectAll().execute()).length;
+
+  beforeAll(async () => {
+    t = await createTestApp({
+      // The loop is driven by hand below.
+      env: { APPROVAL_RETRY_INTERVAL_MS: '3600000' },
+      override: (b) => b.overrideProvider(MlflowRegistry).useClass(UnreliableRegistry),
+    });
+    db = t.app.get(Database);
+    alice = await t.token('alice', ['editor']);
+    await registerVersion(t, alice, 'intent-model');
+    await registerVersion(t, alice, 'intent-model');
+  });
+
+  afterAll(async () => {
+    UnreliableRegistry.fail = null;
+    UnreliableRegistry.down = false;
+    await t.close();
+    removeDir(t.dataDir);
+  });
+
+  it('leaves no intent behind after a transition that went through', async () => {
+    await stage('intent-model', 1, { stage: 'staging' }).expect(200);
+    expect(await intents()).toBe(0);
+    expect(await transitions('intent-model', 1)).toHaveLength(1);
+  });
+
+  it('records a move the backend made although the request failed (503), once', async () => {
+    UnreliableRegistry.fail = 'after';
+    const res = await stage('intent-model', 2, {
+      stage: 'staging',
+      comment: 'the answer was lost',
+    }).expect(503);
+    expect(res.headers['retry-after']).toBeDefined();
+    UnreliableRegistry.fail = null;
+    expect(await transitions('intent-model', 2)).toHaveLength(0);
+    expect(await intents()).toBe(1);
+
+    const service = t.app.get(TransitionsService);
+    await service.reconcileIntents();
+    await service.reconcileIntents(); // a second round finds nothing to do
+    const entries = await transitions('intent-model', 2);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({
+      from_stage: 'none',
+      to_stage: 'staging',
+      actor: 'alice',
+      comment: 'the answer was lost',
+    });
+    expect(await intents()).toBe(0);
+  });
+
+  it('records nothing for a move the backend never made', async () => {
+    UnreliableRegistry.fail = 'before';
+    await stage('intent-model', 1, { stage: 'archived' }).expect(503);
+    UnreliableRegistry.fail = null;
+    await t.app.get(TransitionsService).reconcileIntents();
+    expect(await intents()).toBe(0);
+    const entries = await transitions('intent-model', 1);
+    expect(entries.map((e: { to_stage: string }) => e.to_stage)).toEqual(['staging']);
+    const v = await request(t.http)
+      .get(`${BASE}/models/intent-model/versions/1`)
+      .set(...auth(alice))
+      .expect(200);
+    expect(v.body.stage).toBe('staging');
+  });
+
+  it('keeps the intent while the backend stays down, and settles it when it is back', async () => {
+    UnreliableRegistry.fail = 'after';
+    await stage('intent-model', 1, { stage: 'archived' }).expect(503);
+    // Reading the version fails too while the backend is down: the intent must wait.
+    const service = t.app.get(TransitionsService);
+    UnreliableRegistry.down = true;
+    await service.reconcileIntents();
+    expect(await intents()).toBe(1);
+    UnreliableRegistry.down = false;
+    UnreliableRegistry.fail = null;
+    await service.reconcileIntents();
+    expect(await intents()).toBe(0);
+    const entries = await transitions('intent-model', 1);
+    expect(entries.map((e: { to_stage: string }) => e.to_stage)).toEqual(['staging', 'archived']);
+  });
+
+  it('refuses to edit or delete the history, even from inside the service', async () => {
+    const failure = (p: Promise<unknown>) =>
+      p.then(
+        () => 'succeeded',
+        (err: unknown) => String(err),
+      );
+    expect(await failure(db.db.updateTable('history').set({ actor: 'mallory' }).execute())).toMatch(
+      /append-only/,
+    );
+    expect(await failure(db.db.deleteFrom('history').execute())).toMatch(/append-only/);
+    const rows = await db.db.selectFrom('history').select('actor').execute();
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.every((r) => r.actor !== 'mallory')).toBe(true);
+  });
+});
