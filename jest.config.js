@@ -21,6 +21,8 @@ const REAL_STACK_E2E = [
   'restart',
   'registration-races',
   'approval-outage',
+  'idempotency',
+  'transition-intents',
 ];
 
 const common = {

@@ -5,10 +5,13 @@ import type { IncomingMessage } from 'node:http';
 import { ArtifactsModule } from './artifacts/artifacts.module';
 import { MetadataCacheModule } from './cache/metadata-cache.module';
 import { AuthGuard } from './common/auth/auth.guard';
+import { RateLimitGuard } from './common/auth/rate-limit.guard';
 import { JwtVerifier } from './common/auth/jwt-verifier';
 import type { Principal } from './common/auth/principal';
 import { HttpExceptionFilter } from './common/errors/http-exception.filter';
 import { BodyErrorInterceptor } from './common/http/deferred-body-parser';
+import { IdempotencyInterceptor } from './common/idempotency/idempotency.interceptor';
+import { IdempotencyRepository } from './common/idempotency/idempotency.repository';
 import { requestId } from './common/http/request-id';
 import { createValidationPipe } from './common/validation/validation.pipe';
 import { ComparisonModule } from './comparison/comparison.module';
@@ -57,10 +60,15 @@ export class AppModule {
       ],
       providers: [
         JwtVerifier,
-        // Order matters: authentication and role first, then the approval policy.
+        IdempotencyRepository,
+        // Order matters: authentication and role first, then the user's rate limit, then the
+        // approval policy.
         { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_GUARD, useClass: RateLimitGuard },
         { provide: APP_GUARD, useClass: ApprovalGuard },
+        // A body that could not be read is refused before an Idempotency-Key is claimed for it.
         { provide: APP_INTERCEPTOR, useClass: BodyErrorInterceptor },
+        { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
         { provide: APP_FILTER, useClass: HttpExceptionFilter },
         { provide: APP_PIPE, useFactory: createValidationPipe },
       ],

@@ -4,8 +4,10 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { API_PREFIX } from './common/http/api-prefix';
+import { cors } from './common/http/cors';
 import { deferredJsonParser } from './common/http/deferred-body-parser';
 import { requestDeadline } from './common/http/request-deadline';
+import { securityHeaders } from './common/http/security-headers';
 import { AppConfig } from './config/app-config';
 import { buildOpenApiDocument } from './openapi';
 
@@ -19,6 +21,8 @@ export const IDLE_TIMEOUT_MS = 120_000;
 export function configureApp(app: NestExpressApplication, config: AppConfig): void {
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
+  app.use(securityHeaders());
+  app.use(cors(config.corsOrigins));
   app.use(
     requestDeadline(
       config.requestBodyTimeoutMs,

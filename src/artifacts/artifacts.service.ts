@@ -305,6 +305,11 @@ export class ArtifactsService implements OnApplicationBootstrap, OnApplicationSh
     return removed;
   }
 
+  /** Removes a fresh upload nothing refers to (a repeated idempotent upload). */
+  async discardUpload(tenant: string, id: string): Promise<void> {
+    await this.discard(id, artifactPrefix(tenant, id));
+  }
+
   private async discard(id: string, prefix: string): Promise<void> {
     try {
       await this.storage.deletePrefix(prefix);

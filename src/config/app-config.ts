@@ -55,6 +55,10 @@ export class AppConfig {
   shutdownGraceMs!: number;
   /** Every request but an upload must have sent its whole body within this. */
   requestBodyTimeoutMs!: number;
+  /** Requests per minute per user and replica; 0 = no limit. */
+  rateLimitPerMinute!: number;
+  /** Origins allowed by CORS: [] = none (closed), ['*'] = any. */
+  corsOrigins!: string[];
 }
 
 export interface MlflowSettings {
@@ -137,6 +141,39 @@ export function developmentSecret(dataDir: string): string {
   return secret;
 }
 
+/** `https://a.example, http://localhost:8080` → exact origins (scheme://host[:port]), or `*`. */
+function corsOrigins(value: string | undefined): string[] {
+  if (value === undefined || value.trim() === '') return [];
+  const origins = value
+    .split(',')
+    .map((o) => o.trim())
+    .filter((o) => o !== '');
+  if (origins.includes('*')) {
+    if (origins.length > 1) {
+      throw new ConfigurationError('CORS_ORIGINS: `*` (any origin) cannot be combined with others');
+    }
+    return ['*'];
+  }
+  for (const origin of origins) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (
+      parsed === undefined ||
+      !['http:', 'https:'].includes(parsed.protocol) ||
+      parsed.origin !== origin
+    ) {
+      throw new ConfigurationError(
+        `CORS_ORIGINS: '${origin}' is not an origin (scheme://host[:port], no path or trailing slash)`,
+      );
+    }
+  }
+  return origins;
+}
+
 export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
   const parsed = plainToInstance(EnvironmentDto, { ...env }, { enableImplicitConversion: false });
   const errors = validateSync(parsed, { whitelist: false, forbidUnknownValues: false });
@@ -216,5 +253,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   config.approvalRetryIntervalMs = parsed.APPROVAL_RETRY_INTERVAL_MS ?? 5000;
   config.shutdownGraceMs = parsed.SHUTDOWN_GRACE_MS ?? 25_000;
   config.requestBodyTimeoutMs = parsed.REQUEST_BODY_TIMEOUT_MS ?? 30_000;
+  config.rateLimitPerMinute = parsed.RATE_LIMIT_PER_MINUTE ?? 1200;
+  config.corsOrigins = corsOrigins(parsed.CORS_ORIGINS);
   return config;
 }

@@ -184,4 +184,16 @@ export class EnvironmentDto {
   @IsInt()
   @Min(100)
   REQUEST_BODY_TIMEOUT_MS?: number;
+
+  /** Requests per minute per user (tenant + subject), per replica; 0 turns the limit off. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  RATE_LIMIT_PER_MINUTE?: number;
+
+  /** Comma-separated browser origins allowed to call the API (CORS); unset = none; `*` = any. */
+  @IsOptional()
+  @IsString()
+  CORS_ORIGINS?: string;
 }

@@ -19,8 +19,11 @@ export enum ErrorCode {
   StageUnchanged = 'STAGE_UNCHANGED',
   ApprovalAlreadyPending = 'APPROVAL_ALREADY_PENDING',
   ApprovalNotPending = 'APPROVAL_NOT_PENDING',
+  IdempotencyKeyInUse = 'IDEMPOTENCY_KEY_IN_USE',
   PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
   UnsupportedMediaType = 'UNSUPPORTED_MEDIA_TYPE',
+  IdempotencyKeyReused = 'IDEMPOTENCY_KEY_REUSED',
+  RateLimited = 'RATE_LIMITED',
   BackendUnavailable = 'BACKEND_UNAVAILABLE',
   Internal = 'INTERNAL_ERROR',
 }
@@ -47,11 +50,16 @@ export function statusForCode(code: ErrorCode): number {
     case ErrorCode.StageUnchanged:
     case ErrorCode.ApprovalAlreadyPending:
     case ErrorCode.ApprovalNotPending:
+    case ErrorCode.IdempotencyKeyInUse:
       return 409;
     case ErrorCode.PayloadTooLarge:
       return 413;
     case ErrorCode.UnsupportedMediaType:
       return 415;
+    case ErrorCode.IdempotencyKeyReused:
+      return 422;
+    case ErrorCode.RateLimited:
+      return 429;
     case ErrorCode.BackendUnavailable:
       return 503;
     case ErrorCode.Internal:

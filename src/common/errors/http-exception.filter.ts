@@ -34,6 +34,8 @@ function codeForHttpStatus(status: number): ErrorCode {
       return ErrorCode.PayloadTooLarge;
     case 415:
       return ErrorCode.UnsupportedMediaType;
+    case 429:
+      return ErrorCode.RateLimited;
     case 503:
       return ErrorCode.BackendUnavailable;
     default:
@@ -56,11 +58,13 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const requestId = req?.id !== undefined ? String(req.id) : undefined;
     const { body, retryAfter } = this.toBody(exception, requestId);
 
-    if (body.statusCode >= 500) {
-      this.logger.error(
-        { err: exception, requestId, code: body.code },
-        body.statusCode === 500 ? 'unhandled error' : body.message,
-      );
+    if (body.statusCode === 500) {
+      this.logger.error({ err: exception, requestId, code: body.code }, 'unhandled error');
+    } else if (body.statusCode > 500) {
+      // A backend outage answers every request with 503 until it ends: one line each at warn
+      // level with the cause's message, not an error with a stack trace per request.
+      const cause = exception instanceof Error ? exception.message : String(exception);
+      this.logger.warn({ requestId, code: body.code, cause }, body.message);
     }
     if (res.headersSent) {
       // A streamed response failed half way: the only honest signal left is to cut it.

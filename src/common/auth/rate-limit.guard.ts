@@ -1,0 +1,78 @@
+import { CanActivate, ExecutionContext, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import type { Response } from 'express';
+import { AppConfig } from '../../config/app-config';
+import { ErrorCode } from '../errors/error-code';
+import { RegistryError } from '../errors/registry-error';
+import type { AuthenticatedRequest } from './auth.guard';
+
+interface Bucket {
+  tokens: number;
+  updated: number;
+}
+
+/** Buckets idle long enough to be full again are dropped this often. */
+const PRUNE_INTERVAL_MS = 60_000;
+
+/**
+ * Per-user rate limit (OWASP API4): a token bucket per tenant and subject holding a minute's
+ * worth of requests (RATE_LIMIT_PER_MINUTE), refilled continuously. Over it: 429 with
+ * Retry-After (seconds until one request is allowed again). Every limited answer carries
+ * `RateLimit-Limit` and `RateLimit-Remaining`. Runs after authentication, so the limit is the
+ * user's, whatever address they call from; health and docs are not limited. The buckets live in
+ * this process: with N replicas behind a balancer a user gets up to N times the limit.
+ */
+@Injectable()
+export class RateLimitGuard implements CanActivate, OnApplicationShutdown {
+  private readonly buckets = new Map<string, Bucket>();
+  private readonly limit: number;
+  private readonly perMs: number;
+  private readonly pruner?: NodeJS.Timeout;
+
+  constructor(config: AppConfig) {
+    this.limit = config.rateLimitPerMinute;
+    this.perMs = this.limit / 60_000;
+    if (this.limit > 0) {
+      this.pruner = setInterval(() => this.prune(Date.now()), PRUNE_INTERVAL_MS);
+      this.pruner.unref();
+    }
+  }
+
+  canActivate(context: ExecutionContext): boolean {
+    const principal = context.switchToHttp().getRequest<AuthenticatedRequest>().principal;
+    if (this.limit === 0 || principal === undefined) return true;
+    const key = `${principal.tenantId}\u0000${principal.subject}`;
+    const now = Date.now();
+    const bucket = this.buckets.get(key) ?? { tokens: this.limit, updated: now };
+    bucket.tokens = Math.min(this.limit, bucket.tokens + (now - bucket.updated) * this.perMs);
+    bucket.updated = now;
+    this.buckets.set(key, bucket);
+    const res = context.switchToHttp().getResponse<Response>();
+    res.setHeader('RateLimit-Limit', String(this.limit));
+    if (bucket.tokens < 1) {
+      const wait = Math.max(1, Math.ceil((1 - bucket.tokens) / this.perMs / 1000));
+      res.setHeader('RateLimit-Remaining', '0');
+      res.setHeader('RateLimit-Reset', String(wait));
+      throw new RegistryError(
+        ErrorCode.RateLimited,
+        `rate limit of ${this.limit} requests per minute exceeded; retry in ${wait} s`,
+        undefined,
+        wait,
+      );
+    }
+    bucket.tokens -= 1;
+    res.setHeader('RateLimit-Remaining', String(Math.floor(bucket.tokens)));
+    return true;
+  }
+
+  onApplicationShutdown(): void {
+    if (this.pruner) clearInterval(this.pruner);
+  }
+
+  private prune(now: number): void {
+    for (const [key, bucket] of this.buckets) {
+      if (bucket.tokens + (now - bucket.updated) * this.perMs >= this.limit) {
+        this.buckets.delete(key);
+      }
+    }
+  }
+}
