@@ -1,5 +1,6 @@
 import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { documentGlobalBehaviour } from './openapi-globals';
 
 /** The OpenAPI document served at /docs-json (and rendered by Swagger UI at /docs). */
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
@@ -16,5 +17,5 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .setVersion('1.0')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'bearer')
     .build();
-  return SwaggerModule.createDocument(app, config);
+  return documentGlobalBehaviour(SwaggerModule.createDocument(app, config));
 }

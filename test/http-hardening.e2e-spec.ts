@@ -56,6 +56,27 @@ describe('HTTP hardening (e2e)', () => {
       expect(preflight.headers['access-control-allow-methods']).toBeUndefined();
     });
 
+    it('documents Idempotency-Key on every POST and 429 on every API operation', async () => {
+      const doc = (await request(t.http).get('/docs-json').expect(200)).body as {
+        paths: Record<
+          string,
+          Record<string, { parameters?: { name: string }[]; responses: object }>
+        >;
+      };
+      let posts = 0;
+      for (const [path, item] of Object.entries(doc.paths)) {
+        if (!path.startsWith(BASE)) continue;
+        for (const [method, op] of Object.entries(item)) {
+          expect(Object.keys(op.responses)).toContain('429');
+          if (method !== 'post') continue;
+          posts++;
+          expect((op.parameters ?? []).map((p) => p.name)).toContain('Idempotency-Key');
+          expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['409', '422']));
+        }
+      }
+      expect(posts).toBeGreaterThanOrEqual(6);
+    });
+
     it('announces the rate limit on every authenticated answer', async () => {
       const res = await request(t.http)
         .get(`${BASE}/models`)
