@@ -260,6 +260,8 @@ export interface ObservedError {
   status: number;
   text: string;
   body: unknown;
+  /** False for answers that are not error bodies by contract (the readiness report). */
+  shape: boolean;
 }
 
 /**
@@ -278,10 +280,16 @@ export class SecurityLog {
   }
 
   /** Records a response; returns it. */
-  see<R extends request.Response>(where: string, res: R): R {
+  see<R extends request.Response>(where: string, res: R, options: { shape?: boolean } = {}): R {
     this.responses += 1;
     if (res.status >= 400) {
-      this.errors.push({ where, status: res.status, text: res.text ?? '', body: res.body });
+      this.errors.push({
+        where,
+        status: res.status,
+        text: res.text ?? '',
+        body: res.body,
+        shape: options.shape !== false,
+      });
     }
     return res;
   }
@@ -291,9 +299,10 @@ export class SecurityLog {
     const out: string[] = [];
     for (const e of this.errors) {
       for (const p of leaksIn(e.text, secrets)) out.push(`${e.where} → ${e.status}: ${p}`);
-      const ct = e.text.trim().startsWith('{');
-      if (!ct) out.push(`${e.where} → ${e.status}: body is not JSON: ${e.text.slice(0, 80)}`);
-      else for (const p of errorShapeProblems(e.status, e.body)) out.push(`${e.where}: ${p}`);
+      if (!e.shape) continue;
+      if (!e.text.trim().startsWith('{')) {
+        out.push(`${e.where} → ${e.status}: body is not JSON: ${e.text.slice(0, 80)}`);
+      } else for (const p of errorShapeProblems(e.status, e.body)) out.push(`${e.where}: ${p}`);
     }
     return out;
   }
