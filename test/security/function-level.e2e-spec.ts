@@ -50,7 +50,7 @@ interface Row {
   key: string;
   variant?: string;
   success: number;
-  prepare: () => Promise<Target>;
+  prepare: () => Target | Promise<Target>;
 }
 
 describe('OWASP API5: function level authorization, role × operation (e2e)', () => {
@@ -103,22 +103,22 @@ describe('OWASP API5: function level authorization, role × operation (e2e)', ()
   };
 
   const ROWS: Row[] = [
-    { key: 'get /health/live', success: 200, prepare: async () => ({ url: '/health/live' }) },
-    { key: 'get /health/ready', success: 200, prepare: async () => ({ url: '/health/ready' }) },
+    { key: 'get /health/live', success: 200, prepare: () => ({ url: '/health/live' }) },
+    { key: 'get /health/ready', success: 200, prepare: () => ({ url: '/health/ready' }) },
     {
       key: 'post /artifacts',
       success: 201,
-      prepare: async () => ({ url: `${BASE}/artifacts`, upload: true }),
+      prepare: () => ({ url: `${BASE}/artifacts`, upload: true }),
     },
     {
       key: 'get /artifacts/{artifact_id}',
       success: 200,
-      prepare: async () => ({ url: `${BASE}/artifacts/${shared.artifact}` }),
+      prepare: () => ({ url: `${BASE}/artifacts/${shared.artifact}` }),
     },
     {
       key: 'get /artifacts/{artifact_id}/files/{file}',
       success: 200,
-      prepare: async () => ({ url: `${BASE}/artifacts/${shared.artifact}/files/model.pkl` }),
+      prepare: () => ({ url: `${BASE}/artifacts/${shared.artifact}/files/model.pkl` }),
     },
     {
       key: 'post /models',
@@ -132,11 +132,11 @@ describe('OWASP API5: function level authorization, role × operation (e2e)', ()
         };
       },
     },
-    { key: 'get /models', success: 200, prepare: async () => ({ url: M }) },
+    { key: 'get /models', success: 200, prepare: () => ({ url: M }) },
     {
       key: 'get /models/{name}',
       success: 200,
-      prepare: async () => ({ url: `${M}/${shared.name}` }),
+      prepare: () => ({ url: `${M}/${shared.name}` }),
     },
     {
       key: 'patch /models/{name}',
@@ -166,12 +166,12 @@ describe('OWASP API5: function level authorization, role × operation (e2e)', ()
     {
       key: 'get /models/{name}/versions',
       success: 200,
-      prepare: async () => ({ url: `${M}/${shared.name}/versions` }),
+      prepare: () => ({ url: `${M}/${shared.name}/versions` }),
     },
     {
       key: 'get /models/{name}/versions/{version}',
       success: 200,
-      prepare: async () => ({ url: `${M}/${shared.name}/versions/1` }),
+      prepare: () => ({ url: `${M}/${shared.name}/versions/1` }),
     },
     {
       key: 'patch /models/{name}/versions/{version}',
@@ -211,18 +211,18 @@ describe('OWASP API5: function level authorization, role × operation (e2e)', ()
     {
       key: 'get /models/{name}/versions/{version}/transitions',
       success: 200,
-      prepare: async () => ({ url: `${M}/${shared.name}/versions/2/transitions` }),
+      prepare: () => ({ url: `${M}/${shared.name}/versions/2/transitions` }),
     },
     {
       key: 'get /models/{name}/compare',
       success: 200,
-      prepare: async () => ({ url: `${M}/${shared.name}/compare?versions=1,2` }),
+      prepare: () => ({ url: `${M}/${shared.name}/compare?versions=1,2` }),
     },
-    { key: 'get /approvals', success: 200, prepare: async () => ({ url: `${BASE}/approvals` }) },
+    { key: 'get /approvals', success: 200, prepare: () => ({ url: `${BASE}/approvals` }) },
     {
       key: 'get /approvals/{id}',
       success: 200,
-      prepare: async () => ({ url: `${BASE}/approvals/${shared.approval}` }),
+      prepare: () => ({ url: `${BASE}/approvals/${shared.approval}` }),
     },
     ...(['approve', 'reject', 'cancel'] as const).map((action): Row => ({
       key: `post /approvals/{id}/${action}`,

@@ -119,7 +119,7 @@ describe('OWASP API4: resource consumption (e2e)', () => {
             .set('Content-Type', 'application/json');
           r.write(`{"description": "${'y'.repeat(JSON_LIMIT)}`);
           r.write('"}');
-          r.end((err, response) => (err ? reject(err) : resolve(response)));
+          r.end((err: Error | null, response) => (err ? reject(err) : resolve(response)));
         }),
       );
       log.attack(CAT);
