@@ -221,10 +221,14 @@ describe('Item 6: the history is append-only (e2e)', () => {
         const before = await rowsOf('h-doomed');
         const res = log.see(`history down: ${what}`, await attempt());
         log.attack(CAT);
-        const recorded = (await rowsOf('h-doomed')).length > before.length;
-        if ((await changed()) && !recorded) {
-          unrecorded.push({ what, status: res.status, code: res.body?.code });
+        if (!(await changed())) continue;
+        // Recorded at once, or soon after by a background retry (an outbox) of a healthy app.
+        let recorded = false;
+        for (let i = 0; i < 8 && !recorded; i++) {
+          recorded = (await rowsOf('h-doomed')).length > before.length;
+          if (!recorded) await new Promise((r) => setTimeout(r, 250));
         }
+        if (!recorded) unrecorded.push({ what, status: res.status, code: res.body?.code });
       }
     } finally {
       await broken.close();
@@ -272,7 +276,7 @@ describe('Item 6: the history is append-only (e2e)', () => {
     expect(await allRows()).toEqual(before);
     // Appending still works.
     await newVersion(t, editor, 'h-after-triggers');
-    expect((await allRows()).length).toBe(before.length + 1);
+    expect((await allRows()).length).toBeGreaterThan(before.length);
   });
 
   it('no error body leaked internals', () => {
