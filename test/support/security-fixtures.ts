@@ -1,0 +1,47 @@
+import request from 'supertest';
+import { registerVersion, upload } from './fixtures';
+import { BASE, mintToken, Role, TestApp } from './test-app';
+
+/** A token for `sub` in `tenant` with `roles` (the harness's callers). */
+export function tokenFor(tenant: string, sub: string, roles: Role[]): Promise<string> {
+  return mintToken({ tenant_id: tenant, roles }, { sub });
+}
+
+/** Uploads an artifact; returns its id. */
+export async function uploadArtifact(t: TestApp, token: string): Promise<string> {
+  const res = await upload(t, token, { metrics: { f1_score: 0.9, log_loss: 0.3 } }).expect(201);
+  return res.body.artifact_id as string;
+}
+
+/** Registers a new version of `name` (creating the model if new); returns its number. */
+export async function newVersion(
+  t: TestApp,
+  token: string,
+  name: string,
+  metrics: Record<string, number> = { f1_score: 0.9 },
+): Promise<number> {
+  const v = await registerVersion(t, token, name, { metrics });
+  return v.version;
+}
+
+/** Opens a production request on a version; returns the approval id. */
+export async function requestProduction(
+  t: TestApp,
+  token: string,
+  name: string,
+  version: number,
+): Promise<string> {
+  const res = await request(t.http)
+    .post(`${BASE}/models/${name}/versions/${version}/stage`)
+    .set('Authorization', `Bearer ${token}`)
+    .send({ stage: 'production', comment: 'ready' })
+    .expect(202);
+  return res.body.approval.id as string;
+}
+
+let counter = 0;
+/** A model name no other fixture of this process uses. */
+export function uniqueName(prefix: string): string {
+  counter += 1;
+  return `${prefix}-${process.pid}-${counter}`;
+}
