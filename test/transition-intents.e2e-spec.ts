@@ -29,6 +29,14 @@ class UnreliableRegistry extends EmbeddedMlflowRegistry {
     return super.getModelVersion(tenant, name, version);
   }
 
+  override async deleteModelVersion(tenant: string, name: string, version: number) {
+    if (UnreliableRegistry.fail === 'before')
+      throw RegistryError.unavailable('the registry backend');
+    await super.deleteModelVersion(tenant, name, version);
+    if (UnreliableRegistry.fail === 'after')
+      throw RegistryError.unavailable('the registry backend');
+  }
+
   override async transitionModelVersionStage(
     tenant: string,
     name: string,
@@ -145,6 +153,38 @@ describe('direct stage transitions whose request fails half way (e2e)', () => {
     expect(await intents()).toBe(0);
     const entries = await transitions('intent-model', 1);
     expect(entries.map((e: { to_stage: string }) => e.to_stage)).toEqual(['staging', 'archived']);
+  });
+
+  it('records a deletion the backend made although the request failed, and none it did not make', async () => {
+    const admin = await t.token('root', ['admin']);
+    await registerVersion(t, alice, 'doomed');
+    await registerVersion(t, alice, 'doomed');
+    const deleted = async () =>
+      (
+        await db.db
+          .selectFrom('history')
+          .select(['version', 'actor'])
+          .where('model_name', '=', 'doomed')
+          .where('event', '=', 'deleted')
+          .execute()
+      ).map((r) => r.version);
+    const remove = (v: number) =>
+      request(t.http)
+        .delete(`${BASE}/models/doomed/versions/${v}`)
+        .set(...auth(admin));
+
+    UnreliableRegistry.fail = 'before';
+    await remove(1).expect(503);
+    UnreliableRegistry.fail = 'after';
+    await remove(2).expect(503);
+    UnreliableRegistry.fail = null;
+    await t.app.get(TransitionsService).reconcileIntents();
+    expect(await intents()).toBe(0);
+    expect(await deleted()).toEqual([2]);
+    await request(t.http)
+      .get(`${BASE}/models/doomed/versions/1`)
+      .set(...auth(alice))
+      .expect(200);
   });
 
   it('refuses to edit or delete the history, even from inside the service', async () => {

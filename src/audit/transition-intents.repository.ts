@@ -6,23 +6,31 @@ import type { HistoryEntry } from './history.repository';
 
 export type TransitionIntentRow = Selectable<TransitionIntentsTable>;
 
+export enum IntentKind {
+  Transition = 'transition',
+  DeleteVersion = 'delete_version',
+  DeleteModel = 'delete_model',
+}
+
 export interface TransitionIntent {
   id: string;
+  kind: IntentKind;
   tenant: string;
   model: string;
   modelUid: string;
+  /** 0 for a whole model. */
   version: number;
-  from: string;
-  to: string;
+  from: string | null;
+  to: string | null;
   entries: HistoryEntry[];
 }
 
 /**
- * Direct stage transitions asked of the registry backend and not recorded yet (an outbox in
- * reverse: the record is written before the external effect). A row lives from just before the
- * backend call to the transaction that appends the transition to history; one left behind means
- * the process died or the call failed in between, and the reconciler settles it from what the
- * backend shows.
+ * Direct stage transitions and deletions asked of the registry backend and not recorded yet (an
+ * outbox in reverse: the record is written before the external effect). A row lives from just
+ * before the backend call to the transaction that appends its entries to history; one left
+ * behind means the process died or the call failed in between, and the reconciler
+ * (TransitionsService) settles it from what the backend shows.
  */
 @Injectable()
 export class TransitionIntentsRepository {
@@ -37,6 +45,7 @@ export class TransitionIntentsRepository {
       .insertInto('transition_intents')
       .values({
         id: intent.id,
+        kind: intent.kind,
         tenant_id: intent.tenant,
         model_name: intent.model,
         model_uid: intent.modelUid,
@@ -57,6 +66,19 @@ export class TransitionIntentsRepository {
       .where('id', '=', id)
       .executeTakeFirst();
     return Number(result.numDeletedRows) === 1;
+  }
+
+  /**
+   * Runs the transaction that records an intent's effect; if it fails (the database), hands the
+   * intent to the reconciler at once rather than after its lease, and rethrows.
+   */
+  async record(id: string, commit: () => Promise<void>): Promise<void> {
+    try {
+      await commit();
+    } catch (err) {
+      await this.expire(id).catch(() => undefined);
+      throw err;
+    }
   }
 
   /** Hands an intent to the reconciler at once (its request failed). */

@@ -162,15 +162,16 @@ export interface IdempotencyKeysTable {
   expires_at: number;
 }
 
-/** Direct stage transitions asked of the backend and not yet recorded. Migration 004. */
+/** Direct stage transitions and deletions asked of the backend, not yet recorded. Migration 004. */
 export interface TransitionIntentsTable {
   id: string;
+  kind: string;
   tenant_id: string;
   model_name: string;
   model_uid: string;
   version: number;
-  from_stage: string;
-  to_stage: string;
+  from_stage: string | null;
+  to_stage: string | null;
   entries: string;
   lease_until: number;
   created_at: number;

@@ -2,7 +2,9 @@ import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { alreadyRegistered, ArtifactsService } from '../artifacts/artifacts.service';
 import { ApprovalsService } from '../transitions/approvals.service';
+import { INTENT_LEASE_MS } from '../transitions/transitions.service';
 import { HistoryEvent, HistoryRepository } from '../audit/history.repository';
+import { IntentKind, TransitionIntentsRepository } from '../audit/transition-intents.repository';
 import { MetadataCache } from '../cache/metadata-cache';
 import type { Caller } from '../common/auth/caller.decorator';
 import { ErrorCode } from '../common/errors/error-code';
@@ -46,6 +48,7 @@ export class ModelsService {
     private readonly artifacts: ArtifactsService,
     private readonly approvals: ApprovalsService,
     private readonly history: HistoryRepository,
+    private readonly intents: TransitionIntentsRepository,
     private readonly cache: MetadataCache,
     private readonly database: Database,
     private readonly locks: ModelLock,
@@ -298,9 +301,11 @@ export class ModelsService {
   }
 
   /**
-   * The registry deletion first: if it fails, nothing else has changed. Then what pointed at
-   * the deleted versions: pending requests are cancelled, the deletion is recorded, and runs
-   * and bytes that nothing references any more are removed.
+   * The registry deletion first: if it fails, nothing else has changed. Its history entries are
+   * written down as an intent before, and recorded with the intent's removal after, so a process
+   * that dies in between (or a call that failed after deleting) still gets them recorded by the
+   * reconciler. Then what pointed at the deleted versions: pending requests are cancelled, and
+   * runs and bytes that nothing references any more are removed.
    */
   private async remove(
     caller: Caller,
@@ -312,15 +317,39 @@ export class ModelsService {
     deleteInRegistry: () => Promise<void>,
   ): Promise<void> {
     const { tenant } = caller;
+    const entries = versions.map((v) =>
+      this.deletedEntry(caller, name, uid, v.version, v.stage, reason),
+    );
+    const intentId = randomUUID();
+    await this.intents.insert(
+      {
+        id: intentId,
+        kind: version === undefined ? IntentKind.DeleteModel : IntentKind.DeleteVersion,
+        tenant,
+        model: name,
+        modelUid: uid,
+        version: version ?? 0,
+        from: null,
+        to: null,
+        entries,
+      },
+      Date.now(),
+      INTENT_LEASE_MS,
+    );
     try {
       await deleteInRegistry();
+    } catch (err) {
+      await this.intents.expire(intentId).catch(() => undefined);
+      throw err;
     } finally {
       await this.cache.invalidateModel(tenant, name);
     }
-    await this.approvals.cancelPendingFor(caller, name, uid, version, reason);
-    await this.history.append(
-      versions.map((v) => this.deletedEntry(caller, name, uid, v.version, v.stage, reason)),
+    await this.intents.record(intentId, () =>
+      this.database.db.transaction().execute(async (trx) => {
+        if (await this.intents.remove(intentId, trx)) await this.history.append(entries, trx);
+      }),
     );
+    await this.approvals.cancelPendingFor(caller, name, uid, version, reason);
     for (const v of versions) {
       if (v.runId === null) continue;
       await this.registry.deleteRun(tenant, v.runId).catch((err: unknown) => {

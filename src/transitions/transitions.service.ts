@@ -8,6 +8,7 @@ import {
 } from '../audit/history.repository';
 import {
   entriesOf,
+  IntentKind,
   TransitionIntentRow,
   TransitionIntentsRepository,
 } from '../audit/transition-intents.repository';
@@ -31,7 +32,7 @@ const ACTIVE_STAGES: readonly Stage[] = [Stage.Staging, Stage.Production];
  * How long a direct transition's intent belongs to the request making it. The request's backend
  * calls are bounded well below this; past it the reconciler takes the intent over.
  */
-const INTENT_LEASE_MS = 120_000;
+export const INTENT_LEASE_MS = 120_000;
 /** How long one reconciliation attempt holds an intent (other replicas leave it alone). */
 const RECONCILE_LEASE_MS = 30_000;
 
@@ -108,6 +109,7 @@ export class TransitionsService implements OnApplicationBootstrap, OnApplication
     await this.intents.insert(
       {
         id: intentId,
+        kind: IntentKind.Transition,
         tenant,
         model: name,
         modelUid,
@@ -127,9 +129,13 @@ export class TransitionsService implements OnApplicationBootstrap, OnApplication
       await this.intents.expire(intentId).catch(() => undefined);
       throw err;
     }
-    await this.intents.db.transaction().execute(async (trx) => {
-      if (await this.intents.remove(intentId, trx)) await this.history.append(planned.entries, trx);
-    });
+    await this.intents.record(intentId, () =>
+      this.intents.db.transaction().execute(async (trx) => {
+        if (await this.intents.remove(intentId, trx)) {
+          await this.history.append(planned.entries, trx);
+        }
+      }),
+    );
     return this.versions.get(tenant, name, version);
   }
 
@@ -167,6 +173,38 @@ export class TransitionsService implements OnApplicationBootstrap, OnApplication
     const planned = await this.plan(current, stage, archiveExisting, audit);
     await this.execute(audit.tenant, current, stage, planned.archive);
     return planned.entries;
+  }
+
+  /** A deletion happened when the backend no longer has the version (or model incarnation). */
+  private async reconcileDeletion(row: TransitionIntentRow): Promise<void> {
+    const { tenant_id: tenant, model_name: model, model_uid: uid, version } = row;
+    let gone: boolean;
+    try {
+      if (row.kind === (IntentKind.DeleteVersion as string)) {
+        await this.registry.getModelVersion(tenant, model, version);
+      }
+      gone = (await this.versions.getModelUid(tenant, model)) !== uid;
+    } catch (err) {
+      if (
+        !isRegistryError(err, ErrorCode.ModelNotFound) &&
+        !isRegistryError(err, ErrorCode.VersionNotFound)
+      ) {
+        throw err;
+      }
+      gone = true;
+    }
+    await this.intents.db.transaction().execute(async (trx) => {
+      if ((await this.intents.remove(row.id, trx)) && gone) {
+        await this.history.append(entriesOf(row), trx);
+      }
+    });
+    if (gone) {
+      await this.cache.invalidateModel(tenant, model);
+      this.logger.warn(
+        { intentId: row.id, tenant, model, version },
+        'recorded a deletion whose request ended before recording it',
+      );
+    }
   }
 
   /** The audit entries a move of `current` to `stage` makes, incl. the versions it archives. */
@@ -261,6 +299,7 @@ export class TransitionsService implements OnApplicationBootstrap, OnApplication
   }
 
   private async reconcile(row: TransitionIntentRow): Promise<void> {
+    if (row.kind !== (IntentKind.Transition as string)) return this.reconcileDeletion(row);
     const { tenant_id: tenant, model_name: model, model_uid: uid, version } = row;
     let stage: Stage | null;
     try {

@@ -16,7 +16,7 @@ export function deferredJsonParser(limitBytes: number) {
   return (req: Request, res: Response, next: NextFunction): void => {
     parse(req, res, (err?: unknown) => {
       if (err !== undefined && err !== null) {
-        (req as RequestWithBodyError).bodyError = err;
+        (req as RequestWithBodyError).bodyError = typed(err);
         // Whatever is left of a body we refused is not worth reading: close after answering.
         res.setHeader('Connection', 'close');
       } else {
@@ -25,6 +25,25 @@ export function deferredJsonParser(limitBytes: number) {
       next();
     });
   };
+}
+
+/**
+ * body-parser reports a body that fails to decompress (a `Content-Encoding` that does not match
+ * the bytes) as a 400 without a `type`; give it one so the filter answers 400, not 500.
+ */
+function typed(err: unknown): unknown {
+  const e = err as { type?: unknown; status?: unknown } | null;
+  if (
+    typeof e === 'object' &&
+    e !== null &&
+    e.type === undefined &&
+    typeof e.status === 'number' &&
+    e.status >= 400 &&
+    e.status < 500
+  ) {
+    return Object.assign(e, { type: 'entity.decode.failed' });
+  }
+  return err;
 }
 
 /**

@@ -56,18 +56,19 @@ export async function up(db: Kysely<any>): Promise<void> {
     .column('expires_at')
     .execute();
 
-  // A direct stage transition is written here before the registry backend is asked to make it,
-  // and removed in the transaction that records it in history: a process that dies in between
-  // leaves the intent, and the reconciler records what the backend shows happened.
+  // A direct stage transition or a deletion is written here before the registry backend is
+  // asked to make it, and removed in the transaction that records it in history: a process that
+  // dies in between leaves the intent, and the reconciler records what the backend shows.
   await db.schema
     .createTable('transition_intents')
     .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('kind', 'text', (c) => c.notNull()) // transition | delete_version | delete_model
     .addColumn('tenant_id', 'text', (c) => c.notNull())
     .addColumn('model_name', 'text', (c) => c.notNull())
     .addColumn('model_uid', 'text', (c) => c.notNull())
-    .addColumn('version', 'integer', (c) => c.notNull())
-    .addColumn('from_stage', 'text', (c) => c.notNull())
-    .addColumn('to_stage', 'text', (c) => c.notNull())
+    .addColumn('version', 'integer', (c) => c.notNull()) // 0 for a whole model
+    .addColumn('from_stage', 'text')
+    .addColumn('to_stage', 'text')
     // The history entries to record once the backend shows the move (JSON).
     .addColumn('entries', 'text', (c) => c.notNull())
     .addColumn('lease_until', 'bigint', (c) => c.notNull())
