@@ -16,6 +16,8 @@
 #   FUZZ_MIN_REQUESTS   fail below this many requests in total (default 2000)
 #   FUZZ_RESULTS_DIR    where the reports go (default fuzz-results)
 #   FUZZ_SKIP_BUILD=1   use the existing dist/ (it must be up to date)
+#   FUZZ_BACKENDS=real  run the service on the real test stack instead (MLflow, S3, a fresh
+#                       PostgreSQL database, Redis; needs .stack/run/env or the STACK_* variables)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -89,16 +91,26 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# The embedded default only: no backend variable leaks in from the caller's environment, and
-# the service runs from an empty folder so a developer's .env is not read either.
+# The embedded default unless FUZZ_BACKENDS=real: no backend variable leaks in from the caller's
+# environment, and the service runs from an empty folder so a developer's .env is not read either.
 # (Per-user rate limits must not throttle the fuzzer: set their limits high here.)
+BACKEND_ENV=()
+if [[ "${FUZZ_BACKENDS:-embedded}" == "real" ]]; then
+  if [[ -z "${STACK_DATABASE_URL:-}" && -f "$ROOT/.stack/run/env" ]]; then
+    # shellcheck disable=SC1091
+    source "$ROOT/.stack/run/env"
+  fi
+  mapfile -t BACKEND_ENV < <(node -r ts-node/register/transpile-only scripts/fuzz/real-env.ts)
+  [[ ${#BACKEND_ENV[@]} -gt 0 ]] || { log "could not prepare the real backends"; exit 1; }
+  log "on the real backends: $(printf '%s\n' "${BACKEND_ENV[@]}" | grep -E '^(MLFLOW_TRACKING_URI|ML_REGISTRY_NAMESPACE)=' | tr '\n' ' ')"
+fi
 log "starting the service on $URL (DATA_DIR $DATA_DIR)"
 (
   cd "$WORK"
   exec env -u MLFLOW_TRACKING_URI -u MLFLOW_ARTIFACT_ROOT -u S3_ENDPOINT -u DATABASE_URL \
     -u REDIS_URL -u AUTH_JWKS_URI -u AUTH_ISSUER -u AUTH_AUDIENCE \
     HOST=127.0.0.1 PORT="$PORT" DATA_DIR="$DATA_DIR" AUTH_JWT_SECRET="$AUTH_JWT_SECRET" \
-    NODE_ENV=production LOG_LEVEL="${FUZZ_LOG_LEVEL:-warn}" \
+    NODE_ENV=production LOG_LEVEL="${FUZZ_LOG_LEVEL:-warn}" "${BACKEND_ENV[@]}" \
     node "$ROOT/dist/main.js"
 ) >"$SERVICE_LOG" 2>&1 &
 SERVICE_PID=$!
