@@ -1,6 +1,21 @@
 import { INestApplication } from '@nestjs/common';
-import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, getSchemaPath, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import type {
+  HeaderObject,
+  OperationObject,
+  ParameterObject,
+  ReferenceObject,
+  RequestBodyObject,
+  ResponseObject,
+  SchemaObject,
+} from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+import { TENANT_ID_PATTERN } from './common/auth/principal';
+import { API_PREFIX } from './common/http/api-prefix';
+import { ErrorResponseDto } from './common/http/error-response.dto';
+import { TENANT_ID_DESCRIPTION } from './common/validation/tenant-query.dto';
 import { documentGlobalBehaviour } from './openapi-globals';
+
+const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 
 /** The OpenAPI document served at /docs-json (and rendered by Swagger UI at /docs). */
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
@@ -17,5 +32,164 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .setVersion('1.0')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'bearer')
     .build();
-  return documentGlobalBehaviour(SwaggerModule.createDocument(app, config));
+  const document = SwaggerModule.createDocument(app, config);
+  documentTenantParameter(document);
+  documentOptionalBodies(document);
+  documentClosedBodies(document);
+  documentGlobalBehaviour(document);
+  documentCommonErrors(document);
+  documentGlobalHeaders(document);
+  return document;
+}
+
+interface OperationEntry {
+  path: string;
+  method: string;
+  operation: OperationObject;
+  /** Under /api/v1/ml/registry (authenticated), as opposed to health. */
+  api: boolean;
+}
+
+/** Every operation of the document, in document order. */
+export function operationsOf(document: OpenAPIObject): OperationEntry[] {
+  const entries: OperationEntry[] = [];
+  for (const [path, item] of Object.entries(document.paths)) {
+    for (const method of HTTP_METHODS) {
+      const operation = item[method];
+      if (operation === undefined) continue;
+      entries.push({ path, method, operation, api: path.startsWith(`/${API_PREFIX}/`) });
+    }
+  }
+  return entries;
+}
+
+const errorContent = (): ResponseObject['content'] => ({
+  'application/json': { schema: { $ref: getSchemaPath(ErrorResponseDto) } },
+});
+
+const isReference = (value: unknown): value is ReferenceObject =>
+  typeof value === 'object' && value !== null && '$ref' in value;
+
+/**
+ * `tenant_id` is declared on every authenticated route (see @Authenticated); give it the
+ * pattern the service enforces, so that generated values are the ones it can accept.
+ */
+function documentTenantParameter(document: OpenAPIObject): void {
+  for (const { operation } of operationsOf(document)) {
+    for (const parameter of operation.parameters ?? []) {
+      if (isReference(parameter)) continue;
+      const p: ParameterObject = parameter;
+      if (p.in !== 'query' || p.name !== 'tenant_id') continue;
+      p.description = TENANT_ID_DESCRIPTION;
+      p.schema = { type: 'string', pattern: TENANT_ID_PATTERN.source, maxLength: 64 };
+    }
+  }
+}
+
+/** The component schema of an operation's JSON request body, if it has one. */
+function jsonBodySchema(
+  document: OpenAPIObject,
+  operation: OperationObject,
+): { body: RequestBodyObject; schema: SchemaObject } | undefined {
+  const body = operation.requestBody;
+  if (body === undefined || isReference(body)) return undefined;
+  const ref = body.content['application/json']?.schema;
+  if (!isReference(ref)) return undefined;
+  const schema = document.components?.schemas?.[ref.$ref.replace('#/components/schemas/', '')];
+  if (schema === undefined || isReference(schema)) return undefined;
+  return { body, schema };
+}
+
+/**
+ * A JSON body whose every field is optional may be left out (the validation pipe reads a
+ * missing body as `{}`): approve, cancel and the metadata updates.
+ */
+function documentOptionalBodies(document: OpenAPIObject): void {
+  for (const { operation } of operationsOf(document)) {
+    const found = jsonBodySchema(document, operation);
+    if (found !== undefined && (found.schema.required ?? []).length === 0) {
+      found.body.required = false;
+    }
+  }
+}
+
+/**
+ * The validation pipe refuses unknown fields (400 naming them): say so in every JSON request
+ * body's schema, so that a client (or a fuzzer) generating valid bodies adds none.
+ */
+function documentClosedBodies(document: OpenAPIObject): void {
+  for (const { operation } of operationsOf(document)) {
+    const found = jsonBodySchema(document, operation);
+    if (found !== undefined) found.schema.additionalProperties ??= false;
+  }
+}
+
+/**
+ * The error answers any operation can give, whichever controller serves it. Controllers
+ * document their own (404 'No such artifact', 409 ...), with their own descriptions; what is
+ * missing is filled in here, in the one error shape (ErrorResponseDto).
+ */
+function documentCommonErrors(document: OpenAPIObject): void {
+  for (const { operation, api } of operationsOf(document)) {
+    const responses = operation.responses;
+    const add = (status: string, response: ResponseObject): void => {
+      if (responses[status] === undefined) responses[status] = response;
+    };
+    // Node's HTTP parser answers this before the service sees the request: no body.
+    add('431', {
+      description: 'The request line (with its query) or the headers are too large',
+    });
+    if (!api) continue;
+    const hasPathParameters = (operation.parameters ?? []).some(
+      (p) => !isReference(p) && p.in === 'path',
+    );
+    add('400', {
+      description: 'A path parameter, the query or the body is invalid; the message names it',
+      content: errorContent(),
+    });
+    if (hasPathParameters) {
+      add('404', {
+        description: 'No such model, version, artifact or approval request in the tenant',
+        content: errorContent(),
+      });
+    }
+    if (operation.requestBody !== undefined) {
+      add('413', { description: 'The request body is too large', content: errorContent() });
+    }
+    add('503', {
+      description:
+        'A backend (database, model registry, object store) is unavailable; retry after ' +
+        'Retry-After seconds',
+      content: errorContent(),
+      headers: {
+        'Retry-After': {
+          description: 'Seconds to wait before retrying',
+          required: true,
+          schema: { type: 'integer', minimum: 0 },
+        },
+      },
+    });
+  }
+}
+
+/**
+ * Response headers set on every answer by global middleware rather than by a controller
+ * (X-Request-Id today). Headers added by other global middleware or interceptors (rate limits,
+ * security headers, CORS) belong here too.
+ */
+function documentGlobalHeaders(document: OpenAPIObject): void {
+  const requestIdHeader: HeaderObject = {
+    description:
+      "The request id: the caller's X-Request-Id when it is 1-128 of A-Z a-z 0-9 . _ : -, " +
+      'else a new UUID. Quote it when reporting a problem.',
+    required: true,
+    schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$' } satisfies SchemaObject,
+  };
+  for (const { operation } of operationsOf(document)) {
+    for (const [status, response] of Object.entries(operation.responses)) {
+      // A 431 comes from Node's HTTP parser, before any middleware has run.
+      if (status === '431' || response === undefined || isReference(response)) continue;
+      response.headers = { 'X-Request-Id': requestIdHeader, ...response.headers };
+    }
+  }
 }

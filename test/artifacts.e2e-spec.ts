@@ -86,6 +86,20 @@ describe('artifacts (e2e)', () => {
     expect(manifest.body).toEqual(res.body);
   });
 
+  it('refuses a part with an empty name with a 400, and keeps serving', async () => {
+    const body = Buffer.from(
+      '--XX\r\nContent-Disposition: form-data; name=""\r\n\r\nhello\r\n--XX--\r\n',
+    );
+    const res = await request(t.http)
+      .post(`${BASE}/artifacts`)
+      .set(...auth(editor))
+      .set('Content-Type', 'multipart/form-data; boundary=XX')
+      .send(body)
+      .expect(400);
+    expect(res.body.message).toMatch(/unknown part/);
+    await request(t.http).get('/health/live').expect(200);
+  });
+
   it('streams a file back byte for byte with its digest in the headers', async () => {
     const model = randomBytes(50_000);
     const up = await upload(t, editor, { model, modelName: 'weights.pt' }).expect(201);

@@ -80,22 +80,54 @@ export class ArtifactsController {
         model: {
           type: 'string',
           format: 'binary',
-          description: 'Serialized model: model.pkl or model.pt',
+          description: 'Serialized model: a file named *.pkl or *.pt (model.pkl or model.pt)',
         },
         preprocessor: { type: 'string', format: 'binary', description: 'preprocessor.pkl' },
         config: {
-          type: 'string',
-          format: 'binary',
+          type: 'object',
           description:
             'config.json: {"hyperparameters": {...}, ...}; hyperparameters become the parameters',
+          properties: {
+            hyperparameters: {
+              type: 'object',
+              additionalProperties: {
+                oneOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }],
+              },
+            },
+          },
+          additionalProperties: true,
         },
         metrics: {
-          type: 'string',
-          format: 'binary',
+          type: 'object',
           description: 'metrics.json: {"f1_score": 0.912, ...}',
+          additionalProperties: { type: 'number' },
         },
-        requirements: { type: 'string', format: 'binary', description: 'requirements.txt' },
+        requirements: { type: 'string', description: 'requirements.txt (UTF-8 text)' },
       },
+    },
+    encoding: {
+      model: {
+        contentType: 'application/octet-stream',
+        headers: {
+          'Content-Disposition': {
+            schema: { type: 'string', example: 'form-data; name="model"; filename="model.pkl"' },
+          },
+        },
+      },
+      preprocessor: {
+        contentType: 'application/octet-stream',
+        headers: {
+          'Content-Disposition': {
+            schema: {
+              type: 'string',
+              example: 'form-data; name="preprocessor"; filename="preprocessor.pkl"',
+            },
+          },
+        },
+      },
+      config: { contentType: 'application/json' },
+      metrics: { contentType: 'application/json' },
+      requirements: { contentType: 'text/plain' },
     },
   })
   @ApiCreatedResponse({ type: ArtifactManifestDto })
@@ -145,7 +177,28 @@ export class ArtifactsController {
       're-hashed while they are sent and the connection is cut if they do not match.',
   })
   @ApiProduces('application/octet-stream', 'application/json', 'text/plain')
-  @ApiOkResponse({ schema: { type: 'string', format: 'binary' }, description: 'The file' })
+  @ApiOkResponse({
+    description:
+      'The file: model.pkl, model.pt and preprocessor.pkl as application/octet-stream, ' +
+      'config.json and metrics.json (JSON objects) as application/json, requirements.txt as text/plain',
+    content: {
+      'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
+      'application/json': { schema: { type: 'object', additionalProperties: true } },
+      'text/plain': { schema: { type: 'string' } },
+    },
+    headers: {
+      'X-Checksum-SHA256': {
+        description: 'SHA-256 of the file recorded at upload, lowercase hex',
+        schema: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+      },
+      ETag: { description: '"sha256-<hex digest>"', schema: { type: 'string' } },
+      'Repr-Digest': { description: 'RFC 9530: sha-256=:<base64>:', schema: { type: 'string' } },
+      'Content-Disposition': {
+        description: 'attachment; filename="<file>"',
+        schema: { type: 'string' },
+      },
+    },
+  })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   async download(

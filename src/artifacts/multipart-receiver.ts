@@ -145,11 +145,12 @@ export function receiveArtifact(
       );
     };
 
-    const accept = (name: string): PartName | undefined => {
-      if (!isPartName(name)) {
+    // busboy reports a part with an empty name (`name=""`) as undefined.
+    const accept = (name: string | undefined): PartName | undefined => {
+      if (name === undefined || !isPartName(name)) {
         fail(
           RegistryError.validation(
-            `unknown part '${name.slice(0, 64)}': expected model, preprocessor, config, metrics or requirements`,
+            `unknown part '${(name ?? '').slice(0, 64)}': expected model, preprocessor, config, metrics or requirements`,
           ),
         );
         return undefined;

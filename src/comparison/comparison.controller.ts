@@ -4,6 +4,7 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiQuery,
   ApiTags,
 } from '@nestjs/swagger';
 import { Authenticated } from '../common/auth/authenticated.decorator';
@@ -27,6 +28,22 @@ export class ComparisonController {
       'Lower is better for loss, log_loss, mse, rmse, mae, mape, error and names ending in _loss or ' +
       '_error (or another of those words); higher for the rest. A metric some versions lack is shown ' +
       'as null and left out of the verdict. The recommendation says which metrics decided it and by how much.',
+  })
+  @ApiQuery({
+    name: 'versions',
+    required: true,
+    // One comma-separated value (versions=2,3), not the repeated versions=2&versions=3.
+    style: 'form',
+    explode: false,
+    description: '2 to 10 distinct version numbers, comma-separated: versions=2,3',
+    schema: {
+      type: 'array',
+      items: { type: 'integer', minimum: 1, maximum: 999_999_999 },
+      minItems: 2,
+      maxItems: 10,
+      uniqueItems: true,
+      example: [2, 3],
+    },
   })
   @ApiOkResponse({ type: ComparisonDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })

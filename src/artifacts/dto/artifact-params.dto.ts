@@ -3,7 +3,11 @@ import { IsIn, Matches } from 'class-validator';
 import { ARTIFACT_FILE_NAMES, ARTIFACT_ID_PATTERN, ArtifactFileName } from '../artifact-files';
 
 export class ArtifactParams {
-  /** @example "model-7k2m9x4q8w1zt3vb" */
+  @ApiProperty({
+    description: 'The artifact id returned by POST /artifacts',
+    example: 'model-7k2m9x4q8w1zt3vb',
+    pattern: ARTIFACT_ID_PATTERN.source,
+  })
   @Matches(ARTIFACT_ID_PATTERN, {
     message: 'artifact_id must look like model-<letters and digits>',
   })

@@ -26,6 +26,11 @@ function checkMap(value: unknown, check: EntryCheck): string | undefined {
     if (!KEY_PATTERN.test(key)) {
       return `has an invalid key '${key.slice(0, 50)}': keys are 1-250 letters, digits, '_', '-', '.', '/' or spaces`;
     }
+    // PostgreSQL cannot store U+0000 (see nul-characters.ts); uploads' metrics.json and
+    // config.json reach this check without going through the validation pipe.
+    if (typeof entry === 'string' && entry.includes('\u0000')) {
+      return `value of '${key}' must not contain the NUL character (\\u0000)`;
+    }
     const problem = check(key, entry);
     if (problem !== undefined) return problem;
   }

@@ -1,5 +1,6 @@
-import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
 import { RegistryError } from '../errors/registry-error';
+import { findNulCharacter, nulMessage } from './nul-characters';
 
 function collect(errors: ValidationError[], parent: string, out: string[]): void {
   for (const error of errors) {
@@ -24,18 +25,37 @@ export function describeValidationErrors(errors: ValidationError[]): string[] {
 
 /**
  * The one global pipe: strips nothing silently (unknown fields are a 400 naming them),
- * transforms to DTO classes, and reports every problem with the field's path.
+ * transforms to DTO classes, and reports every problem with the field's path. Before any of
+ * that, a string holding U+0000 anywhere in the path parameters, the query or the body is a 400
+ * naming the field (see nul-characters.ts).
  */
+export class RegistryValidationPipe extends ValidationPipe {
+  constructor() {
+    super({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      stopAtFirstError: true,
+      validationError: { target: false, value: false },
+      exceptionFactory: (errors) => {
+        const messages = describeValidationErrors(errors);
+        return RegistryError.validation(messages.join('; '), { fields: messages });
+      },
+    });
+  }
+
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'body' || metadata.type === 'query' || metadata.type === 'param') {
+      const field = findNulCharacter(value, metadata.data ?? '');
+      if (field !== undefined) {
+        const message = nulMessage(field);
+        throw RegistryError.validation(message, { fields: [message] });
+      }
+    }
+    return super.transform(value, metadata) as Promise<unknown>;
+  }
+}
+
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
-    whitelist: true,
-    forbidNonWhitelisted: true,
-    transform: true,
-    stopAtFirstError: true,
-    validationError: { target: false, value: false },
-    exceptionFactory: (errors) => {
-      const messages = describeValidationErrors(errors);
-      return RegistryError.validation(messages.join('; '), { fields: messages });
-    },
-  });
+  return new RegistryValidationPipe();
 }

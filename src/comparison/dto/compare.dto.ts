@@ -16,9 +16,13 @@ const toVersionList = ({ value }: { value: unknown }): unknown =>
 
 export class CompareQueryDto extends TenantQueryDto {
   @ApiProperty({
-    type: String,
-    example: '2,3',
-    description: '2 to 10 version numbers, comma-separated',
+    type: 'array',
+    items: { type: 'integer', minimum: 1, maximum: 999_999_999 },
+    minItems: 2,
+    maxItems: 10,
+    uniqueItems: true,
+    example: [2, 3],
+    description: '2 to 10 distinct version numbers, comma-separated: versions=2,3',
   })
   @Transform(toVersionList)
   @IsArray({ message: VERSIONS_MESSAGE })

@@ -1,4 +1,4 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
   IsEnum,
@@ -33,12 +33,25 @@ export class ListApprovalsQueryDto extends TenantQueryDto {
   })
   status?: ApprovalStatus;
 
-  /** Only requests for this model. @example "churn-predictor" */
+  @ApiPropertyOptional({
+    type: String,
+    description: 'Only requests for this model',
+    example: 'churn-predictor',
+    pattern: MODEL_NAME_PATTERN.source,
+    maxLength: 128,
+  })
   @IsOptional()
   @Matches(MODEL_NAME_PATTERN, { message: MODEL_NAME_MESSAGE.replace(/^name/, 'model') })
   model?: string;
 
-  /** Page size, 1 to 1000 (default 100). @example 100 */
+  @ApiPropertyOptional({
+    type: 'integer',
+    description: 'Page size, 1 to 1000',
+    minimum: 1,
+    maximum: 1000,
+    default: 100,
+    example: 100,
+  })
   @IsOptional()
   @Transform(toInteger)
   @IsInt({ message: 'max_results must be an integer from 1 to 1000' })
@@ -46,15 +59,29 @@ export class ListApprovalsQueryDto extends TenantQueryDto {
   @Max(1000, { message: 'max_results must be an integer from 1 to 1000' })
   max_results?: number;
 
-  /** The `next_page_token` of the previous page. */
+  @ApiPropertyOptional({
+    type: String,
+    description: 'The `next_page_token` of the previous page',
+    maxLength: 512,
+  })
   @IsOptional()
   @MaxLength(512)
   @IsString()
   page_token?: string;
 }
 
+/** What class-validator's isUUID('4') accepts. */
+export const UUID_V4_PATTERN =
+  '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-4[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$';
+
 export class ApprovalParams {
-  /** @example "3f6d1c2e-8a4b-4f0e-9d7c-1b2a3c4d5e6f" */
+  @ApiProperty({
+    type: String,
+    format: 'uuid',
+    description: 'Approval request id (a version 4 UUID)',
+    example: '3f6d1c2e-8a4b-4f0e-9d7c-1b2a3c4d5e6f',
+    pattern: UUID_V4_PATTERN,
+  })
   @IsUUID('4', { message: 'id must be a UUID' })
   id!: string;
 }
