@@ -54,6 +54,11 @@ export class TcpProxy {
     return { host: u.hostname, port: Number(u.port || (u.protocol === 'https:' ? 443 : 80)) };
   }
 
+  /** Bytes the service has sent to the backend through this proxy so far. */
+  get sentUpstream(): number {
+    return this.upstreamBytes;
+  }
+
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
   }

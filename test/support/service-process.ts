@@ -75,6 +75,10 @@ export interface ServiceOptions {
   port?: number;
   /** How long to wait for /health/ready (ms). */
   readyTimeoutMs?: number;
+  /** Flags for node itself, before dist/main.js (e.g. --trace-gc). */
+  nodeArgs?: string[];
+  /** Sees every chunk the process writes to stdout or stderr. */
+  onOutput?: (chunk: string) => void;
 }
 
 export interface ServiceProcess {
@@ -135,14 +139,16 @@ export async function startService(options: ServiceOptions): Promise<ServiceProc
     SHUTDOWN_GRACE_MS: '2000',
     ...options.env,
   };
-  const child = spawn(process.execPath, [MAIN], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), MAIN], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   const keep = (chunk: Buffer): void => {
-    output += chunk.toString();
+    const text = chunk.toString();
+    options.onOutput?.(text);
+    output += text;
     if (output.length > 2_000_000) output = output.slice(-1_000_000);
   };
   child.stdout?.on('data', keep);
