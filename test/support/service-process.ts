@@ -1,5 +1,14 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 
@@ -23,13 +32,16 @@ function sleepSync(ms: number): void {
 }
 
 /**
- * Builds the service (`nest build` → dist/) unless dist/main.js is newer than every file in
- * src/. Several jest workers (or the load script) may call this at once: a directory lock
- * makes one of them build while the others wait.
+ * Builds the service (`nest build` → dist/) unless the last build made here is newer than every
+ * file in src/. Several jest workers (or the load script) may call this at once: a directory
+ * lock makes one of them build while the others wait.
  */
 export function ensureBuilt(): void {
+  const stamp = join(ROOT, 'dist', '.built-at');
   const fresh = (): boolean =>
-    existsSync(MAIN) && statSync(MAIN).mtimeMs >= newestMtime(join(ROOT, 'src'));
+    existsSync(MAIN) &&
+    existsSync(stamp) &&
+    statSync(stamp).mtimeMs >= newestMtime(join(ROOT, 'src'));
   if (fresh()) return;
   mkdirSync(join(ROOT, 'dist'), { recursive: true });
   const lock = join(ROOT, 'dist', '.build-lock');
@@ -39,16 +51,23 @@ export function ensureBuilt(): void {
       mkdirSync(lock);
       break;
     } catch {
+      // a lock left by a build that was killed
+      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 300_000) rmdirSync(lock);
       if (Date.now() > until) throw new Error(`${lock} is held for too long`);
       sleepSync(500);
     }
   }
   try {
-    if (!fresh())
+    if (!fresh()) {
+      const startedAt = Date.now();
       execFileSync(join(ROOT, 'node_modules', '.bin', 'nest'), ['build'], {
         cwd: ROOT,
         stdio: 'inherit',
       });
+      writeFileSync(stamp, new Date(startedAt).toISOString() + '\n');
+      // the stamp says when the build started: a source saved during it is newer
+      utimesSync(stamp, startedAt / 1000, startedAt / 1000);
+    }
   } finally {
     rmdirSync(lock);
   }
