@@ -183,7 +183,12 @@ export function rawUpload(
   url: string,
   bearer: string,
   declaredBytes: number,
-): { write: (bytes: Buffer) => boolean; req: ClientRequest; done: Promise<number> } {
+): {
+  write: (bytes: Buffer) => boolean;
+  finish: () => void;
+  req: ClientRequest;
+  done: Promise<number>;
+} {
   const boundary = 'crash-test-boundary';
   const head = Buffer.from(
     `--${boundary}\r\nContent-Disposition: form-data; name="model"; filename="model.pkl"\r\n` +
@@ -210,5 +215,5 @@ export function rawUpload(
     req.on('error', () => resolve(-1));
   });
   req.write(head);
-  return { req, done, write: (bytes) => req.write(bytes) };
+  return { req, done, write: (bytes) => req.write(bytes), finish: () => void req.end(tail) };
 }

@@ -1,10 +1,9 @@
-import { Client as Minio } from 'minio';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ServiceProcess, startService } from '../support/service-process';
-import { stack } from '../support/stack';
 import {
   call,
   checkConsistency,
@@ -13,28 +12,10 @@ import {
   rawUpload,
   registerVersion,
   token,
-  upload,
 } from './client';
 import { deployment, Deployment } from './real-stack';
 
 const MiB = 1024 * 1024;
-
-/** Multipart uploads started under `prefix` and neither completed nor aborted. */
-async function incompleteUploads(prefix: string): Promise<string[]> {
-  const s = stack();
-  const url = new URL(s.s3Endpoint);
-  const minio = new Minio({
-    endPoint: url.hostname,
-    port: Number(url.port),
-    useSSL: false,
-    accessKey: s.s3AccessKey,
-    secretKey: s.s3SecretKey,
-  });
-  const keys: string[] = [];
-  const stream = minio.listIncompleteUploads(s.s3Bucket, prefix, true);
-  for await (const item of stream) keys.push((item as { key: string }).key);
-  return keys;
-}
 
 describe('S3 faults and SIGKILL during uploads on the real stack (crash)', () => {
   let d: Deployment;
@@ -79,12 +60,20 @@ describe('S3 faults and SIGKILL during uploads on the real stack (crash)', () =>
       "SELECT id FROM artifacts WHERE status = 'ready'",
     );
     const cut = s3.cutAfterUpstreamBytes(12 * MiB);
-    const res = await upload(url, alice, randomBytes(40 * MiB)).catch((err: unknown) => ({
-      status: -1,
-      body: String(err),
-    }));
+    // 40 MiB sent by hand, so the test owns the socket: it stops sending once answered and
+    // closes it (fetch may keep streaming a body the server no longer reads).
+    const size = 40 * MiB;
+    const up = rawUpload(url, alice, size);
+    let answered = false;
+    void up.done.then(() => (answered = true));
+    for (let sent = 0; sent < size && !answered; sent += MiB) {
+      if (!up.write(randomBytes(MiB))) await Promise.race([once(up.req, 'drain'), up.done]);
+    }
+    if (!answered) up.finish();
+    const status = await up.done;
+    up.req.destroy();
     await cut;
-    expect(res.status).toBe(503);
+    expect(status).toBe(503);
     s3.restore();
 
     const readyAfter = await d.query<{ id: string }>(
@@ -129,16 +118,7 @@ describe('S3 faults and SIGKILL during uploads on the real stack (crash)', () =>
     const next = await registerVersion(service.url, alice, 'baseline', randomBytes(4096));
     expect(next.version).toBe(2);
 
-    // Reported, not required: what the dead upload leaves in the bucket.
-    const namespace = d.env['MLFLOW_ARTIFACT_ROOT'].replace(/^s3:\/\/[^/]+\//, '');
-    const incomplete = await eventually(
-      'listing incomplete uploads',
-      () => incompleteUploads(`${namespace}/`),
-      10_000,
-    );
-    process.stdout.write(
-      `[crash] after SIGKILL mid-upload to S3: row ${partial[0].status}, ` +
-        `${incomplete.length} incomplete multipart upload(s) left in the bucket\n`,
-    );
+    // What the dead upload leaves in the bucket: its multipart upload, neither completed nor
+    // aborted (invisible to GET and to listings; see the report: nothing aborts it later).
   });
 });
