@@ -1,0 +1,217 @@
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+
+/** The worktree this file belongs to: the service is built and run from here. */
+export const ROOT = resolve(__dirname, '..', '..');
+const MAIN = join(ROOT, 'dist', 'main.js');
+const TEST_SECRET = 'test-secret-that-is-at-least-32-characters-long';
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestMtime(path));
+    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Builds the service (`nest build` → dist/) unless the last build made here is newer than every
+ * file in src/. Several jest workers (or the load script) may call this at once: a directory
+ * lock makes one of them build while the others wait.
+ */
+export function ensureBuilt(): void {
+  const stamp = join(ROOT, 'dist', '.built-at');
+  const fresh = (): boolean =>
+    existsSync(MAIN) &&
+    existsSync(stamp) &&
+    statSync(stamp).mtimeMs >= newestMtime(join(ROOT, 'src'));
+  if (fresh()) return;
+  mkdirSync(join(ROOT, 'dist'), { recursive: true });
+  const lock = join(ROOT, 'dist', '.build-lock');
+  const until = Date.now() + 180_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      // a lock left by a build that was killed
+      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 300_000) rmdirSync(lock);
+      if (Date.now() > until) throw new Error(`${lock} is held for too long`);
+      sleepSync(500);
+    }
+  }
+  try {
+    if (!fresh()) {
+      const startedAt = Date.now();
+      execFileSync(join(ROOT, 'node_modules', '.bin', 'nest'), ['build'], {
+        cwd: ROOT,
+        stdio: 'inherit',
+      });
+      writeFileSync(stamp, new Date(startedAt).toISOString() + '\n');
+      // the stamp says when the build started: a source saved during it is newer
+      utimesSync(stamp, startedAt / 1000, startedAt / 1000);
+    }
+  } finally {
+    rmdirSync(lock);
+  }
+}
+
+/** A TCP port nobody listens on right now (on loopback). */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+export interface ServiceOptions {
+  dataDir: string;
+  /** Extra environment (backends, intervals); overrides the defaults below. */
+  env?: Record<string, string>;
+  /** Fixed port; a free one by default (kept across restarts). */
+  port?: number;
+  /** How long to wait for /health/ready (ms). */
+  readyTimeoutMs?: number;
+  /** Flags for node itself, before dist/main.js (e.g. --trace-gc). */
+  nodeArgs?: string[];
+  /** Sees every chunk the process writes to stdout or stderr. */
+  onOutput?: (chunk: string) => void;
+}
+
+export interface ServiceProcess {
+  readonly pid: number;
+  readonly port: number;
+  readonly url: string;
+  readonly child: ChildProcess;
+  /** Everything the process wrote to stdout and stderr (pino JSON lines). */
+  output(): string;
+  /** Sends a signal and resolves once the process has exited, with its exit code/signal. */
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGKILL: the process dies at once, whatever it was doing. */
+  kill(): Promise<void>;
+  /** A new process on the same DATA_DIR, port and environment (after stop/kill). */
+  restart(): Promise<ServiceProcess>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+async function waitReady(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  let last = 'no answer';
+  while (Date.now() < until) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(
+        `the service exited before it was ready (${child.exitCode ?? child.signalCode})`,
+      );
+    }
+    try {
+      const res = await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(2000) });
+      if (res.status === 200) return;
+      last = `${res.status} ${await res.text()}`;
+    } catch (err) {
+      last = String(err);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the service was not ready within ${timeoutMs} ms: ${last}`);
+}
+
+/**
+ * Starts the real service (`node dist/main.js`, built by ensureBuilt) as a child process on
+ * `dataDir`, and resolves once /health/ready answers 200.
+ */
+export async function startService(options: ServiceOptions): Promise<ServiceProcess> {
+  ensureBuilt();
+  const port = options.port ?? (await freePort());
+  const url = `http://127.0.0.1:${port}`;
+  const env: Record<string, string> = {
+    PATH: process.env['PATH'] ?? '',
+    HOME: process.env['HOME'] ?? '',
+    NODE_ENV: 'test',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    DATA_DIR: options.dataDir,
+    AUTH_JWT_SECRET: TEST_SECRET,
+    LOG_LEVEL: 'warn',
+    APPROVAL_RETRY_INTERVAL_MS: '200',
+    SHUTDOWN_GRACE_MS: '2000',
+    ...options.env,
+  };
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), MAIN], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const keep = (chunk: Buffer): void => {
+    const text = chunk.toString();
+    options.onOutput?.(text);
+    output += text;
+    if (output.length > 2_000_000) output = output.slice(-1_000_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.once('exit', (code, signal) => r({ code, signal })),
+  );
+  try {
+    await waitReady(url, child, options.readyTimeoutMs ?? 60_000);
+  } catch (err) {
+    child.kill('SIGKILL');
+    await exited;
+    throw new Error(`${(err as Error).message}\n--- service output ---\n${output.slice(-5000)}`);
+  }
+  const service: ServiceProcess = {
+    pid: child.pid ?? -1,
+    port,
+    url,
+    child,
+    exited,
+    output: () => output,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+    kill: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+    restart: async () => {
+      await service.kill();
+      return startService({ ...options, port });
+    },
+  };
+  return service;
+}
+
+/** Resident set size of a process, in bytes (Linux /proc); null when it is gone. */
+export function rssBytes(pid: number): number | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+    return match ? Number(match[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
