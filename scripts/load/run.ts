@@ -472,6 +472,8 @@ async function main(): Promise<void> {
   const env: Record<string, string> = {
     LOG_LEVEL: 'warn',
     APPROVAL_RETRY_INTERVAL_MS: '1000',
+    // The per-user rate limit stays on, high enough for the workload's few users.
+    RATE_LIMIT_PER_MINUTE: '1000000',
     ML_REGISTRY_CACHE_TTL: String(o.cacheTtl),
     ...(o.real ? await realEnv() : {}),
   };

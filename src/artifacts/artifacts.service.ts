@@ -78,6 +78,7 @@ export class ArtifactsService implements OnApplicationBootstrap, OnApplicationSh
     private readonly repository: ArtifactsRepository,
     private readonly storage: ObjectStorage,
     private readonly config: AppConfig,
+    private readonly database: Database,
   ) {}
 
   /** The most a well-formed upload can weigh: every part at its limit, plus multipart framing. */
@@ -279,11 +280,16 @@ export class ArtifactsService implements OnApplicationBootstrap, OnApplicationSh
     }
   }
 
-  /** Removes uploads that a crash cut off: at start, then every hour. */
+  /**
+   * Removes uploads that a crash cut off: at start, then every hour. On SQLite one process owns
+   * DATA_DIR, so every upload still unfinished when it starts (this runs before it listens) was
+   * cut off by the previous process and goes at once; replicas sharing PostgreSQL cannot tell a
+   * dead upload from another replica's live one, and wait for a day.
+   */
   onApplicationBootstrap(): void {
     this.sweeper = setInterval(() => void this.sweepUnfinishedUploads(), SWEEP_INTERVAL_MS);
     this.sweeper.unref();
-    void this.sweepUnfinishedUploads();
+    void this.sweepUnfinishedUploads(this.database.dialect === 'sqlite' ? 0 : STALE_UPLOAD_MS);
   }
 
   onApplicationShutdown(): void {

@@ -55,6 +55,10 @@ export class AppConfig {
   shutdownGraceMs!: number;
   /** Every request but an upload must have sent its whole body within this. */
   requestBodyTimeoutMs!: number;
+  /** How long an approval being applied stays claimed by the process applying it. */
+  approvalApplyLeaseMs!: number;
+  /** How long a registration's model lock lasts unless renewed (renewed every third of it). */
+  registrationLockLeaseMs!: number;
   /** Requests per minute per user and replica; 0 = no limit. */
   rateLimitPerMinute!: number;
   /** Origins allowed by CORS: [] = none (closed), ['*'] = any. */
@@ -253,6 +257,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   config.approvalRetryIntervalMs = parsed.APPROVAL_RETRY_INTERVAL_MS ?? 5000;
   config.shutdownGraceMs = parsed.SHUTDOWN_GRACE_MS ?? 25_000;
   config.requestBodyTimeoutMs = parsed.REQUEST_BODY_TIMEOUT_MS ?? 30_000;
+  config.approvalApplyLeaseMs = parsed.APPROVAL_APPLY_LEASE_MS ?? 120_000;
+  config.registrationLockLeaseMs = parsed.REGISTRATION_LOCK_LEASE_MS ?? 60_000;
   config.rateLimitPerMinute = parsed.RATE_LIMIT_PER_MINUTE ?? 1200;
   config.corsOrigins = corsOrigins(parsed.CORS_ORIGINS);
   return config;

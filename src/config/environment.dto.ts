@@ -185,6 +185,20 @@ export class EnvironmentDto {
   @Min(100)
   REQUEST_BODY_TIMEOUT_MS?: number;
 
+  /** How long an approval being applied is held by the replica applying it (a crash frees it then). */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  APPROVAL_APPLY_LEASE_MS?: number;
+
+  /** How long a registration holds its model's lock without renewing it (a crash frees it then). */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  REGISTRATION_LOCK_LEASE_MS?: number;
+
   /** Requests per minute per user (tenant + subject), per replica; 0 turns the limit off. */
   @IsOptional()
   @Transform(toInt)

@@ -2,11 +2,9 @@ import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { ErrorCode } from '../common/errors/error-code';
 import { RegistryError } from '../common/errors/registry-error';
+import { AppConfig } from '../config/app-config';
 import { Database } from '../database/database';
 
-/** A holder that stops renewing (a crashed replica) loses the lock after this long. */
-const LEASE_MS = 60_000;
-const RENEW_EVERY_MS = 20_000;
 /** How long a registration waits for the one before it before answering 503. */
 const WAIT_MS = 30_000;
 
@@ -20,7 +18,15 @@ const WAIT_MS = 30_000;
 export class ModelLock {
   private readonly logger = new Logger(ModelLock.name);
 
-  constructor(private readonly database: Database) {}
+  /** A holder that stops renewing (a crashed replica) loses the lock after this long. */
+  private readonly leaseMs: number;
+
+  constructor(
+    private readonly database: Database,
+    config: AppConfig,
+  ) {
+    this.leaseMs = config.registrationLockLeaseMs;
+  }
 
   async withLock<T>(tenant: string, model: string, work: () => Promise<T>): Promise<T> {
     const holder = randomUUID();
@@ -29,7 +35,7 @@ export class ModelLock {
       this.renew(tenant, model, holder).catch((err: unknown) =>
         this.logger.warn({ err, model }, 'could not renew a registration lock'),
       );
-    }, RENEW_EVERY_MS);
+    }, this.leaseMs / 3);
     try {
       return await work();
     } finally {
@@ -41,7 +47,7 @@ export class ModelLock {
         .where('holder', '=', holder)
         .execute()
         .catch((err: unknown) =>
-          // It expires on its own within LEASE_MS.
+          // It expires on its own within the lease.
           this.logger.warn({ err, model }, 'could not release a registration lock'),
         );
     }
@@ -53,11 +59,11 @@ export class ModelLock {
       const now = Date.now();
       const result = await this.database.db
         .insertInto('registration_locks')
-        .values({ tenant_id: tenant, model_name: model, holder, expires_at: now + LEASE_MS })
+        .values({ tenant_id: tenant, model_name: model, holder, expires_at: now + this.leaseMs })
         .onConflict((oc) =>
           oc
             .columns(['tenant_id', 'model_name'])
-            .doUpdateSet({ holder, expires_at: now + LEASE_MS })
+            .doUpdateSet({ holder, expires_at: now + this.leaseMs })
             .where('registration_locks.expires_at', '<', now),
         )
         .executeTakeFirst();
@@ -77,7 +83,7 @@ export class ModelLock {
   private async renew(tenant: string, model: string, holder: string): Promise<void> {
     await this.database.db
       .updateTable('registration_locks')
-      .set({ expires_at: Date.now() + LEASE_MS })
+      .set({ expires_at: Date.now() + this.leaseMs })
       .where('tenant_id', '=', tenant)
       .where('model_name', '=', model)
       .where('holder', '=', holder)

@@ -27,13 +27,6 @@ import { checkArchiveFlag, TransitionsService } from './transitions.service';
 /** How long an approval nobody has tried to apply yet is left to the request that approved it. */
 const UNTOUCHED_GRACE_MS = 30_000;
 
-/**
- * How long a claim to apply an approval holds. An attempt takes a few backend calls, each
- * bounded well below this; a process that dies holding a claim delays the retry by at most
- * this long. Should an attempt ever outlive its claim, the approval is still recorded once:
- * marking it applied is a conditional UPDATE and the history entries commit with it.
- */
-const APPLY_LEASE_MS = 120_000;
 
 function approvalNotFound(id: string): RegistryError {
   return new RegistryError(ErrorCode.ApprovalNotFound, `approval request '${id}' does not exist`);
@@ -311,7 +304,12 @@ export class ApprovalsService implements OnApplicationBootstrap, OnApplicationSh
   private async applyApproved(row: ApprovalRow): Promise<boolean> {
     const owner = `${this.instance}/${randomUUID().slice(0, 8)}`;
     try {
-      if (!(await this.repository.claimApply(row.id, owner, Date.now(), APPLY_LEASE_MS))) {
+      // The claim lasts APPROVAL_APPLY_LEASE_MS (120 s): an attempt takes a few backend calls,
+      // each bounded well below it, and a process that dies holding a claim delays the retry by
+      // at most that long. Should an attempt outlive its claim, the approval is still recorded
+      // once: marking it applied is a conditional UPDATE and the history commits with it.
+      const lease = this.config.approvalApplyLeaseMs;
+      if (!(await this.repository.claimApply(row.id, owner, Date.now(), lease))) {
         return false;
       }
     } catch (err) {
