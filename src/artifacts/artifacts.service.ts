@@ -7,7 +7,7 @@ import { ErrorCode } from '../common/errors/error-code';
 import { RegistryError } from '../common/errors/registry-error';
 import { AppConfig } from '../config/app-config';
 import type { ParamValue } from '../mlflow/registry-types';
-import type { Db } from '../database/database';
+import { Database, type Db } from '../database/database';
 import { ObjectStorage } from '../storage/object-storage';
 import { iso } from '../versions/version.mapper';
 import { ArtifactFileName, artifactPrefix, contentTypeOf, versionPrefix } from './artifact-files';

@@ -27,7 +27,6 @@ import { checkArchiveFlag, TransitionsService } from './transitions.service';
 /** How long an approval nobody has tried to apply yet is left to the request that approved it. */
 const UNTOUCHED_GRACE_MS = 30_000;
 
-
 function approvalNotFound(id: string): RegistryError {
   return new RegistryError(ErrorCode.ApprovalNotFound, `approval request '${id}' does not exist`);
 }

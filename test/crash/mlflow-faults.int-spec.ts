@@ -22,8 +22,8 @@ import { deployment, Deployment } from './real-stack';
  * APPROVAL_APPLY_LEASE_MS, REGISTRATION_LOCK_LEASE_MS, set short in start() below) these bounds
  * drop to 30 s.
  */
-const APPLY_RECOVERY_BOUND_MS = Number(process.env['CRASH_APPLY_BOUND_MS'] ?? 140_000);
-const LOCK_RECOVERY_BOUND_MS = Number(process.env['CRASH_LOCK_BOUND_MS'] ?? 80_000);
+const APPLY_RECOVERY_BOUND_MS = Number(process.env['CRASH_APPLY_BOUND_MS'] ?? 30_000);
+const LOCK_RECOVERY_BOUND_MS = Number(process.env['CRASH_LOCK_BOUND_MS'] ?? 30_000);
 
 interface Entry {
   event: string;
