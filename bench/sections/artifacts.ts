@@ -18,6 +18,8 @@ export interface TransferRun {
   rssBaselineMiB: number;
   rssPeakMiB: number;
   rssGrowthMiB: number;
+  /** CPU seconds the service used for the transfer, per GiB moved. */
+  serviceCpuSecondsPerGiB: number;
 }
 
 export function minioClient(stack: StackEnv): Client {
@@ -66,9 +68,11 @@ export async function artifactTransfers(ctx: Context, sizesMiB: number[]): Promi
 
       let sampler = new RssSampler(() => svc.rss());
       let baseline = svc.rss();
+      let cpu = svc.cpuSeconds();
       sampler.start();
       const up = await uploadArtifact(svc.url, editor, file);
       let peak = sampler.stop();
+      const upCpu = svc.cpuSeconds() - cpu;
       runs.push({
         sizeMiB,
         direction: 'upload',
@@ -78,6 +82,7 @@ export async function artifactTransfers(ctx: Context, sizesMiB: number[]): Promi
         rssBaselineMiB: toMiB(baseline),
         rssPeakMiB: toMiB(peak),
         rssGrowthMiB: toMiB(peak - baseline),
+        serviceCpuSecondsPerGiB: round(upCpu / (bytes / 1024 / MiB)),
       });
       ctx.log(`  upload ${sizeMiB} MiB: ${JSON.stringify(runs[runs.length - 1])}`);
 
@@ -97,12 +102,14 @@ export async function artifactTransfers(ctx: Context, sizesMiB: number[]): Promi
 
       sampler = new RssSampler(() => svc.rss());
       baseline = svc.rss();
+      cpu = svc.cpuSeconds();
       sampler.start();
       const down = await download(
         `${svc.url}${BASE}/artifacts/${up.manifest.artifact_id}/files/model.pkl`,
         { authorization: `Bearer ${editor}` },
       );
       peak = sampler.stop();
+      const downCpu = svc.cpuSeconds() - cpu;
       if (down.bytes !== bytes)
         throw new Error(`service download got ${down.bytes} of ${bytes} bytes`);
       runs.push({
@@ -114,6 +121,7 @@ export async function artifactTransfers(ctx: Context, sizesMiB: number[]): Promi
         rssBaselineMiB: toMiB(baseline),
         rssPeakMiB: toMiB(peak),
         rssGrowthMiB: toMiB(peak - baseline),
+        serviceCpuSecondsPerGiB: round(downCpu / (bytes / 1024 / MiB)),
       });
       ctx.log(`  download ${sizeMiB} MiB: ${JSON.stringify(runs[runs.length - 1])}`);
       await s3.removeObject(stack.s3Bucket, key);

@@ -1,16 +1,44 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Context, durations, randomFile } from '../lib/context';
-import { realBackendEnv } from '../lib/env';
+import { Context, randomFile } from '../lib/context';
+import { realBackendEnv, ROOT } from '../lib/env';
 import { callOk, round } from '../lib/http';
-import { load, LoadResult } from '../lib/load';
+import { groupCpuSeconds, load, LoadResult } from '../lib/load';
 import { BASE, Child, startBare, startService, token } from '../lib/service';
 import { uploadArtifact } from '../lib/upload';
 
+type Target = [string, string, Record<string, string> | undefined, (() => number) | undefined];
+
+export type HotRun = LoadResult & { roundsRps: number[] };
+
 export interface HotResult {
   models: number;
-  runs: LoadResult[];
+  rounds: number;
+  runs: HotRun[];
   ratios: Record<string, number>;
+}
+
+/** The median round of a target (by req/s), with every round's req/s. */
+function median(results: LoadResult[]): HotRun {
+  const sorted = [...results].sort((a, b) => a.rps - b.rps);
+  const mid = sorted[Math.floor(sorted.length / 2)];
+  const cpus = results
+    .map((r) => r.cpuMsPerRequest)
+    .filter((c): c is number => c !== undefined)
+    .sort((a, b) => a - b);
+  return {
+    ...mid,
+    cpuMsPerRequest: cpus.length > 0 ? cpus[Math.floor(cpus.length / 2)] : undefined,
+    roundsRps: results.map((r) => r.rps),
+  };
+}
+
+/** CPU seconds of the stack's MLflow server (its process group: uvicorn and its workers). */
+function mlflowCpuProbe(): (() => number) | undefined {
+  const pidFile = join(ROOT, '.stack', 'run', 'mlflow.pid');
+  if (!existsSync(pidFile)) return undefined;
+  const pgid = Number(readFileSync(pidFile, 'utf8').trim());
+  return Number.isInteger(pgid) && pgid > 0 ? () => groupCpuSeconds(pgid) : undefined;
 }
 
 /** The MLflow name of a tenant's model (see MlflowHttpRegistry: `<ns>~<tenant>~<name>`). */
@@ -50,12 +78,14 @@ export async function seedModels(
  */
 export async function hotReads(ctx: Context, tenant: string, models: string[]): Promise<HotResult> {
   const stack = ctx.stack!;
-  const { warm, run } = durations(ctx);
+  const warm = ctx.smoke ? 1 : 2;
+  const run = ctx.smoke ? 1 : 3;
+  const rounds = ctx.smoke ? 1 : 3;
   const connections = 10;
   const viewer = await token(tenant, ['viewer']);
   const auth = { authorization: `Bearer ${viewer}` };
   const children: Child[] = [];
-  const runs: LoadResult[] = [];
+  const runs: HotRun[] = [];
   try {
     const svc = await startService('service', { env: realBackendEnv(stack, ctx.runId) });
     children.push(svc);
@@ -96,34 +126,55 @@ export async function hotReads(ctx: Context, tenant: string, models: string[]): 
       );
     }
 
-    const targets: [string, string, string, Record<string, string> | undefined][] = [
-      ['get version: service', svc.url + versionPath, 'version', auth],
-      ['get version: service LOG_LEVEL=warn', quiet.url + versionPath, 'version', auth],
-      ['get version: MLflow model-versions/get', mlVersion, 'version', undefined],
-      ['get version: bare NestJS+Express', express.url + versionPath, 'version', undefined],
-      ['get version: bare NestJS+Fastify', fastify.url + versionPath, 'version', undefined],
+    const mlflowCpu = mlflowCpuProbe();
+    const svcCpu = (): number => svc.cpuSeconds();
+    const quietCpu = (): number => quiet.cpuSeconds();
+    const expressCpu = (): number => express.cpuSeconds();
+    const fastifyCpu = (): number => fastify.cpuSeconds();
+    const targets: Target[] = [
+      ['get version: service', svc.url + versionPath, auth, svcCpu],
+      ['get version: service LOG_LEVEL=warn', quiet.url + versionPath, auth, quietCpu],
+      ['get version: MLflow model-versions/get', mlVersion, undefined, mlflowCpu],
+      ['get version: bare NestJS+Express', express.url + versionPath, undefined, expressCpu],
+      ['get version: bare NestJS+Fastify', fastify.url + versionPath, undefined, fastifyCpu],
       [
         'get version: bare NestJS+Express + JWT guard',
         `${express.url}/auth${versionPath}`,
-        'version',
         auth,
+        expressCpu,
       ],
-      ['list models: service', svc.url + listPath, 'list', auth],
-      ['list models: service LOG_LEVEL=warn', quiet.url + listPath, 'list', auth],
-      ['list models: MLflow registered-models/search', mlList, 'list', undefined],
-      ['list models: bare NestJS+Express', express.url + listPath, 'list', undefined],
-      ['list models: bare NestJS+Fastify', fastify.url + listPath, 'list', undefined],
+      ['list models: service', svc.url + listPath, auth, svcCpu],
+      ['list models: service LOG_LEVEL=warn', quiet.url + listPath, auth, quietCpu],
+      ['list models: MLflow registered-models/search', mlList, undefined, mlflowCpu],
+      ['list models: bare NestJS+Express', express.url + listPath, undefined, expressCpu],
+      ['list models: bare NestJS+Fastify', fastify.url + listPath, undefined, fastifyCpu],
     ];
-    for (const [label, url, , headers] of targets) {
+    // One warm-up each, then rounds: every target once per round, so that the machine's
+    // background load, which changes by the minute, weighs on all of them alike.
+    for (const [label, url, headers] of targets) {
       await load(`${label} (warm-up)`, url, { durationS: warm, connections, headers });
-      const result = await load(label, url, { durationS: run, connections, headers });
-      ctx.log(`  ${label}: ${result.rps} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms`);
+    }
+    const samples = new Map<string, LoadResult[]>();
+    for (let round = 0; round < rounds; round++) {
+      for (const [label, url, headers, cpu] of targets) {
+        const result = await load(label, url, { durationS: run, connections, headers, cpu });
+        samples.set(label, [...(samples.get(label) ?? []), result]);
+      }
+    }
+    for (const [label] of targets) {
+      const result = median(samples.get(label)!);
+      ctx.log(
+        `  ${label}: ${result.rps} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, ` +
+          `CPU ${result.cpuMsPerRequest ?? '?'} ms/request (rounds: ${result.roundsRps.join(', ')})`,
+      );
       runs.push(result);
     }
   } finally {
     for (const c of children) await c.stop();
   }
   const rps = (label: string): number => runs.find((r) => r.label === label)?.rps ?? NaN;
+  const cpuOf = (label: string): number =>
+    runs.find((r) => r.label === label)?.cpuMsPerRequest ?? NaN;
   const ratios: Record<string, number> = {};
   for (const what of ['get version', 'list models']) {
     const mlflowLabel =
@@ -144,5 +195,11 @@ export async function hotReads(ctx: Context, tenant: string, models: string[]): 
   ratios['get version: bare Express with JWT guard / without'] = round(
     rps('get version: bare NestJS+Express + JWT guard') / rps('get version: bare NestJS+Express'),
   );
-  return { models: models.length, runs, ratios };
+  ratios['get version: CPU per request, service / bare Express'] = round(
+    cpuOf('get version: service') / cpuOf('get version: bare NestJS+Express'),
+  );
+  ratios['list models: CPU per request, service / bare Express'] = round(
+    cpuOf('list models: service') / cpuOf('list models: bare NestJS+Express'),
+  );
+  return { models: models.length, rounds, runs, ratios };
 }

@@ -185,7 +185,7 @@ export async function scaleMlflow(
       `  seeded MLflow with ${models} models, ${models * perModel} versions in ${seedSeconds} s`,
     );
 
-    const reads = await readsAtScale(ctx, svc, viewer, models, perModel);
+    const reads = await readsAtScale(ctx, svc, viewer, models, perModel, 300);
     ctx.log(
       `  list walk p99 ${reads.listWalk.p99} ms (${reads.listWalk.pages} pages); get version p99 ${reads.getVersionSequential.p99} ms`,
     );
@@ -206,7 +206,7 @@ export async function scaleMlflow(
       next = page.next_page_token;
     } while (next !== undefined);
     const direct: number[] = [];
-    for (let i = 0; i < (ctx.smoke ? 50 : 1000); i++) {
+    for (let i = 0; i < (ctx.smoke ? 50 : 300); i++) {
       const name = `${ns}~${tenant}~${scaleModelName(Math.floor(Math.random() * models))}`;
       const v = 1 + Math.floor(Math.random() * perModel);
       direct.push(

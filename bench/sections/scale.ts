@@ -28,9 +28,6 @@ export interface RegisterSeries {
   lastThirdP50: number;
 }
 
-export const pageToken = (after: string): string =>
-  Buffer.from(JSON.stringify({ after }), 'utf8').toString('base64url');
-
 export const scaleModelName = (i: number): string => `s-${String(i).padStart(5, '0')}`;
 
 /**
@@ -137,6 +134,7 @@ export async function readsAtScale(
   viewer: string,
   models: number,
   perModel: number,
+  fullSamples = 1000,
 ): Promise<
   Pick<ScaleResult, 'listFirstPageLoad' | 'listWalk' | 'getVersionSequential' | 'getVersionLoad'>
 > {
@@ -146,8 +144,9 @@ export async function readsAtScale(
   const pageMs: number[] = [];
   let next: string | undefined;
   let seen = 0;
+  const tokens: string[] = [];
   do {
-    const q = next === undefined ? '' : `&page_token=${next}`;
+    const q = next === undefined ? '' : `&page_token=${encodeURIComponent(next)}`;
     const page = await callOk<{ models: unknown[]; next_page_token?: string }>(
       'GET',
       `${svc.url}${BASE}/models?max_results=100${q}`,
@@ -156,9 +155,10 @@ export async function readsAtScale(
     pageMs.push(page.__ms);
     seen += page.models.length;
     next = page.next_page_token;
+    if (next !== undefined) tokens.push(encodeURIComponent(next));
   } while (next !== undefined);
   if (seen < models) throw new Error(`the listing walked ${seen} models, expected ${models}`);
-  const samples = ctx.smoke ? 50 : 1000;
+  const samples = ctx.smoke ? 50 : fullSamples;
   const versionMs: number[] = [];
   for (let i = 0; i < samples; i++) {
     const m = scaleModelName(Math.floor(Math.random() * models));
@@ -167,7 +167,11 @@ export async function readsAtScale(
       (await callOk('GET', `${svc.url}${BASE}/models/${m}/versions/${v}`, { headers: h })).__ms,
     );
   }
-  const listUrl = `${svc.url}${BASE}/models?max_results=100&page_token=${pageToken(scaleModelName(Math.floor(models / 2)))}`;
+  // A page from the middle of the listing, by the token the service itself handed out.
+  const middle = tokens[Math.floor(tokens.length / 2)];
+  const listUrl =
+    `${svc.url}${BASE}/models?max_results=100` +
+    (middle === undefined ? '' : `&page_token=${middle}`);
   await load('list page (warm-up)', listUrl, { durationS: warm, connections: 10, headers: h });
   const listFirstPageLoad = await load('list page, 10 connections', listUrl, {
     durationS: run,

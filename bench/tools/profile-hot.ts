@@ -13,6 +13,8 @@ import { Context } from '../lib/context';
 import { realBackendEnv, ROOT, stackEnv } from '../lib/env';
 import { load } from '../lib/load';
 import { BASE, startService, token } from '../lib/service';
+import { MiB, randomFile } from '../lib/context';
+import { download, uploadArtifact } from '../lib/upload';
 import { seedModels } from '../sections/hot';
 import { summarizeProfile } from './cpuprofile';
 
@@ -23,6 +25,8 @@ async function main(): Promise<void> {
       real: { type: 'boolean', default: false },
       seconds: { type: 'string', default: '8' },
       env: { type: 'string', multiple: true, default: [] },
+      /** Profile a download of this many MiB instead (S3 with --real). */
+      download: { type: 'string' },
     },
   });
   const dir = join(ROOT, 'bench-results', 'prof');
@@ -48,15 +52,22 @@ async function main(): Promise<void> {
     const tenant = 'prof';
     const [model] = await seedModels(ctx, svc, tenant, 1);
     const viewer = await token(tenant, ['viewer']);
-    const url = values.list
-      ? `${svc.url}${BASE}/models?max_results=100`
-      : `${svc.url}${BASE}/models/${model}/versions/1`;
-    const r = await load('profile', url, {
-      durationS: Number(values.seconds),
-      connections: 10,
-      headers: { authorization: `Bearer ${viewer}` },
-    });
-    process.stdout.write(`${r.rps} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms\n`);
+    if (values.download !== undefined) {
+      const file = randomFile(ctx, 'dl.bin', Number(values.download) * MiB);
+      const { manifest } = await uploadArtifact(svc.url, await token(tenant, ['editor']), file);
+      const cpu = svc.cpuSeconds();
+      const got = await download(
+        `${svc.url}${BASE}/artifacts/${manifest.artifact_id}/files/model.pkl`,
+        { authorization: `Bearer ${viewer}` },
+      );
+      process.stdout.write(
+        `download ${values.download} MiB: ${Math.round(got.bytes / MiB / (got.ms / 1000))} MiB/s, ` +
+          `service CPU ${(svc.cpuSeconds() - cpu).toFixed(2)} s\n`,
+      );
+      values.seconds = String(got.ms / 1000);
+    } else {
+      await loadRoute(svc.url, model, viewer, values.list ?? false, Number(values.seconds));
+    }
   } finally {
     await svc.stop();
   }
@@ -67,6 +78,24 @@ async function main(): Promise<void> {
   process.stdout.write(
     `${join(dir, file)}\n${summarizeProfile(join(dir, file), Number(values.seconds) + 0.5)}\n`,
   );
+}
+
+async function loadRoute(
+  base: string,
+  model: string,
+  viewer: string,
+  list: boolean,
+  seconds: number,
+): Promise<void> {
+  const url = list
+    ? `${base}${BASE}/models?max_results=100`
+    : `${base}${BASE}/models/${model}/versions/1`;
+  const r = await load('profile', url, {
+    durationS: seconds,
+    connections: 10,
+    headers: { authorization: `Bearer ${viewer}` },
+  });
+  process.stdout.write(`${r.rps} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms\n`);
 }
 
 void main().then(() => process.exit(0));
