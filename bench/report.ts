@@ -13,6 +13,8 @@ export interface Results {
   machine: Machine;
   command: string;
   durationS?: number;
+  /** Sections that failed, with their error. */
+  failures?: Record<string, string>;
   hotModels?: string[];
   identity?: IdentityResult;
   hot?: HotResult;
@@ -123,6 +125,13 @@ run to run, which is why every goal is judged on a **ratio of figures measured s
 service transfer right after the direct one). The load generator (autocannon, 10 connections) runs on the same
 machine and competes for the same cores; everything talks over 127.0.0.1.
 `);
+  if (r.failures) {
+    parts.push(
+      `## Failed sections\n\n${Object.entries(r.failures)
+        .map(([k, v]) => `- ${k}: ${v}`)
+        .join('\n')}\n`,
+    );
+  }
   parts.push(
     `## Goals\n\n${table(
       ['goal', 'figure', 'verdict'],
@@ -168,7 +177,9 @@ ${table(
 
 \`JwtVerifier.verify\` (HS256, the service's own class, in process, sequential, ${i.verifications} tokens):
 **${i.perVerifyMicros} µs** per token (${i.verifiesPerSecond} verifications/s on one core); with the tenant and role
-check on the principal: ${i.perVerifyAndScopeMicros} µs. Over HTTP, see the row "bare NestJS+Express + JWT guard"
+check on the principal: ${i.perVerifyAndScopeMicros} µs. Diagnostic, jose's \`jwtVerify\` alone: ${i.joseUint8ArrayMicros} µs with
+the secret as a Uint8Array (as JwtVerifier passes it: jose imports it again at every call),
+${i.joseKeyObjectMicros} µs with a KeyObject made once. Over HTTP, see the row "bare NestJS+Express + JWT guard"
 above: the same route with and without the guard (ratio in the table of section 1).
 `);
   }
@@ -244,7 +255,7 @@ ${table(
   ['measure', 'n', 'p50 ms', 'p90 ms', 'p99 ms', 'req/s'],
   [
     [
-      'list: walk every page (100 per page), sequential',
+      `list: walk ${s.listWalk.pages} pages (100 per page) in order, sequential`,
       s.listWalk.pages,
       s.listWalk.p50,
       s.listWalk.p90,

@@ -108,40 +108,71 @@ async function main(): Promise<void> {
   };
   log(`bench ${results.mode} run ${runId}: ${JSON.stringify(results.machine)}`);
   const tenant = `hot-${runId}`;
+  const stamp = results.startedAt.replace(/[:.]/g, '-');
+  const save = (): void => {
+    const json = JSON.stringify(results, null, 2);
+    writeFileSync(join(resultsDir, `${stamp}-${results.mode}.json`), json);
+    writeFileSync(join(resultsDir, `latest-${results.mode}.json`), json);
+  };
+  // Each section on its own: a failure is recorded and the others still run; results are saved
+  // after every section.
+  const section = async (name: string, title: string, work: () => Promise<void>): Promise<void> => {
+    log(title);
+    try {
+      await work();
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      log(`${name} FAILED: ${message}`);
+      results.failures = { ...results.failures, [name]: message };
+    }
+    save();
+  };
   try {
     if (wants('identity')) {
-      log('5. identity');
-      results.identity = await identity(ctx);
+      await section('identity', '5. identity', async () => {
+        results.identity = await identity(ctx);
+      });
     }
     if (wants('hot') || wants('cold')) {
-      const seedCount = smoke ? 2 : 10;
-      const svc = await startService('service-seed', { env: realBackendEnv(stack!, runId) });
-      try {
-        log(`seeding ${seedCount} models through the service (MLflow + S3)`);
-        results.hotModels = await seedModels(ctx, svc, tenant, seedCount);
-      } finally {
-        await svc.stop();
-      }
+      await section('seed', 'seeding models through the service (MLflow + S3)', async () => {
+        const svc = await startService('service-seed', { env: realBackendEnv(stack!, runId) });
+        try {
+          results.hotModels = await seedModels(ctx, svc, tenant, smoke ? 2 : 10);
+        } finally {
+          await svc.stop();
+        }
+      });
     }
-    if (wants('hot')) {
-      log('1. hot reads');
-      results.hot = await hotReads(ctx, tenant, results.hotModels!);
+    if (wants('hot') && results.hotModels) {
+      await section('hot', '1. hot reads', async () => {
+        results.hot = await hotReads(ctx, tenant, results.hotModels!);
+      });
     }
     if (wants('cold')) {
-      log('2. cold reads and writes');
-      results.cold = await coldReadsAndWrites(ctx, tenant);
+      await section('cold', '2. cold reads and writes', async () => {
+        results.cold = await coldReadsAndWrites(ctx, tenant);
+      });
     }
     if (wants('artifacts')) {
-      log('3. artifact transfers');
-      results.artifacts = await artifactTransfers(ctx, smoke ? [4, 16] : [256, 1024]);
+      await section('artifacts', '3. artifact transfers', async () => {
+        results.artifacts = await artifactTransfers(ctx, smoke ? [4, 16] : [256, 1024]);
+      });
     }
     if (wants('scale')) {
-      log('4. scale, embedded');
-      results.scale = [await scaleEmbedded(ctx, smoke ? 200 : 10_000, 10)];
+      await section('scale', '4. scale, embedded', async () => {
+        results.scale = [
+          ...(results.scale ?? []),
+          await scaleEmbedded(ctx, smoke ? 200 : 10_000, 10),
+        ];
+      });
     }
     if (wants('scale-mlflow')) {
-      log('4. scale, MLflow');
-      results.scale = [...(results.scale ?? []), await scaleMlflow(ctx, smoke ? 200 : 10_000, 10)];
+      await section('scale-mlflow', '4. scale, MLflow', async () => {
+        results.scale = [
+          ...(results.scale ?? []),
+          await scaleMlflow(ctx, smoke ? 200 : 10_000, 10),
+        ];
+      });
     }
   } finally {
     if (stack)
@@ -149,10 +180,7 @@ async function main(): Promise<void> {
     rmSync(tmp, { recursive: true, force: true });
   }
   results.durationS = Math.round((Date.now() - started) / 1000);
-  const stamp = results.startedAt.replace(/[:.]/g, '-');
-  const json = JSON.stringify(results, null, 2);
-  writeFileSync(join(resultsDir, `${stamp}-${results.mode}.json`), json);
-  writeFileSync(join(resultsDir, `latest-${results.mode}.json`), json);
+  save();
   const analysis = readFileSync(join(ROOT, 'bench', 'analysis.md'), 'utf8');
   const markdown = report(results, analysis);
   const target =
@@ -161,6 +189,8 @@ async function main(): Promise<void> {
       : join(ROOT, 'BENCHMARKS.md');
   writeFileSync(target, markdown);
   log(`done in ${results.durationS} s: ${target}, bench-results/${stamp}-${results.mode}.json`);
+  if (results.failures)
+    throw new Error(`failed sections: ${Object.keys(results.failures).join(', ')}`);
 }
 
 main().then(

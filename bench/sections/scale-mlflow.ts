@@ -185,7 +185,7 @@ export async function scaleMlflow(
       `  seeded MLflow with ${models} models, ${models * perModel} versions in ${seedSeconds} s`,
     );
 
-    const reads = await readsAtScale(ctx, svc, viewer, models, perModel, 300);
+    const reads = await readsAtScale(ctx, svc, viewer, models, perModel, 300, ctx.smoke ? 3 : 20);
     ctx.log(
       `  list walk p99 ${reads.listWalk.p99} ms (${reads.listWalk.pages} pages); get version p99 ${reads.getVersionSequential.p99} ms`,
     );
@@ -204,7 +204,7 @@ export async function scaleMlflow(
       );
       walk.push(page.__ms);
       next = page.next_page_token;
-    } while (next !== undefined);
+    } while (next !== undefined && walk.length < (ctx.smoke ? 3 : 20));
     const direct: number[] = [];
     for (let i = 0; i < (ctx.smoke ? 50 : 300); i++) {
       const name = `${ns}~${tenant}~${scaleModelName(Math.floor(Math.random() * models))}`;

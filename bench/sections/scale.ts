@@ -135,6 +135,8 @@ export async function readsAtScale(
   models: number,
   perModel: number,
   fullSamples = 1000,
+  /** Walk at most this many pages (a slow backend would take minutes for all of them). */
+  maxPages = Infinity,
 ): Promise<
   Pick<ScaleResult, 'listFirstPageLoad' | 'listWalk' | 'getVersionSequential' | 'getVersionLoad'>
 > {
@@ -156,8 +158,9 @@ export async function readsAtScale(
     seen += page.models.length;
     next = page.next_page_token;
     if (next !== undefined) tokens.push(encodeURIComponent(next));
-  } while (next !== undefined);
-  if (seen < models) throw new Error(`the listing walked ${seen} models, expected ${models}`);
+  } while (next !== undefined && pageMs.length < maxPages);
+  if (seen < Math.min(models, maxPages * 100))
+    throw new Error(`the listing walked ${seen} models, expected ${models}`);
   const samples = ctx.smoke ? 50 : fullSamples;
   const versionMs: number[] = [];
   for (let i = 0; i < samples; i++) {

@@ -83,6 +83,20 @@ export function summarizeProfile(file: string, lastSeconds = Infinity, top = 30)
   // Inclusive: a sample counts once for every origin on its stack.
   const parent = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const inclFn = new Map<string, number>();
+  for (const [id, t] of self) {
+    const seen = new Set<string>();
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const f = byId.get(cur)!.callFrame;
+      const o = origin(f.url);
+      if (o.startsWith('node:') || o === '(native/gc)') continue;
+      const key = `${f.functionName || '(anonymous)'} ${o}:${f.lineNumber + 1}`;
+      if (!seen.has(key)) {
+        seen.add(key);
+        inclFn.set(key, (inclFn.get(key) ?? 0) + t);
+      }
+    }
+  }
   const incl = new Map<string, number>();
   for (const [id, t] of self) {
     const seen = new Set<string>();
@@ -108,11 +122,11 @@ export function summarizeProfile(file: string, lastSeconds = Infinity, top = 30)
     }
     byCategory.set(cat, (byCategory.get(cat) ?? 0) + t);
   }
-  const fmt = (m: Map<string, number>): string =>
+  const fmt = (m: Map<string, number>, n = top): string =>
     [...m.entries()]
       .sort((a, b) => b[1] - a[1])
-      .slice(0, top)
+      .slice(0, n)
       .map(([k, t]) => `${((t / total) * 100).toFixed(1).padStart(5)}%  ${k}`)
       .join('\n');
-  return `self time by function:\n${fmt(fn)}\n\nself time by origin:\n${fmt(pkg)}\n\nself time by concern (nearest package frame):\n${fmt(byCategory)}\n\ninclusive time by origin:\n${fmt(incl)}`;
+  return `self time by function:\n${fmt(fn)}\n\nself time by origin:\n${fmt(pkg)}\n\nself time by concern (nearest package frame):\n${fmt(byCategory)}\n\ninclusive time by origin:\n${fmt(incl)}\n\ninclusive time by package function:\n${fmt(inclFn, 60)}`;
 }
