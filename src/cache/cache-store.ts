@@ -30,11 +30,18 @@ export class CacheStore {
   private constructor(
     readonly keyv: Keyv,
     private readonly redis?: RedisClientType,
+    /**
+     * The process-memory store itself, for MetadataCache's synchronous fast path: values are
+     * kept as they are (no serialization, no clone on read) and must therefore never be
+     * mutated; MetadataCache freezes them. Undefined with Redis.
+     */
+    readonly memory?: CacheableMemory,
   ) {}
 
   /** Process memory: no eviction and no default TTL (each key has its own); swept every minute. */
   static memory(): CacheStore {
-    return new CacheStore(new Keyv({ store: new CacheableMemory({ checkInterval: 60_000 }) }));
+    const memory = new CacheableMemory({ checkInterval: 60_000, useClone: false });
+    return new CacheStore(new Keyv({ store: memory }), undefined, memory);
   }
 
   static async redis(url: string, namespace: string | undefined): Promise<CacheStore> {

@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { AppConfig } from '../config/app-config';
+import type { CacheableMemory } from '@cacheable/memory';
 import { CacheStore } from './cache-store';
 
 /** A cache read (generation or value) that takes longer is abandoned: the backend answers. */
@@ -17,6 +18,15 @@ export const CACHE_RECONNECT_AFTER_SILENT_ROUNDS = 3;
  * CACHE_RECOVERY_INTERVAL_MS), so none of their writes is hidden by an entry from before it.
  */
 export const CACHE_RECOVERY_GRACE_MS = 3 * CACHE_RECOVERY_INTERVAL_MS;
+
+/** Freezes a plain JSON-like value and everything in it. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value as object)) deepFreeze(inner);
+  }
+  return value;
+}
 
 class CacheTimeout extends Error {
   constructor(ms: number) {
@@ -125,6 +135,12 @@ export class MetadataCache implements OnApplicationShutdown {
   }
 
   private moveGenerations(tenant: string, model: string): Promise<unknown> {
+    const memory = this.store.memory;
+    if (memory !== undefined) {
+      memory.set(`gen:m:${tenant}:${model}`, randomUUID(), this.generationTtlMs);
+      memory.set(`gen:l:${tenant}`, randomUUID(), this.generationTtlMs);
+      return Promise.resolve();
+    }
     return this.bounded(
       this.store.keyv.setMany([
         { key: `gen:m:${tenant}:${model}`, value: randomUUID(), ttl: this.generationTtlMs },
@@ -140,6 +156,9 @@ export class MetadataCache implements OnApplicationShutdown {
     load: () => Promise<T>,
   ): Promise<T> {
     if (!this.active) return load();
+    if (this.store.memory !== undefined) {
+      return this.throughMemory(this.store.memory, genKey, valueKey, load);
+    }
     let gen: string | undefined;
     try {
       gen = await this.bounded(this.store.keyv.get<string>(genKey), CACHE_READ_TIMEOUT_MS);
@@ -173,6 +192,32 @@ export class MetadataCache implements OnApplicationShutdown {
         CACHE_READ_TIMEOUT_MS,
       ).catch((err: unknown) => this.failed(err, 'a cache write failed; the cache is bypassed'));
     }
+    return value;
+  }
+
+  /**
+   * `through` on the process-memory store: synchronous reads and writes that cannot fail or
+   * hang, so none of the timeouts and none of Keyv's serialization. Values are stored as they
+   * are, frozen (a caller mutating a cached value would change what later readers get: frozen,
+   * it throws instead).
+   */
+  private async throughMemory<T>(
+    memory: CacheableMemory,
+    genKey: string,
+    valueKey: (gen: string) => string,
+    load: () => Promise<T>,
+  ): Promise<T> {
+    const gen = memory.get<string>(genKey);
+    if (gen === undefined) {
+      // No generation yet (or it expired): start one, and do not cache this read (see `through`).
+      memory.set(genKey, randomUUID(), this.generationTtlMs);
+      return load();
+    }
+    const key = valueKey(gen);
+    const hit = memory.get<{ v: T }>(key);
+    if (hit !== undefined) return hit.v;
+    const value = deepFreeze(await load());
+    memory.set(key, { v: value }, this.ttlMs);
     return value;
   }
 

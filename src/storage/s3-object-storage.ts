@@ -213,27 +213,13 @@ async function runLimited<T>(tasks: (() => Promise<T>)[], limit: number): Promis
   return results;
 }
 
-/** Removes the first `n` bytes of the queued chunks into one new buffer (n <= queued bytes). */
-function takeFront(queue: Buffer[], n: number): Buffer {
-  const out = Buffer.allocUnsafe(n);
-  let filled = 0;
-  while (filled < n) {
-    const head = queue[0];
-    const take = Math.min(head.length, n - filled);
-    head.copy(out, filled, 0, take);
-    filled += take;
-    if (take === head.length) queue.shift();
-    else queue[0] = head.subarray(take);
-  }
-  return out;
-}
-
 /**
  * Objects in an S3-compatible store (AWS S3, MinIO, SeaweedFS, ...) through minio-js, with
  * path-style addressing, under `settings.prefix` in `settings.bucket`.
  *
  * - **Uploads** stream as multipart uploads of `partSize` (8 MiB) parts: at most one part is
- *   being sent while the next one is read, so an upload holds about 16 MiB whatever its size.
+ *   being sent while the next one is read, into two part buffers reused for the whole upload,
+ *   so an upload holds about 16 MiB whatever its size.
  *   A body that fits in one part is sent with one PutObject. A multipart upload becomes visible
  *   only when completed; if the source or the store fails on the way it is aborted (after the
  *   part in flight settled), so nothing is left at the key and no parts are left behind. (minio's
@@ -316,42 +302,59 @@ export class S3ObjectStorage extends ObjectStorage implements OnApplicationShutd
     // The source may have been abandoned while the bucket was being checked.
     if (body.destroyed) throw body.errored ?? new Error('source stream was destroyed');
 
-    const pending: Buffer[] = [];
-    let pendingBytes = 0;
+    // Two part buffers, reused for the whole upload: the one being filled and the one in flight.
+    // Incoming chunks are copied into the first; no buffer is allocated per part, so memory is
+    // two parts whatever the size (a fresh buffer per part is freed only when V8 collects its
+    // handle, and with few JavaScript allocations that can be many parts later).
+    let fill: Buffer | undefined;
+    let filled = 0;
+    let spare: Buffer | undefined;
     let size = 0;
     let uploadId: string | undefined;
     let nextPart = 1;
     const parts: { part: number; etag: string }[] = [];
     let inFlight: Promise<void> | undefined;
+    let inFlightBuffer: Buffer | undefined;
     const send = (id: string, part: number, bytes: Buffer): Promise<void> =>
       this.uploadPart(name, id, part, bytes).then((etag) => {
         parts.push({ part, etag });
       });
+    /** Sends the full part buffer (after the part in flight, whose buffer becomes the spare). */
+    const cut = async (): Promise<void> => {
+      if (inFlight !== undefined) {
+        await inFlight;
+        inFlight = undefined;
+        spare = inFlightBuffer;
+      }
+      uploadId ??= await this.call('start multipart upload', () =>
+        this.client.initiateNewMultipartUpload(this.bucket, name, headers),
+      );
+      inFlightBuffer = fill;
+      inFlight = send(uploadId, nextPart++, fill!);
+      // Seen by the next `await inFlight` or the catch below; not an unhandled rejection.
+      inFlight.catch(() => undefined);
+      fill = spare;
+      spare = undefined;
+      filled = 0;
+    };
     try {
       for await (const chunk of body) {
         const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
-        pending.push(bytes);
-        pendingBytes += bytes.length;
         size += bytes.length;
-        // Cut a part only when more follows it: the last part may then be 1..partSize bytes,
-        // and a body of at most one part goes up with a single PutObject.
-        while (pendingBytes > this.partSize) {
-          if (inFlight !== undefined) await inFlight;
-          inFlight = undefined;
-          const bytesOfPart = takeFront(pending, this.partSize);
-          pendingBytes -= this.partSize;
-          uploadId ??= await this.call('start multipart upload', () =>
-            this.client.initiateNewMultipartUpload(this.bucket, name, headers),
-          );
-          inFlight = send(uploadId, nextPart++, bytesOfPart);
-          // Seen by the next `await inFlight` or the catch below; not an unhandled rejection.
-          inFlight.catch(() => undefined);
+        let offset = 0;
+        while (offset < bytes.length) {
+          // Cut a part only when more follows it: the last part may then be 1..partSize bytes,
+          // and a body of at most one part goes up with a single PutObject.
+          if (filled === this.partSize) await cut();
+          fill ??= Buffer.allocUnsafe(this.partSize);
+          const copied = bytes.copy(fill, filled, offset);
+          filled += copied;
+          offset += copied;
         }
       }
       if (inFlight !== undefined) await inFlight;
       inFlight = undefined;
-      const rest = Buffer.concat(pending, pendingBytes);
-      pending.length = 0;
+      const rest = fill === undefined ? Buffer.alloc(0) : fill.subarray(0, filled);
       if (uploadId === undefined) {
         await this.call(
           'put',
