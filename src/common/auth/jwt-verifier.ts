@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import {
   createRemoteJWKSet,
   errors as joseErrors,
@@ -76,14 +77,15 @@ function unauthenticated(message: string): RegistryError {
  */
 @Injectable()
 export class JwtVerifier {
-  private readonly secret?: Uint8Array;
+  private readonly secret?: KeyObject;
   private readonly jwks?: JWTVerifyGetKey;
   private readonly options: JWTVerifyOptions;
 
   constructor(config: AppConfig) {
     const algorithms: string[] = [];
     if (config.auth.jwtSecret !== undefined) {
-      this.secret = new TextEncoder().encode(config.auth.jwtSecret);
+      // A key object made once: jose would otherwise import the raw secret on every check.
+      this.secret = createSecretKey(Buffer.from(config.auth.jwtSecret, 'utf8'));
       algorithms.push('HS256');
     }
     if (config.auth.jwksUri !== undefined) {

@@ -9,7 +9,12 @@ import type { NextFunction, Request, Response } from 'express';
  */
 export function requestDeadline(deadlineMs: number, isUpload: (req: Request) => boolean) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    if (!isUpload(req) && !req.complete) {
+    // A request without Content-Length or Transfer-Encoding has no body (RFC 9112): nothing to
+    // wait for, no timer to set (most GETs).
+    const hasBody =
+      req.headers['transfer-encoding'] !== undefined ||
+      (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+    if (hasBody && !isUpload(req) && !req.complete) {
       const timer = setTimeout(() => {
         if (req.complete) return;
         res.setHeader('Connection', 'close');

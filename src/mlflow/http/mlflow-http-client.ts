@@ -130,7 +130,7 @@ export class MlflowHttpClient {
       { err: describeCause(lastCause), method, path },
       'MLflow did not answer usefully; answering 503',
     );
-    throw RegistryError.unavailable('the registry backend (MLflow)');
+    throw RegistryError.unavailable('the registry backend');
   }
 
   private classify(

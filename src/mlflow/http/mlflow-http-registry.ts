@@ -301,6 +301,10 @@ export class MlflowHttpRegistry extends MlflowRegistry {
     tenant: string,
     query: { maxResults: number; pageToken?: string },
   ): Promise<Page<RegisteredModelRecord>> {
+    // MLflow answers a page token it cannot decode with an HTML 500: refuse it here instead.
+    if (query.pageToken !== undefined && !isMlflowPageToken(query.pageToken)) {
+      throw RegistryError.validation('page_token is not a token this service issued');
+    }
     const prefix = this.tenantPrefix(tenant);
     const filter = [
       `name LIKE '${prefix}%'`,
@@ -624,7 +628,7 @@ export class MlflowHttpRegistry extends MlflowRegistry {
       // make it) again next time, and let this registration be retried.
       this.experimentIds.delete(tenant);
       this.logger.warn({ mlflow: err.message, experimentId }, 'MLflow refused to create a run');
-      throw RegistryError.unavailable('the registry backend (MLflow)');
+      throw RegistryError.unavailable('the registry backend');
     }
     const runId = run.info.run_id;
     try {
@@ -736,5 +740,22 @@ export class MlflowHttpRegistry extends MlflowRegistry {
   async ping(): Promise<void> {
     // A real API call (it reaches MLflow's backend store), not just /health.
     await this.client.get('registered-models/search', { max_results: 1 });
+  }
+}
+
+/** MLflow's page tokens are base64 of `{"offset": N}`; anything else never came from it. */
+export function isMlflowPageToken(token: string): boolean {
+  if (!/^[A-Za-z0-9+/]{1,1000}={0,2}$/.test(token)) return false;
+  try {
+    const parsed = JSON.parse(Buffer.from(token, 'base64').toString('utf8')) as {
+      offset?: unknown;
+    } | null;
+    return (
+      typeof parsed?.offset === 'number' &&
+      Number.isSafeInteger(parsed.offset) &&
+      parsed.offset >= 0
+    );
+  } catch {
+    return false;
   }
 }
