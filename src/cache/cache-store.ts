@@ -24,6 +24,9 @@ const LOG_EVERY_MS = 60_000;
  * command fails at once, so a Redis that is down costs a read nothing. It reconnects by itself
  * for as long as the process lives, so a Redis that restarts is used again without a restart.
  */
+/** The in-process cache's bound (entries are model documents, versions and list pages). */
+export const MEMORY_MAX_ENTRIES = 10_000;
+
 export class CacheStore {
   private static readonly logger = new Logger('MetadataCache');
 
@@ -38,9 +41,18 @@ export class CacheStore {
     readonly memory?: CacheableMemory,
   ) {}
 
-  /** Process memory: no eviction and no default TTL (each key has its own); swept every minute. */
-  static memory(): CacheStore {
-    const memory = new CacheableMemory({ checkInterval: 60_000, useClone: false });
+  /**
+   * Process memory, bounded: at most MEMORY_MAX_ENTRIES entries, the least recently used evicted
+   * first (an evicted generation is safe: a missing one is replaced and its old entries become
+   * unreachable). No default TTL (each key has its own); expired entries are swept every TTL,
+   * at least once a minute, so memory follows the live data rather than the write rate.
+   */
+  static memory(ttlMs = 60_000): CacheStore {
+    const memory = new CacheableMemory({
+      checkInterval: Math.min(Math.max(ttlMs, 1000), 60_000),
+      lruSize: MEMORY_MAX_ENTRIES,
+      useClone: false,
+    });
     return new CacheStore(new Keyv({ store: memory }), undefined, memory);
   }
 

@@ -16,7 +16,7 @@ import { MetadataCache } from './metadata-cache';
       useFactory: (config: AppConfig): CacheStore | Promise<CacheStore> =>
         config.redisUrl !== undefined && config.cacheTtlSeconds > 0
           ? CacheStore.redis(config.redisUrl, config.namespace)
-          : CacheStore.memory(),
+          : CacheStore.memory(config.cacheTtlSeconds * 1000),
     },
     MetadataCache,
   ],

@@ -1,6 +1,7 @@
 import { Test } from '@nestjs/testing';
 import { loadConfig } from '../config/app-config';
 import { ConfigModule } from '../config/config.module';
+import { CacheStore, MEMORY_MAX_ENTRIES } from './cache-store';
 import { MetadataCache } from './metadata-cache';
 import { MetadataCacheModule } from './metadata-cache.module';
 
@@ -162,5 +163,17 @@ describe('MetadataCache', () => {
     await cache.listScoped('acme', 'empty', load);
     await cache.listScoped('acme', 'empty', load);
     expect(state.calls).toBe(1);
+  });
+});
+
+describe('the in-process store', () => {
+  it('is bounded: beyond MEMORY_MAX_ENTRIES the least recently used entries go', () => {
+    const store = CacheStore.memory(300_000);
+    const memory = store.memory!;
+    memory.set('first', { v: 0 }, 300_000);
+    for (let i = 0; i < MEMORY_MAX_ENTRIES + 500; i++) memory.set(`k${i}`, { v: i }, 300_000);
+    expect(memory.size).toBeLessThanOrEqual(MEMORY_MAX_ENTRIES);
+    expect(memory.get('first')).toBeUndefined();
+    expect(memory.get(`k${MEMORY_MAX_ENTRIES + 499}`)).toEqual({ v: MEMORY_MAX_ENTRIES + 499 });
   });
 });
