@@ -49,16 +49,9 @@ export class HistoryRepository {
     version: number,
     since: number,
   ): Promise<HistoryRow[]> {
-    return this.database.db
-      .selectFrom('history')
-      .selectAll()
-      .where('tenant_id', '=', tenant)
-      .where('model_name', '=', model)
-      .where('model_uid', '=', modelUid)
-      .where('version', '=', version)
+    return this.versionEntries(tenant, model, modelUid, version)
       .where('event', '=', HistoryEvent.Transition)
       .where('at', '>=', since)
-      .orderBy('id')
       .execute();
   }
 
@@ -68,6 +61,11 @@ export class HistoryRepository {
     modelUid: string,
     version: number,
   ): Promise<HistoryRow[]> {
+    return this.versionEntries(tenant, model, modelUid, version).execute();
+  }
+
+  /** One version's entries, oldest first. */
+  private versionEntries(tenant: string, model: string, modelUid: string, version: number) {
     return this.database.db
       .selectFrom('history')
       .selectAll()
@@ -75,7 +73,6 @@ export class HistoryRepository {
       .where('model_name', '=', model)
       .where('model_uid', '=', modelUid)
       .where('version', '=', version)
-      .orderBy('id')
-      .execute();
+      .orderBy('id');
   }
 }

@@ -2,9 +2,15 @@ import { Injectable } from '@nestjs/common';
 import type { Selectable } from 'kysely';
 import { Database, Db } from '../database/database';
 import type { TransitionIntentsTable } from '../database/schema';
-import type { HistoryEntry } from './history.repository';
+import { HistoryEntry, HistoryRepository } from './history.repository';
 
 export type TransitionIntentRow = Selectable<TransitionIntentsTable>;
+
+/**
+ * How long an intent belongs to the request making the change. Its backend calls are bounded
+ * well below this; past it the reconciler takes the intent over.
+ */
+const INTENT_LEASE_MS = 120_000;
 
 export enum IntentKind {
   Transition = 'transition',
@@ -34,13 +40,16 @@ export interface TransitionIntent {
  */
 @Injectable()
 export class TransitionIntentsRepository {
-  constructor(private readonly database: Database) {}
+  constructor(
+    private readonly database: Database,
+    private readonly history: HistoryRepository,
+  ) {}
 
   get db(): Db {
     return this.database.db;
   }
 
-  async insert(intent: TransitionIntent, now: number, leaseMs: number): Promise<void> {
+  private async insert(intent: TransitionIntent, now: number, leaseMs: number): Promise<void> {
     await this.db
       .insertInto('transition_intents')
       .values({
@@ -60,7 +69,7 @@ export class TransitionIntentsRepository {
   }
 
   /** Removes an intent; false when it was gone already (the reconciler settled it). */
-  async remove(id: string, db: Db = this.db): Promise<boolean> {
+  private async remove(id: string, db: Db): Promise<boolean> {
     const result = await db
       .deleteFrom('transition_intents')
       .where('id', '=', id)
@@ -69,16 +78,32 @@ export class TransitionIntentsRepository {
   }
 
   /**
-   * Runs the transaction that records an intent's effect; if it fails (the database), hands the
-   * intent to the reconciler at once rather than after its lease, and rethrows.
+   * Makes a change in the registry backend under an intent: written before `change` runs,
+   * removed in the transaction that appends its history entries after it. If `change` fails
+   * (it may still have happened: a timeout) or recording fails, the intent goes to the
+   * reconciler at once rather than after its lease, and the error is rethrown.
    */
-  async record(id: string, commit: () => Promise<void>): Promise<void> {
+  async carryOut(intent: TransitionIntent, change: () => Promise<void>): Promise<void> {
+    await this.insert(intent, Date.now(), INTENT_LEASE_MS);
     try {
-      await commit();
+      await change();
+      await this.settle(intent.id, intent.entries);
     } catch (err) {
-      await this.expire(id).catch(() => undefined);
+      await this.expire(intent.id).catch(() => undefined);
       throw err;
     }
+  }
+
+  /**
+   * Removes an intent and, if it was still there and `entries` are given, appends them to the
+   * history in the same transaction (so of a request and a reconciler, one records them).
+   */
+  async settle(id: string, entries: HistoryEntry[] | null): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const removed = await this.remove(id, trx);
+      if (removed && entries !== null) await this.history.append(entries, trx);
+      return removed;
+    });
   }
 
   /** Hands an intent to the reconciler at once (its request failed). */

@@ -2,7 +2,6 @@ import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { alreadyRegistered, ArtifactsService } from '../artifacts/artifacts.service';
 import { ApprovalsService } from '../transitions/approvals.service';
-import { INTENT_LEASE_MS } from '../transitions/transitions.service';
 import { HistoryEvent, HistoryRepository } from '../audit/history.repository';
 import { IntentKind, TransitionIntentsRepository } from '../audit/transition-intents.repository';
 import { MetadataCache } from '../cache/metadata-cache';
@@ -320,35 +319,24 @@ export class ModelsService {
     const entries = versions.map((v) =>
       this.deletedEntry(caller, name, uid, v.version, v.stage, reason),
     );
-    const intentId = randomUUID();
-    await this.intents.insert(
-      {
-        id: intentId,
-        kind: version === undefined ? IntentKind.DeleteModel : IntentKind.DeleteVersion,
-        tenant,
-        model: name,
-        modelUid: uid,
-        version: version ?? 0,
-        from: null,
-        to: null,
-        entries,
-      },
-      Date.now(),
-      INTENT_LEASE_MS,
-    );
     try {
-      await deleteInRegistry();
-    } catch (err) {
-      await this.intents.expire(intentId).catch(() => undefined);
-      throw err;
+      await this.intents.carryOut(
+        {
+          id: randomUUID(),
+          kind: version === undefined ? IntentKind.DeleteModel : IntentKind.DeleteVersion,
+          tenant,
+          model: name,
+          modelUid: uid,
+          version: version ?? 0,
+          from: null,
+          to: null,
+          entries,
+        },
+        deleteInRegistry,
+      );
     } finally {
       await this.cache.invalidateModel(tenant, name);
     }
-    await this.intents.record(intentId, () =>
-      this.database.db.transaction().execute(async (trx) => {
-        if (await this.intents.remove(intentId, trx)) await this.history.append(entries, trx);
-      }),
-    );
     await this.approvals.cancelPendingFor(caller, name, uid, version, reason);
     for (const v of versions) {
       if (v.runId === null) continue;

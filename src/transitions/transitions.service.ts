@@ -28,11 +28,6 @@ import type { TransitionRequestDto } from './dto/transition-request.dto';
 /** Stages that several versions may hold at once, and that `archive_existing_versions` clears. */
 const ACTIVE_STAGES: readonly Stage[] = [Stage.Staging, Stage.Production];
 
-/**
- * How long a direct transition's intent belongs to the request making it. The request's backend
- * calls are bounded well below this; past it the reconciler takes the intent over.
- */
-export const INTENT_LEASE_MS = 120_000;
 /** How long one reconciliation attempt holds an intent (other replicas leave it alone). */
 const RECONCILE_LEASE_MS = 30_000;
 
@@ -105,10 +100,9 @@ export class TransitionsService implements OnApplicationBootstrap, OnApplication
     // Written before the backend is asked, removed with the history append: whatever happens
     // in between (a crash, a timeout that did move the version), the reconciler records what
     // the backend shows.
-    const intentId = randomUUID();
-    await this.intents.insert(
+    await this.intents.carryOut(
       {
-        id: intentId,
+        id: randomUUID(),
         kind: IntentKind.Transition,
         tenant,
         model: name,
@@ -118,23 +112,7 @@ export class TransitionsService implements OnApplicationBootstrap, OnApplication
         to: dto.stage,
         entries: planned.entries,
       },
-      Date.now(),
-      INTENT_LEASE_MS,
-    );
-    try {
-      await this.execute(tenant, current, dto.stage, planned.archive);
-    } catch (err) {
-      // The backend may have moved it anyway (a timeout after the change): let the reconciler
-      // look at once rather than after the lease.
-      await this.intents.expire(intentId).catch(() => undefined);
-      throw err;
-    }
-    await this.intents.record(intentId, () =>
-      this.intents.db.transaction().execute(async (trx) => {
-        if (await this.intents.remove(intentId, trx)) {
-          await this.history.append(planned.entries, trx);
-        }
-      }),
+      () => this.execute(tenant, current, dto.stage, planned.archive),
     );
     return this.versions.get(tenant, name, version);
   }
@@ -193,18 +171,19 @@ export class TransitionsService implements OnApplicationBootstrap, OnApplication
       }
       gone = true;
     }
-    await this.intents.db.transaction().execute(async (trx) => {
-      if ((await this.intents.remove(row.id, trx)) && gone) {
-        await this.history.append(entriesOf(row), trx);
-      }
-    });
-    if (gone) {
-      await this.cache.invalidateModel(tenant, model);
-      this.logger.warn(
-        { intentId: row.id, tenant, model, version },
-        'recorded a deletion whose request ended before recording it',
-      );
+    await this.settle(row, gone, 'a deletion');
+  }
+
+  /** Drops an intent, recording its entries if `happened`; says so when it recorded them. */
+  private async settle(row: TransitionIntentRow, happened: boolean, what: string): Promise<void> {
+    if (!(await this.intents.settle(row.id, happened ? entriesOf(row) : null)) || !happened) {
+      return;
     }
+    await this.cache.invalidateModel(row.tenant_id, row.model_name);
+    this.logger.warn(
+      { intentId: row.id, tenant: row.tenant_id, model: row.model_name, version: row.version },
+      `recorded ${what} whose request ended before recording it`,
+    );
   }
 
   /** The audit entries a move of `current` to `stage` makes, incl. the versions it archives. */
@@ -319,18 +298,7 @@ export class TransitionsService implements OnApplicationBootstrap, OnApplication
     // Another request recorded a move to the same stage since: its entry stands for it.
     const covered = later.some((e) => e.to_stage === to);
     const happened = stage === to || later.some((e) => e.from_stage === to);
-    await this.intents.db.transaction().execute(async (trx) => {
-      if ((await this.intents.remove(row.id, trx)) && happened && !covered) {
-        await this.history.append(entriesOf(row), trx);
-      }
-    });
-    if (happened && !covered) {
-      await this.cache.invalidateModel(tenant, model);
-      this.logger.warn(
-        { intentId: row.id, tenant, model, version, to },
-        'recorded a stage transition whose request ended before recording it',
-      );
-    }
+    await this.settle(row, happened && !covered, `a stage transition to ${to}`);
   }
 
   /** One 'transition' entry of the audit trail. */
