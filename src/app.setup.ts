@@ -21,6 +21,9 @@ export const IDLE_TIMEOUT_MS = 120_000;
 export function configureApp(app: NestExpressApplication, config: AppConfig): void {
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
+  // Every API answer is `Cache-Control: no-store`, so an ETag would never be revalidated:
+  // Express would hash each response body for nothing.
+  app.set('etag', false);
   app.use(securityHeaders());
   app.use(cors(config.corsOrigins));
   app.use(

@@ -186,4 +186,27 @@ describe('Idempotency-Key (e2e)', () => {
     }).expect(400);
     expect(res.body.message).toMatch(/Idempotency-Key/);
   });
+
+  it('honours the header on every POST of the OpenAPI document (no route without @Idempotent)', async () => {
+    const admin = await t.token('root', ['admin']);
+    const doc = (await request(t.http).get('/docs-json').expect(200)).body as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const posts = Object.keys(doc.paths).filter((path) => doc.paths[path].post !== undefined);
+    expect(posts.length).toBeGreaterThanOrEqual(6);
+    for (const path of posts) {
+      // Any value reaches the interceptor: parameters are validated after it.
+      const url = path.replace(/\{version\}/g, '1').replace(/\{[^}]+\}/g, 'x');
+      const res = await request(t.http)
+        .post(url)
+        .set(...auth(admin))
+        .set('Idempotency-Key', 'has a space')
+        .send({});
+      expect({ path, status: res.status, message: res.body.message }).toEqual({
+        path,
+        status: 400,
+        message: expect.stringMatching(/^Idempotency-Key header/),
+      });
+    }
+  });
 });

@@ -100,6 +100,8 @@ describe('graceful shutdown (process)', () => {
               msg?: string;
               req?: { id?: string; url?: string };
               res?: { statusCode?: number };
+              tenant?: string;
+              user?: string;
             },
         );
       const logged = lines.find(
@@ -108,6 +110,8 @@ describe('graceful shutdown (process)', () => {
       expect(logged).toMatchObject({
         req: { url: '/api/v1/ml/registry/artifacts' },
         res: { statusCode: 201 },
+        tenant: 'acme-corp',
+        user: expect.any(String),
       });
       expect(output()).not.toContain(token);
 

@@ -44,8 +44,12 @@ interface Options {
   maxHeapFloorGrowthMiB: number;
   /** ML_REGISTRY_CACHE_TTL of the service: short, so the cache reaches its steady size early. */
   cacheTtl: number;
-  /** --max-old-space-size of the service (MiB): full GCs come sooner, a leak ends in a crash. */
-  heapLimit?: number;
+  /**
+   * --max-old-space-size of the service (MiB; 0: none): full GCs come sooner, a leak ends in a
+   * crash. Without one, V8 on a large machine lets its heap (and RSS) grow long before it
+   * collects, which looks like a leak to an RSS check and is not (RELIABILITY.md).
+   */
+  heapLimit: number;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -60,6 +64,7 @@ function parseArgs(argv: string[]): Options {
     maxGrowthMiB: 40,
     maxHeapFloorGrowthMiB: 16,
     cacheTtl: 10,
+    heapLimit: 256,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -605,7 +610,7 @@ async function main(): Promise<void> {
     const summary = {
       mode: o.real ? 'real' : 'embedded',
       cache_ttl_s: o.cacheTtl,
-      heap_limit_mib: o.heapLimit ?? null,
+      heap_limit_mib: o.heapLimit || null,
       load_average_at_end: loadavg().map((x) => round(x)),
       duration_s: o.duration,
       elapsed_s: round(elapsed, 1),

@@ -23,6 +23,7 @@ import { ErrorResponseDto } from '../common/http/error-response.dto';
 import { ArtifactsService } from './artifacts.service';
 import { ArtifactManifestDto } from './dto/artifact-manifest.dto';
 import { ArtifactFileParams, ArtifactParams } from './dto/artifact-params.dto';
+import { Idempotent } from '../common/idempotency/idempotency.interceptor';
 
 /**
  * Re-computes the SHA-256 of what is sent. The last chunk is held back until the digest is
@@ -61,6 +62,7 @@ export class ArtifactsController {
   constructor(private readonly artifacts: ArtifactsService) {}
 
   @Post()
+  @Idempotent()
   @HttpCode(201)
   @Authenticated(Permission.Write)
   @ApiOperation({

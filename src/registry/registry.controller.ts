@@ -20,6 +20,7 @@ import { ListModelsQueryDto } from './dto/list-models.query.dto';
 import { ModelDto, ModelListDto, ModelSummaryDto } from './dto/model.dto';
 import { RegisterModelDto } from './dto/register-model.dto';
 import { ModelsService } from './models.service';
+import { Idempotent } from '../common/idempotency/idempotency.interceptor';
 
 @ApiTags('models')
 @Controller('models')
@@ -27,6 +28,7 @@ export class RegistryController {
   constructor(private readonly models: ModelsService) {}
 
   @Post()
+  @Idempotent()
   @HttpCode(201)
   @Authenticated(Permission.Write)
   @ApiOperation({

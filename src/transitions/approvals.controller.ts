@@ -18,6 +18,7 @@ import { ApprovalsService } from './approvals.service';
 import { ApprovalDecisionResultDto, ApprovalDto, ApprovalListDto } from './dto/approval.dto';
 import { ApprovalParams, ListApprovalsQueryDto } from './dto/approval-queries.dto';
 import { ApproveDto, CancelDto, RejectDto } from './dto/decision.dto';
+import { Idempotent } from '../common/idempotency/idempotency.interceptor';
 
 @ApiTags('approvals')
 @Controller('approvals')
@@ -47,6 +48,7 @@ export class ApprovalsController {
   }
 
   @Post(':id/approve')
+  @Idempotent()
   @HttpCode(200)
   @Authenticated(Permission.Decide)
   @ApiOperation({
@@ -78,6 +80,7 @@ export class ApprovalsController {
   }
 
   @Post(':id/reject')
+  @Idempotent()
   @HttpCode(200)
   @Authenticated(Permission.Decide)
   @ApiOperation({ summary: 'Reject a production request (comment required; never the requester)' })
@@ -94,6 +97,7 @@ export class ApprovalsController {
   }
 
   @Post(':id/cancel')
+  @Idempotent()
   @HttpCode(200)
   @Authenticated(Permission.Read)
   @ApiOperation({ summary: 'Cancel a pending request (the requester or an admin)' })

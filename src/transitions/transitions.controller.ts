@@ -25,6 +25,7 @@ import { ApprovalEnvelopeDto } from './dto/approval.dto';
 import { TransitionHistoryDto } from './dto/transition-entry.dto';
 import { TransitionRequestDto } from './dto/transition-request.dto';
 import { TransitionsService } from './transitions.service';
+import { Idempotent } from '../common/idempotency/idempotency.interceptor';
 
 @ApiTags('transitions')
 @ApiExtraModels(VersionDto, ApprovalEnvelopeDto)
@@ -36,6 +37,7 @@ export class TransitionsController {
   ) {}
 
   @Post('stage')
+  @Idempotent()
   @HttpCode(200)
   @Authenticated(Permission.Write)
   @RequiresApproval(Stage.Production)

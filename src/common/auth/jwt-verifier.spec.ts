@@ -16,7 +16,7 @@ import {
 import { loadConfig } from '../../config/app-config';
 import { ErrorCode, statusForCode } from '../errors/error-code';
 import { RegistryError } from '../errors/registry-error';
-import { JwtVerifier } from './jwt-verifier';
+import { JwtVerifier, VERIFIED_TOKEN_MAX_ENTRIES, VERIFIED_TOKEN_TTL_MS } from './jwt-verifier';
 import { Role } from './roles';
 
 const SECRET = 'unit-test-secret-0123456789-abcdefghijklmnop';
@@ -470,4 +470,79 @@ describe('JwtVerifier when the identity provider is unreachable', () => {
       subject: 'alice',
     });
   });
+});
+
+describe('JwtVerifier remembering verified tokens', () => {
+  afterEach(() => jest.useRealTimers());
+
+  /** Counts the full checks (signature and claims) the verifier makes; the check still runs. */
+  function counted(verifier: JwtVerifier): { checks: () => number } {
+    const spy = jest.spyOn(verifier as unknown as { check: () => unknown }, 'check');
+    return { checks: () => spy.mock.calls.length };
+  }
+
+  it('checks a token once, then trusts it for VERIFIED_TOKEN_TTL_MS, with a frozen principal', async () => {
+    const start = Date.now();
+    jest.useFakeTimers({ now: start, doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    const verifier = verifierFor({ AUTH_JWT_SECRET: SECRET });
+    const { checks } = counted(verifier);
+    const token = await hs256(validClaims({ exp: now() + 3600 }));
+    const first = await verifier.verify(token);
+    expect(await verifier.verify(token)).toBe(first);
+    expect(checks()).toBe(1);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(Object.isFrozen(first.roles)).toBe(true);
+    jest.setSystemTime(start + VERIFIED_TOKEN_TTL_MS + 1000);
+    expect(await verifier.verify(token)).toEqual(first);
+    expect(checks()).toBe(2);
+  });
+
+  it('never trusts a remembered token past its exp: the full check decides (and refuses)', async () => {
+    const start = Date.now();
+    jest.useFakeTimers({ now: start, doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    const verifier = verifierFor({ AUTH_JWT_SECRET: SECRET });
+    const { checks } = counted(verifier);
+    const token = await hs256(validClaims({ exp: Math.floor(start / 1000) + 5 }));
+    await verifier.verify(token);
+    await verifier.verify(token);
+    expect(checks()).toBe(1);
+    // Past exp but within the 30 s tolerance: checked again (and accepted), not remembered.
+    jest.setSystemTime(start + 10_000);
+    await verifier.verify(token);
+    await verifier.verify(token);
+    expect(checks()).toBe(3);
+    jest.setSystemTime(start + 40_000);
+    await expectUnauthenticated(verifier.verify(token), /expired/);
+  });
+
+  it('does not remember a refused token, nor one whose nbf is still ahead', async () => {
+    const verifier = verifierFor({ AUTH_JWT_SECRET: SECRET });
+    const { checks } = counted(verifier);
+    const bad = await hs256(validClaims(), OTHER_SECRET);
+    await expectUnauthenticated(verifier.verify(bad), /signature is invalid/);
+    await expectUnauthenticated(verifier.verify(bad), /signature is invalid/);
+    const early = await hs256(validClaims({ nbf: now() + 10 }));
+    await verifier.verify(early);
+    await verifier.verify(early);
+    expect(checks()).toBe(4);
+  });
+
+  it(`remembers at most ${VERIFIED_TOKEN_MAX_ENTRIES} tokens, dropping the least recently used`, async () => {
+    const verifier = verifierFor({ AUTH_JWT_SECRET: SECRET });
+    const { checks } = counted(verifier);
+    const exp = now() + 3600;
+    const tokens: string[] = [];
+    for (let i = 0; i <= VERIFIED_TOKEN_MAX_ENTRIES; i++) {
+      tokens.push(await hs256(validClaims({ sub: `user-${i}`, exp })));
+    }
+    for (const token of tokens.slice(0, VERIFIED_TOKEN_MAX_ENTRIES)) await verifier.verify(token);
+    // The first token is used again: the second becomes the least recently used.
+    await verifier.verify(tokens[0]);
+    await verifier.verify(tokens[VERIFIED_TOKEN_MAX_ENTRIES]);
+    expect(checks()).toBe(VERIFIED_TOKEN_MAX_ENTRIES + 1);
+    await verifier.verify(tokens[0]);
+    expect(checks()).toBe(VERIFIED_TOKEN_MAX_ENTRIES + 1);
+    await verifier.verify(tokens[1]);
+    expect(checks()).toBe(VERIFIED_TOKEN_MAX_ENTRIES + 2);
+  }, 60_000);
 });

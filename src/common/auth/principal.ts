@@ -3,10 +3,10 @@ import type { Role } from './roles';
 /** The authenticated caller, from the bearer token's claims. */
 export interface Principal {
   /** `sub`: the user id. */
-  subject: string;
+  readonly subject: string;
   /** `tenant_id`: the tenant the caller belongs to. */
-  tenantId: string;
-  roles: Role[];
+  readonly tenantId: string;
+  readonly roles: readonly Role[];
 }
 
 export const TENANT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;

@@ -1,6 +1,5 @@
-import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { json, type NextFunction, type Request, type Response } from 'express';
-import type { Observable } from 'rxjs';
 import { RegistryError } from '../errors/registry-error';
 
 type RequestWithBodyError = Request & { bodyError?: unknown };
@@ -8,7 +7,7 @@ type RequestWithBodyError = Request & { bodyError?: unknown };
 /**
  * The JSON body parser, with its failure held back. Express parses bodies before Nest's guards
  * run, so a malformed or oversized body would otherwise answer 400/413 to a caller without a
- * token. The error is kept on the request and raised by `BodyErrorInterceptor`, after
+ * token. The error is kept on the request and raised by `BodyErrorGuard`, after
  * authentication (401) and roles (403), as the contract's order of checks says.
  */
 export function deferredJsonParser(limitBytes: number) {
@@ -81,13 +80,17 @@ function checkShape(body: unknown): RegistryError | undefined {
   return undefined;
 }
 
-/** Raises a body-parser failure kept by `deferredJsonParser`, now that the guards have run. */
+/**
+ * Raises a body-parser failure kept by `deferredJsonParser`: the last global guard, so after
+ * authentication, roles and the rate limit. (A guard, not an interceptor: a route without
+ * interceptors skips Nest's per-request RxJS chain, ~10% of a cached read's CPU.)
+ */
 @Injectable()
-export class BodyErrorInterceptor implements NestInterceptor {
-  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+export class BodyErrorGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
     const error = context.switchToHttp().getRequest<RequestWithBodyError>().bodyError;
     // body-parser's errors are Errors carrying `type` and `status`; the filter maps them.
     if (error !== undefined) throw error as Error;
-    return next.handle();
+    return true;
   }
 }

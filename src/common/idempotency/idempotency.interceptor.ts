@@ -1,4 +1,11 @@
-import { CallHandler, ExecutionContext, Injectable, Logger, NestInterceptor } from '@nestjs/common';
+import {
+  CallHandler,
+  ExecutionContext,
+  Injectable,
+  Logger,
+  NestInterceptor,
+  UseInterceptors,
+} from '@nestjs/common';
 import type { Response } from 'express';
 import { createHash, randomUUID } from 'node:crypto';
 import { from, lastValueFrom, Observable } from 'rxjs';
@@ -175,3 +182,11 @@ export class IdempotencyInterceptor implements NestInterceptor {
     );
   }
 }
+
+/**
+ * Put on every POST route: honours `Idempotency-Key` there. Per route rather than global, so
+ * that reads carry no interceptor (Nest then skips its per-request RxJS chain). The e2e suite
+ * checks that every POST in the OpenAPI document answers to the header.
+ */
+export const Idempotent = (): MethodDecorator & ClassDecorator =>
+  UseInterceptors(IdempotencyInterceptor);
