@@ -1,18 +1,15 @@
-import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
-import pino from 'pino';
-import type { IncomingMessage } from 'node:http';
 import { ArtifactsModule } from './artifacts/artifacts.module';
 import { MetadataCacheModule } from './cache/metadata-cache.module';
+import { AccessLog } from './common/http/access-log';
 import { AuthGuard } from './common/auth/auth.guard';
 import { RateLimitGuard } from './common/auth/rate-limit.guard';
 import { JwtVerifier } from './common/auth/jwt-verifier';
-import type { Principal } from './common/auth/principal';
 import { HttpExceptionFilter } from './common/errors/http-exception.filter';
 import { BodyErrorGuard } from './common/http/deferred-body-parser';
 import { IdempotencyModule } from './common/idempotency/idempotency.module';
-import { requestId } from './common/http/request-id';
 import { createValidationPipe } from './common/validation/validation.pipe';
 import { ComparisonModule } from './comparison/comparison.module';
 import { AppConfig } from './config/app-config';
@@ -26,48 +23,20 @@ import { ApprovalGuard } from './transitions/approval.guard';
 import { TransitionsModule } from './transitions/transitions.module';
 import { VersionsModule } from './versions/versions.module';
 
-/** The request line's fields, with the tenant and user once authentication has run. */
-function withCaller(req: IncomingMessage, line: object): object {
-  const principal = (req as IncomingMessage & { principal?: Principal }).principal;
-  return principal ? { ...line, tenant: principal.tenantId, user: principal.subject } : line;
-}
-
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
+    const accessLog = new AccessLog(config.logLevel);
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
         LoggerModule.forRoot({
-          forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
-          pinoHttp: [
-            {
-              level: config.logLevel,
-              genReqId: requestId,
-              // Only what a request line needs: copying and redacting every header of every
-              // request cost ~15% of a cached read (BENCHMARKS.md), and headers carry tokens.
-              // The serializers see the raw request (no intermediate copy per request).
-              wrapSerializers: false,
-              serializers: {
-                req: (req: IncomingMessage & { id?: unknown; originalUrl?: string }) => ({
-                  id: req.id,
-                  method: req.method,
-                  url: req.originalUrl ?? req.url,
-                }),
-                res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-              },
-              // Who asked goes on the request's line itself: as `customProps` it cost two more
-              // child loggers per request (the principal is only known after the guards).
-              customSuccessObject: (req, _res, line: object) => withCaller(req, line),
-              customErrorObject: (req, _res, _err, line: object) => withCaller(req, line),
-              // Health probes every few seconds would drown the useful lines.
-              autoLogging: { ignore: (req) => (req.url ?? '').startsWith('/health/') },
-            },
-            // Lines are written by a background buffer: under load many lines go out in one
-            // write instead of one system call each. Flushed when the process exits.
-            pino.destination({ dest: 1, sync: false }),
-          ],
+          // The logger and its request middleware are built once (AccessLog) and installed by
+          // configureApp as the first middleware: nestjs-pino only reads them.
+          pinoHttp: { logger: accessLog.logger },
+          useExisting: true,
+          forRoutes: [],
         }),
         DatabaseModule,
         StorageModule,
@@ -82,6 +51,7 @@ export class AppModule {
         HealthModule,
       ],
       providers: [
+        { provide: AccessLog, useValue: accessLog },
         JwtVerifier,
         // Order matters: authentication and role first, then the user's rate limit, then the
         // approval policy.

@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
+import { AccessLog } from './common/http/access-log';
 import { API_PREFIX } from './common/http/api-prefix';
 import { cors } from './common/http/cors';
 import { deferredJsonParser } from './common/http/deferred-body-parser';
@@ -20,6 +21,8 @@ export const IDLE_TIMEOUT_MS = 120_000;
  */
 export function configureApp(app: NestExpressApplication, config: AppConfig): void {
   app.useLogger(app.get(Logger));
+  // First: every answer, even a refused body's, gets its request id and its log line.
+  app.use(app.get(AccessLog).middleware);
   app.disable('x-powered-by');
   // Every API answer is `Cache-Control: no-store`, so an ETag would never be revalidated:
   // Express would hash each response body for nothing.

@@ -449,6 +449,26 @@ interface Sample {
   rss: number;
 }
 
+interface RssParts {
+  anon: number;
+  file: number;
+  shmem: number;
+}
+
+/** RssAnon, RssFile and RssShmem of a process, in bytes (Linux), or null. */
+function rssParts(pid: number): RssParts | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (name: string): number => {
+      const match = new RegExp(`^${name}:\\s+(\\d+)\\s+kB`, 'm').exec(status);
+      return match ? Number(match[1]) * 1024 : 0;
+    };
+    return { anon: kb('RssAnon'), file: kb('RssFile'), shmem: kb('RssShmem') };
+  } catch {
+    return null;
+  }
+}
+
 /** Least-squares slope of y over x. */
 function slope(points: { x: number; y: number }[]): number {
   const n = points.length;
@@ -520,10 +540,14 @@ async function main(): Promise<void> {
     }
 
     const samples: Sample[] = [];
+    const partSamples: { t: number; parts: RssParts }[] = [];
     started = Date.now();
     const sampler = setInterval(() => {
+      const t = (Date.now() - started) / 1000;
       const rss = rssBytes(service!.pid);
-      if (rss !== null) samples.push({ t: (Date.now() - started) / 1000, rss });
+      if (rss !== null) samples.push({ t, rss });
+      const parts = rssParts(service!.pid);
+      if (parts !== null) partSamples.push({ t, parts });
     }, 1000);
     let inFlight = 0;
     const all = new Set<Promise<void>>();
@@ -581,6 +605,17 @@ async function main(): Promise<void> {
       o.duration - 60 >= warmupEnd + 60 ? floorIn(o.duration - 60, o.duration) : null;
     const floorGrowth =
       firstFloor !== null && lastFloor !== null ? round(lastFloor - firstFloor, 1) : null;
+    // Which part of the RSS moved (median of the last minute against the first after warm-up):
+    // anonymous memory (JS heap, malloc), file pages mapped, shared memory (SQLite's WAL index).
+    const partGrowth = (key: keyof RssParts): number | null => {
+      const inWindow = (from: number, to: number): number[] =>
+        partSamples.filter((p) => p.t >= from && p.t < to).map((p) => p.parts[key]);
+      const first = inWindow(warmupEnd, warmupEnd + 60);
+      const last = inWindow(o.duration - 60, o.duration + 1);
+      return first.length > 0 && last.length > 0
+        ? round((median(last) - median(first)) / MiB, 1)
+        : null;
+    };
 
     const opsSummary = [...driver.stats.ops.values()].map((op) => {
       const sorted = [...op.latencies].sort((a, b) => a - b);
@@ -638,6 +673,11 @@ async function main(): Promise<void> {
         heap_floor_first_minute_after_warmup_mib: firstFloor,
         heap_floor_last_minute_mib: lastFloor,
         heap_floor_growth_mib: floorGrowth,
+        rss_parts_growth_mib: {
+          anon: partGrowth('anon'),
+          file: partGrowth('file'),
+          shmem: partGrowth('shmem'),
+        },
         full_gcs_second_half: gcSecondHalf.length,
         thresholds: {
           max_slope_mib_per_min: o.maxSlopeMiBPerMin,
@@ -657,7 +697,8 @@ async function main(): Promise<void> {
         `transitions ${verification.details['transitions_made']}/${verification.details['transition_history_entries']}; ` +
         `rss ${summary.memory.rss_after_warmup_mib} -> ${summary.memory.rss_final_mib} MiB, ` +
         `slope ${summary.memory.rss_slope_second_half_mib_per_min} MiB/min, ` +
-        `heap floor ${firstFloor ?? '?'} -> ${lastFloor ?? '?'} MiB\n` +
+        `heap floor ${firstFloor ?? '?'} -> ${lastFloor ?? '?'} MiB, ` +
+        `growth by part ${JSON.stringify(summary.memory.rss_parts_growth_mib)} MiB\n` +
         `checks: ${JSON.stringify(checks)}\nsummary: ${o.out}\n`,
     );
     exitCode = summary.pass ? 0 : 1;

@@ -52,6 +52,9 @@ export class CacheStore {
       checkInterval: Math.min(Math.max(ttlMs, 1000), 60_000),
       lruSize: MEMORY_MAX_ENTRIES,
       useClone: false,
+      // One Map: the default 16 shards (for more than 16.7 M keys) cost a hash of the key on
+      // every get and set (~4% of a cached read's CPU).
+      storeHashSize: 1,
     });
     return new CacheStore(new Keyv({ store: memory }), undefined, memory);
   }
