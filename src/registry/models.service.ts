@@ -83,9 +83,9 @@ export class ModelsService {
     }
 
     const made: Made = { model: false };
-    let record: ModelVersionRecord;
+    let created: { record: ModelVersionRecord; model: RegisteredModelRecord };
     try {
-      record = await this.createVersion(caller, dto, artifact, { metrics, params }, made);
+      created = await this.createVersion(caller, dto, artifact, { metrics, params }, made);
     } catch (err) {
       // Did the version land anyway (a timeout after the backend committed)? If that cannot be
       // told now, nothing is undone and the claim stays for a later registration to resolve.
@@ -97,21 +97,35 @@ export class ModelsService {
         await this.cache.invalidateModel(tenant, dto.name);
         throw err;
       }
-      record = landed;
+      await this.complete(caller, artifact, landed, dto.description);
+      return this.versions.get(tenant, dto.name, landed.version);
     }
-    await this.complete(caller, artifact, record, dto.description);
-    return this.versions.get(tenant, dto.name, record.version);
+    // The model the version was created in, and the version as the backend answered its
+    // creation: neither needs reading back.
+    // The run is read while the registration is recorded; its error counts only after that.
+    const { record, model } = created;
+    const [completed, version] = await Promise.allSettled([
+      this.complete(caller, artifact, record, dto.description, modelUid(model)),
+      this.versions.toDto(tenant, record),
+    ]);
+    if (completed.status === 'rejected') throw completed.reason;
+    if (version.status === 'rejected') throw version.reason;
+    return version.value;
   }
 
-  /** Links the artifact to its version and records the registration, once. */
+  /**
+   * Links the artifact to its version and records the registration, once. `uid`: the identity
+   * of the model the version was created in, when the caller has it (else it is looked up).
+   */
   private async complete(
     caller: Caller,
     artifact: ArtifactRow,
     record: ModelVersionRecord,
     description: string | undefined,
+    uid?: string,
   ): Promise<void> {
     const { tenant } = caller;
-    const uid = await this.versions.getModelUid(tenant, record.name);
+    uid ??= await this.versions.getModelUid(tenant, record.name);
     const location = this.artifacts.locationFor(artifact, record.name, record.source);
     const linked = await this.database.db.transaction().execute(async (trx) => {
       if (
@@ -160,7 +174,7 @@ export class ModelsService {
     artifact: ArtifactRow,
     values: { metrics: Record<string, number>; params: Record<string, ParamValue> },
     made: Made,
-  ): Promise<ModelVersionRecord> {
+  ): Promise<{ record: ModelVersionRecord; model: RegisteredModelRecord }> {
     const { tenant } = caller;
     made.run = await this.registry.createRun(tenant, values);
     const runId = made.run.runId;
@@ -174,16 +188,22 @@ export class ModelsService {
         const source = await this.artifacts.place(artifact, dto.name, next);
         let record: ModelVersionRecord;
         try {
-          record = await this.registry.createModelVersion(tenant, dto.name, {
-            source,
-            runId,
-            description: dto.description,
-            tags: {
-              ...dto.tags,
-              [SERVICE_TAGS.createdBy]: caller.principal.subject,
-              [SERVICE_TAGS.artifactId]: artifact.id,
+          // The model was read (or created) just above, under the lock: no second look.
+          record = await this.registry.createModelVersion(
+            tenant,
+            dto.name,
+            {
+              source,
+              runId,
+              description: dto.description,
+              tags: {
+                ...dto.tags,
+                [SERVICE_TAGS.createdBy]: caller.principal.subject,
+                [SERVICE_TAGS.artifactId]: artifact.id,
+              },
             },
-          });
+            { model: ensured.model },
+          );
         } catch (err) {
           // The model was deleted between our two calls (an admin, or a failed registration
           // removing the empty model it made): create it once more, from a clean slate.
@@ -194,7 +214,7 @@ export class ModelsService {
           }
           throw err;
         }
-        if (record.version === next) return record;
+        if (record.version === next) return { record, model: ensured.model };
         this.logger.warn(
           { model: dto.name, predicted: next, got: record.version },
           'the registry numbered a version differently than predicted; trying the next number',
@@ -253,9 +273,14 @@ export class ModelsService {
   }
 
   async get(tenant: string, name: string): Promise<ModelDto> {
-    const model = await this.versions.getModelRecord(tenant, name);
-    const versions = await this.versions.list(tenant, name);
-    return { ...mapModelSummary(model), versions };
+    // Read at once; the model's error (e.g. MODEL_NOT_FOUND) is the one reported.
+    const [model, versions] = await Promise.allSettled([
+      this.versions.getModelRecord(tenant, name),
+      this.versions.list(tenant, name),
+    ]);
+    if (model.status === 'rejected') throw model.reason;
+    if (versions.status === 'rejected') throw versions.reason;
+    return { ...mapModelSummary(model.value), versions: versions.value };
   }
 
   async update(tenant: string, name: string, dto: UpdateMetadataDto): Promise<ModelSummaryDto> {
