@@ -167,6 +167,10 @@ export class ModelsService {
    * after every one this model ever had (MLflow never reuses a deleted one; our history
    * remembers them). Should the backend number it differently anyway (versions made outside
    * this service), that version is given back and the registration tries the next number.
+   *
+   * The run (metrics, parameters) is made while the lock is taken, the model read and the
+   * files placed, none of which needs it or shows anywhere until the version exists; a new
+   * model is created only once the run is, so a refused run creates no model (as before).
    */
   private async createVersion(
     caller: Caller,
@@ -176,58 +180,75 @@ export class ModelsService {
     made: Made,
   ): Promise<{ record: ModelVersionRecord; model: RegisteredModelRecord }> {
     const { tenant } = caller;
-    made.run = await this.registry.createRun(tenant, values);
-    const runId = made.run.runId;
-    return this.locks.withLock(tenant, dto.name, async () => {
-      let floor = 0;
-      for (let attempt = 1; ; attempt++) {
-        const ensured = await this.ensureModel(tenant, dto.name, dto.description);
-        if (ensured.created) made.model = true;
-        const next = Math.max(floor, await this.highestVersion(tenant, ensured.model)) + 1;
-        made.placed = next;
-        const source = await this.artifacts.place(artifact, dto.name, next);
-        let record: ModelVersionRecord;
-        try {
-          // The model was read (or created) just above, under the lock: no second look.
-          record = await this.registry.createModelVersion(
-            tenant,
-            dto.name,
-            {
-              source,
-              runId,
-              description: dto.description,
-              tags: {
-                ...dto.tags,
-                [SERVICE_TAGS.createdBy]: caller.principal.subject,
-                [SERVICE_TAGS.artifactId]: artifact.id,
-              },
+    const run = this.registry.createRun(tenant, values).then((created) => (made.run = created));
+    try {
+      return await this.locks.withLock(tenant, dto.name, () =>
+        this.createVersionLocked(caller, dto, artifact, run, made),
+      );
+    } catch (err) {
+      // Whatever failed, the run's outcome is known (and in `made`) before anything is undone.
+      await run.catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async createVersionLocked(
+    caller: Caller,
+    dto: RegisterModelDto,
+    artifact: ArtifactRow,
+    run: Promise<RunRecord>,
+    made: Made,
+  ): Promise<{ record: ModelVersionRecord; model: RegisteredModelRecord }> {
+    const { tenant } = caller;
+    let floor = 0;
+    for (let attempt = 1; ; attempt++) {
+      const ensured = await this.ensureModel(tenant, dto.name, dto.description, run);
+      if (ensured.created) made.model = true;
+      const next = Math.max(floor, await this.highestVersion(tenant, ensured.model)) + 1;
+      made.placed = next;
+      const source = await this.artifacts.place(artifact, dto.name, next);
+      const { runId } = await run;
+      let record: ModelVersionRecord;
+      try {
+        // The model was read (or created) just above, under the lock: no second look.
+        record = await this.registry.createModelVersion(
+          tenant,
+          dto.name,
+          {
+            source,
+            runId,
+            description: dto.description,
+            tags: {
+              ...dto.tags,
+              [SERVICE_TAGS.createdBy]: caller.principal.subject,
+              [SERVICE_TAGS.artifactId]: artifact.id,
             },
-            { model: ensured.model },
-          );
-        } catch (err) {
-          // The model was deleted between our two calls (an admin, or a failed registration
-          // removing the empty model it made): create it once more, from a clean slate.
-          if (attempt < 3 && isRegistryError(err, ErrorCode.ModelNotFound)) {
-            await this.artifacts.unplace(artifact, dto.name, next);
-            made.placed = undefined;
-            continue;
-          }
-          throw err;
-        }
-        if (record.version === next) return { record, model: ensured.model };
-        this.logger.warn(
-          { model: dto.name, predicted: next, got: record.version },
-          'the registry numbered a version differently than predicted; trying the next number',
+          },
+          { model: ensured.model },
         );
-        await this.registry.deleteModelVersion(tenant, dto.name, record.version);
-        await this.artifacts.unplace(artifact, dto.name, next);
-        made.placed = undefined;
-        floor = record.version;
-        if (attempt >= 3) {
-          throw RegistryError.unavailable('version numbering of the registry backend');
+      } catch (err) {
+        // The model was deleted between our two calls (an admin, or a failed registration
+        // removing the empty model it made): create it once more, from a clean slate.
+        if (attempt < 3 && isRegistryError(err, ErrorCode.ModelNotFound)) {
+          await this.artifacts.unplace(artifact, dto.name, next);
+          made.placed = undefined;
+          continue;
         }
+        throw err;
       }
-    });
+      if (record.version === next) return { record, model: ensured.model };
+      this.logger.warn(
+        { model: dto.name, predicted: next, got: record.version },
+        'the registry numbered a version differently than predicted; trying the next number',
+      );
+      await this.registry.deleteModelVersion(tenant, dto.name, record.version);
+      await this.artifacts.unplace(artifact, dto.name, next);
+      made.placed = undefined;
+      floor = record.version;
+      if (attempt >= 3) {
+        throw RegistryError.unavailable('version numbering of the registry backend');
+      }
+    }
   }
 
   /** The highest version number the model has or ever had (deleted ones included). */
@@ -397,17 +418,22 @@ export class ModelsService {
     };
   }
 
-  /** Creates the model unless it exists; returns it, and whether this call created it. */
+  /**
+   * Creates the model unless it exists; returns it, and whether this call created it. A new
+   * model is created only once `ready` (the registration's run) is made.
+   */
   private async ensureModel(
     tenant: string,
     name: string,
     description: string | undefined,
+    ready: Promise<unknown>,
   ): Promise<{ model: RegisteredModelRecord; created: boolean }> {
     try {
       return { model: await this.registry.getRegisteredModel(tenant, name), created: false };
     } catch (err) {
       if (!isRegistryError(err, ErrorCode.ModelNotFound)) throw err;
     }
+    await ready;
     try {
       const model = await this.registry.createRegisteredModel(tenant, {
         name,
