@@ -219,6 +219,62 @@ export function describeMlflowRegistryContract(
         );
       });
 
+      it('reads a version with its model as the two reads answer them', async () => {
+        const name = await newModel({ team: 'ml' });
+        await newVersion(name, { tags: { a: '1' } });
+        const both = await registry.getModelVersionWithModel(tenant, name, 1);
+        expect(both.model).toEqual(await registry.getRegisteredModel(tenant, name));
+        expect(both.version).toEqual(await registry.getModelVersion(tenant, name, 1));
+        await expectCode(
+          registry.getModelVersionWithModel(tenant, name, 9),
+          ErrorCode.VersionNotFound,
+        );
+        await expectCode(
+          registry.getModelVersionWithModel(tenant, unique('nope'), 1),
+          ErrorCode.ModelNotFound,
+        );
+        await expectCode(
+          registry.getModelVersionWithModel(otherTenant, name, 1),
+          ErrorCode.ModelNotFound,
+        );
+      });
+
+      it('answers writes with the version as a read would, given the model or not', async () => {
+        const name = await newModel();
+        const known = { model: await registry.getRegisteredModel(tenant, name) };
+        const created = await registry.createModelVersion(
+          tenant,
+          name,
+          { source: `s3://contract-bucket/${name}/model.pkl`, tags: { a: '1' } },
+          known,
+        );
+        expect(created).toEqual(await registry.getModelVersion(tenant, name, 1));
+        const moved = await registry.transitionModelVersionStage(
+          tenant,
+          name,
+          1,
+          Stage.Staging,
+          false,
+          known,
+        );
+        expect(moved).toEqual(await registry.getModelVersion(tenant, name, 1));
+        expect(await registry.searchModelVersions(tenant, name, {}, known)).toEqual([moved]);
+        await expectCode(
+          registry.transitionModelVersionStage(tenant, name, 9, Stage.Staging, false, known),
+          ErrorCode.VersionNotFound,
+        );
+        // A model deleted since it was read is still not found.
+        await registry.deleteRegisteredModel(tenant, name);
+        await expectCode(
+          registry.createModelVersion(tenant, name, { source: 's3://contract-bucket/x' }, known),
+          ErrorCode.ModelNotFound,
+        );
+        await expectCode(
+          registry.transitionModelVersionStage(tenant, name, 1, Stage.Staging, false, known),
+          ErrorCode.ModelNotFound,
+        );
+      });
+
       it('updates a version’s description and tags', async () => {
         const name = await newModel();
         await newVersion(name, { tags: { a: '1', b: '2' } });

@@ -8,6 +8,17 @@ import type {
 } from './registry-types';
 
 /**
+ * The model a call is about, as the caller has just read (or created) it from this registry for
+ * the same tenant, in the same operation. An implementation may then skip looking the model up
+ * again to check that it exists in that tenant; a model deleted in between still fails with
+ * MODEL_NOT_FOUND (or, for a search, finds no versions). Only ever pass a record this registry
+ * returned for this tenant and name.
+ */
+export interface KnownModel {
+  model: RegisteredModelRecord;
+}
+
+/**
  * The one port to the registry backend, shaped after MLflow's REST API 2.0 (registered models,
  * model versions, runs). Implementations: the embedded one on the service database and, with
  * MLFLOW_TRACKING_URI, an HTTP client of a real MLflow Tracking Server. Both pass the contract
@@ -29,6 +40,17 @@ export abstract class MlflowRegistry {
   ): Promise<RegisteredModelRecord>;
 
   abstract getRegisteredModel(tenant: string, name: string): Promise<RegisteredModelRecord>;
+
+  /**
+   * A version together with its model, as getRegisteredModel and getModelVersion would answer
+   * them (MODEL_NOT_FOUND before VERSION_NOT_FOUND), for callers that need both: an
+   * implementation may read the two at once.
+   */
+  abstract getModelVersionWithModel(
+    tenant: string,
+    name: string,
+    version: number,
+  ): Promise<{ model: RegisteredModelRecord; version: ModelVersionRecord }>;
 
   /** Models of one tenant ordered by name; `pageToken` comes from the previous page. */
   abstract searchRegisteredModels(
@@ -56,12 +78,13 @@ export abstract class MlflowRegistry {
 
   /**
    * Creates the next version (1, 2, 3, ... per model; never reusing a number) in stage `none`.
-   * Bumps the model's `lastUpdatedAt`.
+   * Bumps the model's `lastUpdatedAt`. Answers the version as getModelVersion would.
    */
   abstract createModelVersion(
     tenant: string,
     name: string,
     input: { source: string; runId?: string; description?: string; tags?: Record<string, string> },
+    known?: KnownModel,
   ): Promise<ModelVersionRecord>;
 
   abstract getModelVersion(
@@ -75,6 +98,7 @@ export abstract class MlflowRegistry {
     tenant: string,
     name: string,
     filter?: { stage?: Stage },
+    known?: KnownModel,
   ): Promise<ModelVersionRecord[]>;
 
   abstract updateModelVersion(
@@ -103,6 +127,7 @@ export abstract class MlflowRegistry {
    * Moves a version to `stage`. With `archiveExistingVersions` and a target of staging or
    * production, every other version in that stage moves to archived (MLflow's semantics).
    * Transitioning to the stage a version already has is allowed here (MLflow allows it).
+   * Answers the moved version as getModelVersion would.
    */
   abstract transitionModelVersionStage(
     tenant: string,
@@ -110,6 +135,7 @@ export abstract class MlflowRegistry {
     version: number,
     stage: Stage,
     archiveExistingVersions: boolean,
+    known?: KnownModel,
   ): Promise<ModelVersionRecord>;
 
   abstract deleteModelVersion(tenant: string, name: string, version: number): Promise<void>;

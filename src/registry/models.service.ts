@@ -83,9 +83,9 @@ export class ModelsService {
     }
 
     const made: Made = { model: false };
-    let record: ModelVersionRecord;
+    let created: { record: ModelVersionRecord; model: RegisteredModelRecord };
     try {
-      record = await this.createVersion(caller, dto, artifact, { metrics, params }, made);
+      created = await this.createVersion(caller, dto, artifact, { metrics, params }, made);
     } catch (err) {
       // Did the version land anyway (a timeout after the backend committed)? If that cannot be
       // told now, nothing is undone and the claim stays for a later registration to resolve.
@@ -97,21 +97,35 @@ export class ModelsService {
         await this.cache.invalidateModel(tenant, dto.name);
         throw err;
       }
-      record = landed;
+      await this.complete(caller, artifact, landed, dto.description);
+      return this.versions.get(tenant, dto.name, landed.version);
     }
-    await this.complete(caller, artifact, record, dto.description);
-    return this.versions.get(tenant, dto.name, record.version);
+    // The model the version was created in, and the version as the backend answered its
+    // creation: neither needs reading back.
+    // The run is read while the registration is recorded; its error counts only after that.
+    const { record, model } = created;
+    const [completed, version] = await Promise.allSettled([
+      this.complete(caller, artifact, record, dto.description, modelUid(model)),
+      this.versions.toDto(tenant, record),
+    ]);
+    if (completed.status === 'rejected') throw completed.reason;
+    if (version.status === 'rejected') throw version.reason;
+    return version.value;
   }
 
-  /** Links the artifact to its version and records the registration, once. */
+  /**
+   * Links the artifact to its version and records the registration, once. `uid`: the identity
+   * of the model the version was created in, when the caller has it (else it is looked up).
+   */
   private async complete(
     caller: Caller,
     artifact: ArtifactRow,
     record: ModelVersionRecord,
     description: string | undefined,
+    uid?: string,
   ): Promise<void> {
     const { tenant } = caller;
-    const uid = await this.versions.getModelUid(tenant, record.name);
+    uid ??= await this.versions.getModelUid(tenant, record.name);
     const location = this.artifacts.locationFor(artifact, record.name, record.source);
     const linked = await this.database.db.transaction().execute(async (trx) => {
       if (
@@ -153,6 +167,10 @@ export class ModelsService {
    * after every one this model ever had (MLflow never reuses a deleted one; our history
    * remembers them). Should the backend number it differently anyway (versions made outside
    * this service), that version is given back and the registration tries the next number.
+   *
+   * The run (metrics, parameters) is made while the lock is taken, the model read and the
+   * files placed, none of which needs it or shows anywhere until the version exists; a new
+   * model is created only once the run is, so a refused run creates no model (as before).
    */
   private async createVersion(
     caller: Caller,
@@ -160,21 +178,43 @@ export class ModelsService {
     artifact: ArtifactRow,
     values: { metrics: Record<string, number>; params: Record<string, ParamValue> },
     made: Made,
-  ): Promise<ModelVersionRecord> {
+  ): Promise<{ record: ModelVersionRecord; model: RegisteredModelRecord }> {
     const { tenant } = caller;
-    made.run = await this.registry.createRun(tenant, values);
-    const runId = made.run.runId;
-    return this.locks.withLock(tenant, dto.name, async () => {
-      let floor = 0;
-      for (let attempt = 1; ; attempt++) {
-        const ensured = await this.ensureModel(tenant, dto.name, dto.description);
-        if (ensured.created) made.model = true;
-        const next = Math.max(floor, await this.highestVersion(tenant, ensured.model)) + 1;
-        made.placed = next;
-        const source = await this.artifacts.place(artifact, dto.name, next);
-        let record: ModelVersionRecord;
-        try {
-          record = await this.registry.createModelVersion(tenant, dto.name, {
+    const run = this.registry.createRun(tenant, values).then((created) => (made.run = created));
+    try {
+      return await this.locks.withLock(tenant, dto.name, () =>
+        this.createVersionLocked(caller, dto, artifact, run, made),
+      );
+    } catch (err) {
+      // Whatever failed, the run's outcome is known (and in `made`) before anything is undone.
+      await run.catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async createVersionLocked(
+    caller: Caller,
+    dto: RegisterModelDto,
+    artifact: ArtifactRow,
+    run: Promise<RunRecord>,
+    made: Made,
+  ): Promise<{ record: ModelVersionRecord; model: RegisteredModelRecord }> {
+    const { tenant } = caller;
+    let floor = 0;
+    for (let attempt = 1; ; attempt++) {
+      const ensured = await this.ensureModel(tenant, dto.name, dto.description, run);
+      if (ensured.created) made.model = true;
+      const next = Math.max(floor, await this.highestVersion(tenant, ensured.model)) + 1;
+      made.placed = next;
+      const source = await this.artifacts.place(artifact, dto.name, next);
+      const { runId } = await run;
+      let record: ModelVersionRecord;
+      try {
+        // The model was read (or created) just above, under the lock: no second look.
+        record = await this.registry.createModelVersion(
+          tenant,
+          dto.name,
+          {
             source,
             runId,
             description: dto.description,
@@ -183,31 +223,32 @@ export class ModelsService {
               [SERVICE_TAGS.createdBy]: caller.principal.subject,
               [SERVICE_TAGS.artifactId]: artifact.id,
             },
-          });
-        } catch (err) {
-          // The model was deleted between our two calls (an admin, or a failed registration
-          // removing the empty model it made): create it once more, from a clean slate.
-          if (attempt < 3 && isRegistryError(err, ErrorCode.ModelNotFound)) {
-            await this.artifacts.unplace(artifact, dto.name, next);
-            made.placed = undefined;
-            continue;
-          }
-          throw err;
-        }
-        if (record.version === next) return record;
-        this.logger.warn(
-          { model: dto.name, predicted: next, got: record.version },
-          'the registry numbered a version differently than predicted; trying the next number',
+          },
+          { model: ensured.model },
         );
-        await this.registry.deleteModelVersion(tenant, dto.name, record.version);
-        await this.artifacts.unplace(artifact, dto.name, next);
-        made.placed = undefined;
-        floor = record.version;
-        if (attempt >= 3) {
-          throw RegistryError.unavailable('version numbering of the registry backend');
+      } catch (err) {
+        // The model was deleted between our two calls (an admin, or a failed registration
+        // removing the empty model it made): create it once more, from a clean slate.
+        if (attempt < 3 && isRegistryError(err, ErrorCode.ModelNotFound)) {
+          await this.artifacts.unplace(artifact, dto.name, next);
+          made.placed = undefined;
+          continue;
         }
+        throw err;
       }
-    });
+      if (record.version === next) return { record, model: ensured.model };
+      this.logger.warn(
+        { model: dto.name, predicted: next, got: record.version },
+        'the registry numbered a version differently than predicted; trying the next number',
+      );
+      await this.registry.deleteModelVersion(tenant, dto.name, record.version);
+      await this.artifacts.unplace(artifact, dto.name, next);
+      made.placed = undefined;
+      floor = record.version;
+      if (attempt >= 3) {
+        throw RegistryError.unavailable('version numbering of the registry backend');
+      }
+    }
   }
 
   /** The highest version number the model has or ever had (deleted ones included). */
@@ -253,9 +294,14 @@ export class ModelsService {
   }
 
   async get(tenant: string, name: string): Promise<ModelDto> {
-    const model = await this.versions.getModelRecord(tenant, name);
-    const versions = await this.versions.list(tenant, name);
-    return { ...mapModelSummary(model), versions };
+    // Read at once; the model's error (e.g. MODEL_NOT_FOUND) is the one reported.
+    const [model, versions] = await Promise.allSettled([
+      this.versions.getModelRecord(tenant, name),
+      this.versions.list(tenant, name),
+    ]);
+    if (model.status === 'rejected') throw model.reason;
+    if (versions.status === 'rejected') throw versions.reason;
+    return { ...mapModelSummary(model.value), versions: versions.value };
   }
 
   async update(tenant: string, name: string, dto: UpdateMetadataDto): Promise<ModelSummaryDto> {
@@ -372,17 +418,22 @@ export class ModelsService {
     };
   }
 
-  /** Creates the model unless it exists; returns it, and whether this call created it. */
+  /**
+   * Creates the model unless it exists; returns it, and whether this call created it. A new
+   * model is created only once `ready` (the registration's run) is made.
+   */
   private async ensureModel(
     tenant: string,
     name: string,
     description: string | undefined,
+    ready: Promise<unknown>,
   ): Promise<{ model: RegisteredModelRecord; created: boolean }> {
     try {
       return { model: await this.registry.getRegisteredModel(tenant, name), created: false };
     } catch (err) {
       if (!isRegistryError(err, ErrorCode.ModelNotFound)) throw err;
     }
+    await ready;
     try {
       const model = await this.registry.createRegisteredModel(tenant, {
         name,

@@ -16,8 +16,8 @@ import { isRegistryError, RegistryError } from '../common/errors/registry-error'
 import { AppConfig } from '../config/app-config';
 import { isUniqueViolation } from '../database/unique-violation';
 import { MlflowRegistry } from '../mlflow/mlflow-registry';
-import { ModelVersionRecord, Stage } from '../mlflow/registry-types';
-import { VersionsService } from '../versions/versions.service';
+import { ModelVersionRecord, RegisteredModelRecord, Stage } from '../mlflow/registry-types';
+import { modelUid, VersionsService } from '../versions/versions.service';
 import { mapApproval } from './approval.mapper';
 import type { ApprovalDecisionResultDto, ApprovalDto, ApprovalListDto } from './dto/approval.dto';
 import type { ListApprovalsQueryDto } from './dto/approval-queries.dto';
@@ -87,8 +87,8 @@ export class ApprovalsService implements OnApplicationBootstrap, OnApplicationSh
   ): Promise<ApprovalDto> {
     checkArchiveFlag(dto.stage, dto.archive_existing_versions);
     const { tenant } = caller;
-    await this.transitions.versionToMove(tenant, name, version, dto.stage);
-    const uid = await this.versions.getModelUid(tenant, name);
+    const { model } = await this.transitions.versionToMove(tenant, name, version, dto.stage);
+    const uid = modelUid(model);
     const now = Date.now();
     const row: ApprovalRow = {
       id: randomUUID(),
@@ -181,9 +181,9 @@ export class ApprovalsService implements OnApplicationBootstrap, OnApplicationSh
     // answer into an error the client would retry (and then get 409 for).
     const reread = await this.repository.find(caller.tenant, id).catch(() => undefined);
     const approval = mapApproval(reread ?? decided);
-    const version = applied
-      ? await this.currentVersion(caller.tenant, row).catch(() => null)
-      : null;
+    // The version as the backend answered the transition (no need to read it back).
+    const version =
+      applied !== null ? await this.versions.toDto(caller.tenant, applied).catch(() => null) : null;
     return { approval, version };
   }
 
@@ -292,15 +292,16 @@ export class ApprovalsService implements OnApplicationBootstrap, OnApplicationSh
   /**
    * Applies an approved request to the registry backend. Never throws: the decision is already
    * committed, so a failure here leaves the approval `apply_state: pending` (recorded, retried)
-   * rather than failing a request whose effect happened. Returns true once it is applied.
+   * rather than failing a request whose effect happened.
    *
    * Whoever applies first claims the approval in the database (a lease: a conditional UPDATE
    * that succeeds only while no other claim is running), so the request path, the retry loop
    * and the retry loops of other replicas never apply the same approval at the same time; the
    * transition and its history entries are recorded once, in the transaction that marks it
-   * applied. Without the claim this returns false at once: someone else is on it.
+   * applied. Without the claim this returns null at once: someone else is on it.
+   * Returns the moved version as the backend answered, or null when it was not applied.
    */
-  private async applyApproved(row: ApprovalRow): Promise<boolean> {
+  private async applyApproved(row: ApprovalRow): Promise<ModelVersionRecord | null> {
     const owner = `${this.instance}/${randomUUID().slice(0, 8)}`;
     try {
       // The claim lasts APPROVAL_APPLY_LEASE_MS (120 s): an attempt takes a few backend calls,
@@ -309,24 +310,25 @@ export class ApprovalsService implements OnApplicationBootstrap, OnApplicationSh
       // once: marking it applied is a conditional UPDATE and the history commits with it.
       const lease = this.config.approvalApplyLeaseMs;
       if (!(await this.repository.claimApply(row.id, owner, Date.now(), lease))) {
-        return false;
+        return null;
       }
     } catch (err) {
       // The database is down: the decision stands, and the retry loop comes back to it.
       this.logger.warn({ err, approvalId: row.id }, 'could not claim an approval to apply it');
-      return false;
+      return null;
     }
     try {
       const tenant = row.tenant_id;
       const target = row.target_stage as Stage;
-      const current = await this.versionStillThere(row);
-      if (current === null) {
+      const found = await this.versionStillThere(row);
+      if (found === null) {
         await this.repository.markAbandoned(
           row.id,
           'the version was deleted before the transition was applied',
         );
-        return false;
+        return null;
       }
+      const current = found.version;
       const audit = {
         tenant,
         modelUid: row.model_uid,
@@ -336,11 +338,12 @@ export class ApprovalsService implements OnApplicationBootstrap, OnApplicationSh
         requestedBy: row.requested_by,
         approvedBy: row.decided_by,
       };
-      const entries: HistoryEntry[] = await this.transitions.apply(
+      const { entries, moved } = await this.transitions.apply(
         current,
         target,
         row.archive_existing_versions === 1,
         audit,
+        { model: found.model },
       );
       if (current.stage === target) {
         // Already there: an earlier attempt moved it but died before recording it (or someone
@@ -358,7 +361,7 @@ export class ApprovalsService implements OnApplicationBootstrap, OnApplicationSh
         if (await this.repository.markApplied(row.id, Date.now(), trx))
           await this.history.append(entries, trx);
       });
-      return true;
+      return moved;
     } catch (err) {
       await this.repository
         .recordApplyFailure(row.id, err instanceof Error ? err.message : String(err))
@@ -374,22 +377,26 @@ export class ApprovalsService implements OnApplicationBootstrap, OnApplicationSh
           'approved transition could not be applied; will retry',
         );
       }
-      return false;
+      return null;
     } finally {
       await this.repository.releaseApply(row.id, owner).catch(() => undefined);
     }
   }
 
-  /** The version an approval is for, or null when it (or its model incarnation) is gone. */
-  private async versionStillThere(row: ApprovalRow): Promise<ModelVersionRecord | null> {
+  /**
+   * The version an approval is for, with its model (read together), or null when it (or its
+   * model incarnation) is gone.
+   */
+  private async versionStillThere(
+    row: ApprovalRow,
+  ): Promise<{ version: ModelVersionRecord; model: RegisteredModelRecord } | null> {
     try {
-      const current = await this.registry.getModelVersion(
+      const found = await this.registry.getModelVersionWithModel(
         row.tenant_id,
         row.model_name,
         row.version,
       );
-      const uid = await this.versions.getModelUid(row.tenant_id, row.model_name);
-      return uid === row.model_uid ? current : null;
+      return modelUid(found.model) === row.model_uid ? found : null;
     } catch (err) {
       if (
         isRegistryError(err, ErrorCode.ModelNotFound) ||

@@ -17,11 +17,11 @@ import type { Caller } from '../common/auth/caller.decorator';
 import { ErrorCode } from '../common/errors/error-code';
 import { isRegistryError, RegistryError } from '../common/errors/registry-error';
 import { AppConfig } from '../config/app-config';
-import { MlflowRegistry } from '../mlflow/mlflow-registry';
-import { ModelVersionRecord, Stage } from '../mlflow/registry-types';
+import { KnownModel, MlflowRegistry } from '../mlflow/mlflow-registry';
+import { ModelVersionRecord, RegisteredModelRecord, Stage } from '../mlflow/registry-types';
 import type { VersionDto } from '../versions/dto/version.dto';
-import { iso } from '../versions/version.mapper';
-import { VersionsService } from '../versions/versions.service';
+import { iso, mapVersion } from '../versions/version.mapper';
+import { modelUid, VersionsService } from '../versions/versions.service';
 import type { TransitionEntryDto } from './dto/transition-entry.dto';
 import type { TransitionRequestDto } from './dto/transition-request.dto';
 
@@ -86,45 +86,66 @@ export class TransitionsService implements OnApplicationBootstrap, OnApplication
     }
     checkArchiveFlag(dto.stage, dto.archive_existing_versions);
     const { tenant } = caller;
-    const current = await this.versionToMove(tenant, name, version, dto.stage);
-    const modelUid = await this.versions.getModelUid(tenant, name);
-    const planned = await this.plan(current, dto.stage, dto.archive_existing_versions ?? false, {
-      tenant,
-      modelUid,
-      actor: caller.principal.subject,
-      comment: dto.comment ?? null,
-      approvalId: null,
-      requestedBy: null,
-      approvedBy: null,
-    });
+    // The model is read once, with the version: its identity for the audit trail, and the
+    // tenant check the backend calls below need not repeat.
+    const { version: current, model } = await this.versionToMove(tenant, name, version, dto.stage);
+    const known: KnownModel = { model };
+    const uid = modelUid(model);
+    // A move does not change the version's run: it is read while the move is made, and
+    // awaited (its error reported) only once the move is recorded.
+    const run = this.versions.runOf(tenant, current);
+    run.catch(() => undefined);
+    const planned = await this.plan(
+      current,
+      dto.stage,
+      dto.archive_existing_versions ?? false,
+      {
+        tenant,
+        modelUid: uid,
+        actor: caller.principal.subject,
+        comment: dto.comment ?? null,
+        approvalId: null,
+        requestedBy: null,
+        approvedBy: null,
+      },
+      known,
+    );
     // Written before the backend is asked, removed with the history append: whatever happens
     // in between (a crash, a timeout that did move the version), the reconciler records what
     // the backend shows.
+    let moved: ModelVersionRecord | undefined;
     await this.intents.carryOut(
       {
         id: randomUUID(),
         kind: IntentKind.Transition,
         tenant,
         model: name,
-        modelUid,
+        modelUid: uid,
         version,
         from: current.stage,
         to: dto.stage,
         entries: planned.entries,
       },
-      () => this.execute(tenant, current, dto.stage, planned.archive),
+      async () => {
+        moved = await this.execute(tenant, current, dto.stage, planned.archive, known);
+      },
     );
-    return this.versions.get(tenant, name, version);
+    // The backend answers a transition with the moved version: no need to read it back.
+    return mapVersion(moved!, await run);
   }
 
-  /** The version as it is now; 409 when it already is in `stage`. */
+  /**
+   * The version as it is now, with its model (read together); 409 when the version already is
+   * in `stage`.
+   */
   async versionToMove(
     tenant: string,
     name: string,
     version: number,
     stage: Stage,
-  ): Promise<ModelVersionRecord> {
-    const current = await this.registry.getModelVersion(tenant, name, version);
+  ): Promise<{ version: ModelVersionRecord; model: RegisteredModelRecord }> {
+    const read = await this.registry.getModelVersionWithModel(tenant, name, version);
+    const current = read.version;
     if (current.stage === stage) {
       throw new RegistryError(
         ErrorCode.StageUnchanged,
@@ -134,23 +155,25 @@ export class TransitionsService implements OnApplicationBootstrap, OnApplication
         },
       );
     }
-    return current;
+    return read;
   }
 
   /**
    * Moves `current` to `stage` in the registry backend and returns the audit entries that
-   * describe it, including the versions archived on the way. The caller records them (with
-   * whatever else must be committed in the same transaction).
+   * describe it, including the versions archived on the way (the caller records them, with
+   * whatever else must be committed in the same transaction), and the moved version as the
+   * backend answered. `known`: the model `current` was just read with.
    */
   async apply(
     current: ModelVersionRecord,
     stage: Stage,
     archiveExisting: boolean,
     audit: TransitionAudit,
-  ): Promise<HistoryEntry[]> {
-    const planned = await this.plan(current, stage, archiveExisting, audit);
-    await this.execute(audit.tenant, current, stage, planned.archive);
-    return planned.entries;
+    known?: KnownModel,
+  ): Promise<{ entries: HistoryEntry[]; moved: ModelVersionRecord }> {
+    const planned = await this.plan(current, stage, archiveExisting, audit, known);
+    const moved = await this.execute(audit.tenant, current, stage, planned.archive, known);
+    return { entries: planned.entries, moved };
   }
 
   /** A deletion happened when the backend no longer has the version (or model incarnation). */
@@ -192,12 +215,13 @@ export class TransitionsService implements OnApplicationBootstrap, OnApplication
     stage: Stage,
     archiveExisting: boolean,
     audit: TransitionAudit,
+    known?: KnownModel,
   ): Promise<PlannedTransition> {
     const archive = archiveExisting && ACTIVE_STAGES.includes(stage);
     const displaced = archive
-      ? (await this.registry.searchModelVersions(audit.tenant, current.name, { stage })).filter(
-          (v) => v.version !== current.version,
-        )
+      ? (
+          await this.registry.searchModelVersions(audit.tenant, current.name, { stage }, known)
+        ).filter((v) => v.version !== current.version)
       : [];
     const entries = [
       this.entryFor(current, current.stage, stage, audit, audit.comment),
@@ -214,20 +238,25 @@ export class TransitionsService implements OnApplicationBootstrap, OnApplication
     return { archive, entries };
   }
 
-  /** Asks the registry backend for the move; the model's cached entries go either way. */
+  /**
+   * Asks the registry backend for the move and returns the moved version; the model's cached
+   * entries go either way.
+   */
   private async execute(
     tenant: string,
     current: ModelVersionRecord,
     stage: Stage,
     archive: boolean,
-  ): Promise<void> {
+    known?: KnownModel,
+  ): Promise<ModelVersionRecord> {
     try {
-      await this.registry.transitionModelVersionStage(
+      return await this.registry.transitionModelVersionStage(
         tenant,
         current.name,
         current.version,
         stage,
         archive,
+        known,
       );
     } finally {
       await this.cache.invalidateModel(tenant, current.name);

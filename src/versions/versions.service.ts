@@ -77,17 +77,19 @@ export class VersionsService {
     return this.get(tenant, name, version);
   }
 
-  toDto = async (tenant: string, record: ModelVersionRecord): Promise<VersionDto> => {
-    let run: RunRecord | null = null;
-    if (record.runId) {
-      try {
-        run = await this.registry.getRun(tenant, record.runId);
-      } catch (err) {
-        // A run removed behind our back (e.g. in MLflow's UI) loses the metrics, not the version.
-        if (!isRegistryError(err, ErrorCode.RunNotFound)) throw err;
-      }
+  toDto = async (tenant: string, record: ModelVersionRecord): Promise<VersionDto> =>
+    mapVersion(record, await this.runOf(tenant, record));
+
+  /** The run holding a version's metrics and parameters; null when it has none (any more). */
+  runOf = async (tenant: string, record: ModelVersionRecord): Promise<RunRecord | null> => {
+    if (!record.runId) return null;
+    try {
+      return await this.registry.getRun(tenant, record.runId);
+    } catch (err) {
+      // A run removed behind our back (e.g. in MLflow's UI) loses the metrics, not the version.
+      if (!isRegistryError(err, ErrorCode.RunNotFound)) throw err;
+      return null;
     }
-    return mapVersion(record, run);
   };
 }
 

@@ -234,6 +234,15 @@ export class EmbeddedMlflowRegistry extends MlflowRegistry {
     return this.getModelVersion(tenant, name, version);
   }
 
+  async getModelVersionWithModel(
+    tenant: string,
+    name: string,
+    version: number,
+  ): Promise<{ model: RegisteredModelRecord; version: ModelVersionRecord }> {
+    const model = await this.getRegisteredModel(tenant, name);
+    return { model, version: await this.getModelVersion(tenant, name, version) };
+  }
+
   async getModelVersion(
     tenant: string,
     name: string,

@@ -144,6 +144,26 @@ describe('MlflowHttpRegistry on a real MLflow server', () => {
     expect(names).not.toContain('planted');
   });
 
+  it('reads nothing of an untagged model’s versions, though it reads them at once', async () => {
+    const api = `${stack().mlflowUri}/api/2.0/mlflow`;
+    const planted = `${namespace}~acme~planted-versions`;
+    await axios.post(`${api}/registered-models/create`, { name: planted });
+    await axios.post(`${api}/model-versions/create`, { name: planted, source: 's3://x/y' });
+    for (const call of [
+      registry.getModelVersion('acme', 'planted-versions', 1),
+      registry.getModelVersionWithModel('acme', 'planted-versions', 1),
+      registry.searchModelVersions('acme', 'planted-versions'),
+      registry.transitionModelVersionStage('acme', 'planted-versions', 1, Stage.Staging, false),
+    ]) {
+      await expect(call).rejects.toMatchObject({ code: ErrorCode.ModelNotFound });
+    }
+    const { model_version } = await mlflow<{ model_version: { current_stage: string } }>(
+      'model-versions/get',
+      { name: planted, version: '1' },
+    );
+    expect(model_version.current_stage).toBe('None');
+  });
+
   it('answers 503 when MLflow cannot be reached', async () => {
     const down = new MlflowHttpRegistry(
       new MlflowHttpClient({ baseUrl: 'http://127.0.0.1:9', timeoutMs: 1000 }),

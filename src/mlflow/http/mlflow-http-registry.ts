@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { ErrorCode } from '../../common/errors/error-code';
 import { RegistryError } from '../../common/errors/registry-error';
-import { MlflowRegistry } from '../mlflow-registry';
+import { KnownModel, MlflowRegistry } from '../mlflow-registry';
 import {
   LatestVersion,
   ModelVersionRecord,
@@ -230,6 +230,18 @@ export class MlflowHttpRegistry extends MlflowRegistry {
   }
 
   /**
+   * The ownership check before a call on a model: skipped for a model the caller has just read
+   * from this registry (MLflow still answers "does not exist" should it be gone since).
+   */
+  private async checkModel(tenant: string, name: string, known?: KnownModel): Promise<void> {
+    if (known !== undefined && known.model.name === name) {
+      this.mlflowName(tenant, name); // the same validation as a lookup
+      return;
+    }
+    await this.fetchModel(tenant, name);
+  }
+
+  /**
    * Runs a call on one version; MLflow's "does not exist" is told apart into a missing model
    * and a missing version with one more lookup (only on that error path).
    */
@@ -395,8 +407,9 @@ export class MlflowHttpRegistry extends MlflowRegistry {
     tenant: string,
     name: string,
     input: { source: string; runId?: string; description?: string; tags?: Record<string, string> },
+    known?: KnownModel,
   ): Promise<ModelVersionRecord> {
-    await this.fetchModel(tenant, name);
+    await this.checkModel(tenant, name, known);
     try {
       return await this.onModel(tenant, name, async (mlflowName) => {
         const { model_version } = await this.client.post<{ model_version: MlflowModelVersion }>(
@@ -423,23 +436,62 @@ export class MlflowHttpRegistry extends MlflowRegistry {
     name: string,
     version: number,
   ): Promise<ModelVersionRecord> {
-    await this.fetchModel(tenant, name);
-    return this.onVersion(tenant, name, version, async (mlflowName) => {
-      const { model_version } = await this.client.get<{ model_version: MlflowModelVersion }>(
-        'model-versions/get',
-        { name: mlflowName, version: String(version) },
-      );
-      return this.toVersion(model_version);
-    });
+    return (await this.getModelVersionWithModel(tenant, name, version)).version;
   }
 
+  /**
+   * The model (the ownership check) and the version are read at once; nothing of the version
+   * is used unless the model is the tenant's, and a missing model is reported before a missing
+   * version, as when they are read one after the other.
+   */
+  async getModelVersionWithModel(
+    tenant: string,
+    name: string,
+    version: number,
+  ): Promise<{ model: RegisteredModelRecord; version: ModelVersionRecord }> {
+    const mlflowName = this.mlflowName(tenant, name);
+    const [model, found] = await Promise.allSettled([
+      this.fetchModel(tenant, name),
+      this.client.get<{ model_version: MlflowModelVersion }>('model-versions/get', {
+        name: mlflowName,
+        version: String(version),
+      }),
+    ]);
+    if (model.status === 'rejected') throw model.reason;
+    if (found.status === 'rejected') {
+      if (isCode(found.reason, 'RESOURCE_DOES_NOT_EXIST')) {
+        throw this.versionNotFound(name, version);
+      }
+      throw found.reason;
+    }
+    return { model: this.toModel(model.value), version: this.toVersion(found.value.model_version) };
+  }
+
+  /**
+   * The ownership check and the versions' pages are read at once (or the check is skipped for
+   * a known model); nothing is returned unless the model is the tenant's.
+   */
   async searchModelVersions(
     tenant: string,
     name: string,
     filter?: { stage?: Stage },
+    known?: KnownModel,
   ): Promise<ModelVersionRecord[]> {
-    await this.fetchModel(tenant, name);
     const mlflowName = this.mlflowName(tenant, name);
+    const [checked, read] = await Promise.allSettled([
+      this.checkModel(tenant, name, known),
+      this.readVersions(mlflowName),
+    ]);
+    if (checked.status === 'rejected') throw checked.reason;
+    if (read.status === 'rejected') throw read.reason;
+    const versions = read.value;
+    return filter?.stage !== undefined
+      ? versions.filter((v) => v.stage === filter.stage)
+      : versions;
+  }
+
+  /** Every version of an MLflow model, oldest first (none for a model that does not exist). */
+  private async readVersions(mlflowName: string): Promise<ModelVersionRecord[]> {
     const versions: ModelVersionRecord[] = [];
     let pageToken: string | undefined;
     // MLflow cannot filter versions on their stage: read them all, in pages.
@@ -457,9 +509,7 @@ export class MlflowHttpRegistry extends MlflowRegistry {
       pageToken = page.next_page_token !== '' ? page.next_page_token : undefined;
     } while (pageToken !== undefined);
     versions.sort((a, b) => a.version - b.version);
-    return filter?.stage !== undefined
-      ? versions.filter((v) => v.stage === filter.stage)
-      : versions;
+    return versions;
   }
 
   async updateModelVersion(
@@ -521,8 +571,9 @@ export class MlflowHttpRegistry extends MlflowRegistry {
     version: number,
     stage: Stage,
     archiveExistingVersions: boolean,
+    known?: KnownModel,
   ): Promise<ModelVersionRecord> {
-    await this.fetchModel(tenant, name);
+    await this.checkModel(tenant, name, known);
     // MLflow answers 500 to archive_existing_versions with a target other than
     // Staging/Production; for those targets it means nothing anyway.
     const archive =
