@@ -8,6 +8,7 @@ import { API_PREFIX } from './common/http/api-prefix';
 import { cors } from './common/http/cors';
 import { deferredJsonParser } from './common/http/deferred-body-parser';
 import { requestDeadline } from './common/http/request-deadline';
+import { sequence } from './common/http/sequence';
 import { securityHeaders } from './common/http/security-headers';
 import { AppConfig } from './config/app-config';
 import { buildOpenApiDocument } from './openapi';
@@ -21,21 +22,24 @@ export const IDLE_TIMEOUT_MS = 120_000;
  */
 export function configureApp(app: NestExpressApplication, config: AppConfig): void {
   app.useLogger(app.get(Logger));
-  // First: every answer, even a refused body's, gets its request id and its log line.
-  app.use(app.get(AccessLog).middleware);
   app.disable('x-powered-by');
   // Every API answer is `Cache-Control: no-store`, so an ETag would never be revalidated:
   // Express would hash each response body for nothing.
   app.set('etag', false);
-  app.use(securityHeaders());
-  app.use(cors(config.corsOrigins));
+  // One router layer for all of these (see sequence.ts), in this order.
   app.use(
-    requestDeadline(
-      config.requestBodyTimeoutMs,
-      (req) => req.method === 'POST' && req.path === `/${API_PREFIX}/artifacts`,
+    sequence(
+      // First: every answer, even a refused body's, gets its request id and its log line.
+      app.get(AccessLog).middleware,
+      securityHeaders(),
+      cors(config.corsOrigins),
+      requestDeadline(
+        config.requestBodyTimeoutMs,
+        (req) => req.method === 'POST' && req.path === `/${API_PREFIX}/artifacts`,
+      ),
+      deferredJsonParser(config.limits.jsonBodyBytes),
     ),
   );
-  app.use(deferredJsonParser(config.limits.jsonBodyBytes));
   const server: Server = app.getHttpServer();
   // Node ends any request after 5 minutes by default: a multi-GiB upload needs longer. What
   // protects the server instead is the idle timeout: a connection silent for that long is closed.

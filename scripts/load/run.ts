@@ -58,7 +58,7 @@ function parseArgs(argv: string[]): Options {
     rate: 50,
     real: false,
     out: join(ROOT, 'load-results', 'summary.json'),
-    models: 10,
+    models: 40,
     concurrency: 64,
     maxSlopeMiBPerMin: 2,
     maxGrowthMiB: 40,

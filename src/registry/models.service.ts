@@ -64,8 +64,16 @@ export class ModelsService {
   async register(caller: Caller, dto: RegisterModelDto): Promise<VersionDto> {
     const { tenant } = caller;
     const artifact = await this.artifacts.requireReady(tenant, dto.artifact_id);
-    const metrics = dto.metrics ?? (await this.artifacts.readMetrics(artifact)) ?? {};
-    const params = dto.parameters ?? (await this.artifacts.readHyperparameters(artifact)) ?? {};
+    // The two metadata files are read at once (two object-store round trips in one); a failure
+    // of the metrics file still counts first.
+    const [readMetrics, readParams] = await Promise.allSettled([
+      dto.metrics ?? this.artifacts.readMetrics(artifact),
+      dto.parameters ?? this.artifacts.readHyperparameters(artifact),
+    ]);
+    if (readMetrics.status === 'rejected') throw readMetrics.reason;
+    if (readParams.status === 'rejected') throw readParams.reason;
+    const metrics = readMetrics.value ?? {};
+    const params = readParams.value ?? {};
 
     const { resumedFrom } = await this.artifacts.claim(artifact, dto.name);
     if (resumedFrom !== null) {

@@ -1,55 +1,87 @@
 import type { NextFunction, Request, Response } from 'express';
-import type { IncomingMessage } from 'node:http';
-import pino, { type Logger } from 'pino';
-import { pinoHttp } from 'pino-http';
-import { Store, storage } from 'nestjs-pino/storage';
+import pino, { type DestinationStream, type Logger } from 'pino';
+import { storage } from 'nestjs-pino/storage';
 import type { Principal } from '../auth/principal';
 import { requestId } from './request-id';
 
+type LoggedRequest = Request & { principal?: Principal };
+
 /**
- * The process's one logger and its request logging, built once and shared by nestjs-pino (for
- * the application's own lines) and by one Express middleware installed first (for the request
- * lines). One middleware rather than nestjs-pino's route-bound pair: those are eight router
- * layers every request walks through, ~10% of a cached read's CPU (BENCHMARKS.md).
+ * The process's one logger and its request logging: one Express middleware, installed first,
+ * that gives every request its id (X-Request-Id) and writes one line when the answer is done,
+ * and makes the request the context of every line the application logs while serving it
+ * (nestjs-pino reads that context). Built by hand rather than with pino-http, whose per-request
+ * child loggers and listeners cost ~10% of a cached read's CPU (BENCHMARKS.md): here a child
+ * logger is made only if the application actually logs during the request.
  */
 export class AccessLog {
   readonly logger: Logger;
   readonly middleware: (req: Request, res: Response, next: NextFunction) => void;
 
-  constructor(level: string) {
-    // Lines are written by a background buffer: under load many lines go out in one write
-    // instead of one system call each. Flushed when the process exits.
-    this.logger = pino({ level }, pino.destination({ dest: 1, sync: false }));
-    const http = pinoHttp({
-      logger: this.logger,
-      genReqId: requestId,
-      // Only what a request line needs: copying and redacting every header of every request
-      // cost ~15% of a cached read (BENCHMARKS.md), and headers carry tokens. The serializers
-      // see the raw request (no intermediate copy per request).
-      wrapSerializers: false,
-      serializers: {
-        req: (req: IncomingMessage & { id?: unknown; originalUrl?: string }) => ({
-          id: req.id,
-          method: req.method,
-          url: req.originalUrl ?? req.url,
-        }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-      // Who asked goes on the request's line itself: as `customProps` it cost two more child
-      // loggers per request (the principal is only known after the guards).
-      customSuccessObject: (req, _res, line: object) => withCaller(req, line),
-      customErrorObject: (req, _res, _err, line: object) => withCaller(req, line),
+  /**
+   * Lines go to stdout through a background buffer by default: under load many lines go out in
+   * one write instead of one system call each; flushed when the process exits.
+   */
+  constructor(
+    level: string,
+    destination: DestinationStream = pino.destination({ dest: 1, sync: false }),
+  ) {
+    this.logger = pino({ level }, destination);
+    const logger = this.logger;
+    this.middleware = (req: LoggedRequest, res, next) => {
+      req.id = requestId(req, res);
       // Health probes every few seconds would drown the useful lines.
-      autoLogging: { ignore: (req) => (req.url ?? '').startsWith('/health/') },
-    });
-    // The request's logger is the context of every line logged while serving it (nestjs-pino).
-    this.middleware = (req, res, next) =>
-      http(req, res, () => storage.run(new Store(req.log), next));
+      if (!req.url.startsWith('/health/')) {
+        const started = Date.now();
+        const done = (): void => {
+          res.removeListener('finish', done);
+          res.removeListener('close', done);
+          requestLine(logger, req, res, started);
+        };
+        res.on('finish', done);
+        res.on('close', done);
+      }
+      storage.run(new RequestContext(logger, req), next);
+    };
   }
 }
 
-/** The request line's fields, with the tenant and user once authentication has run. */
-function withCaller(req: IncomingMessage, line: object): object {
-  const principal = (req as IncomingMessage & { principal?: Principal }).principal;
-  return principal ? { ...line, tenant: principal.tenantId, user: principal.subject } : line;
+/** The request's line: who asked what, the status, how long it took. No headers (tokens). */
+function requestLine(logger: Logger, req: LoggedRequest, res: Response, started: number): void {
+  const line: Record<string, unknown> = {
+    req: { id: req.id, method: req.method, url: req.originalUrl },
+    res: { statusCode: res.statusCode },
+    responseTime: Date.now() - started,
+  };
+  if (req.principal !== undefined) {
+    line.tenant = req.principal.tenantId;
+    line.user = req.principal.subject;
+  }
+  if (!res.writableFinished) logger.info(line, 'request aborted');
+  else if (res.statusCode >= 500) logger.info(line, 'request errored');
+  else logger.info(line, 'request completed');
+}
+
+/**
+ * nestjs-pino's per-request store (it reads and replaces `logger`), whose logger carrying the
+ * request's id, method and URL is only made when first asked for.
+ */
+class RequestContext {
+  private child?: Logger;
+
+  constructor(
+    private readonly root: Logger,
+    private readonly req: LoggedRequest,
+  ) {}
+
+  get logger(): Logger {
+    this.child ??= this.root.child({
+      req: { id: this.req.id, method: this.req.method, url: this.req.originalUrl },
+    });
+    return this.child;
+  }
+
+  set logger(logger: Logger) {
+    this.child = logger;
+  }
 }

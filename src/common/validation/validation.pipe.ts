@@ -49,6 +49,12 @@ function memoKey(value: unknown, metadata: ArgumentMetadata): string | undefined
   return `${metadata.type}\u0000${JSON.stringify(value)}`;
 }
 
+/** A shallow copy keeping the class (prototype) of the original. */
+function copyOf(value: object): object {
+  const prototype = Object.getPrototypeOf(value) as object | null;
+  return Object.assign(Object.create(prototype) as object, value);
+}
+
 export class RegistryValidationPipe extends ValidationPipe {
   /** Per DTO class: memo key → the validated instance (copied out on every use). */
   private memo = new WeakMap<object, Map<string, object>>();
@@ -69,6 +75,13 @@ export class RegistryValidationPipe extends ValidationPipe {
   }
 
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    const key = memoKey(value, metadata);
+    const metatype = metadata.metatype as object;
+    let perClass = key === undefined ? undefined : this.memo.get(metatype);
+    const hit = key === undefined ? undefined : perClass?.get(key);
+    // A shallow copy: a handler may set fields of its DTO without touching the remembered one.
+    // (A remembered value passed every check below, the NUL one included.)
+    if (hit !== undefined) return copyOf(hit);
     if (metadata.type === 'body' || metadata.type === 'query' || metadata.type === 'param') {
       const field = findNulCharacter(value, metadata.data ?? '');
       if (field !== undefined) {
@@ -76,13 +89,7 @@ export class RegistryValidationPipe extends ValidationPipe {
         throw RegistryError.validation(message, { fields: [message] });
       }
     }
-    const key = memoKey(value, metadata);
     if (key === undefined) return super.transform(value, metadata) as Promise<unknown>;
-    const metatype = metadata.metatype as object;
-    let perClass = this.memo.get(metatype);
-    const hit = perClass?.get(key);
-    // A shallow copy: a handler may set fields of its DTO without touching the remembered one.
-    if (hit !== undefined) return Object.assign(Object.create(Object.getPrototypeOf(hit)), hit);
     const entity = (await super.transform(value, metadata)) as unknown;
     if (typeof entity === 'object' && entity !== null) {
       if (this.memoSize >= VALIDATED_MEMO_MAX_ENTRIES) {
@@ -96,7 +103,7 @@ export class RegistryValidationPipe extends ValidationPipe {
         perClass = new Map();
         this.memo.set(metatype, perClass);
       }
-      perClass.set(key, Object.assign(Object.create(Object.getPrototypeOf(entity)), entity));
+      perClass.set(key, copyOf(entity));
       this.memoSize++;
       return entity;
     }

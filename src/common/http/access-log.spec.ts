@@ -1,0 +1,98 @@
+import express from 'express';
+import { storage } from 'nestjs-pino/storage';
+import { Writable } from 'node:stream';
+import request from 'supertest';
+import { AccessLog } from './access-log';
+
+interface Line {
+  level: number;
+  msg: string;
+  req?: { id?: string; method?: string; url?: string };
+  res?: { statusCode?: number };
+  responseTime?: number;
+  tenant?: string;
+  user?: string;
+}
+
+function appWithLog(): { app: express.Express; lines: Line[] } {
+  const lines: Line[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const text of chunk.toString('utf8').split('\n')) {
+        if (text !== '') lines.push(JSON.parse(text) as Line);
+      }
+      done();
+    },
+  });
+  const log = new AccessLog('info', sink);
+  const app = express();
+  app.use(log.middleware);
+  app.get('/api/things/:id', (req, res) => {
+    (req as unknown as { principal: object }).principal = {
+      subject: 'alice',
+      tenantId: 'acme',
+      roles: [],
+    };
+    // What nestjs-pino's PinoLogger does for a line logged while serving a request.
+    storage.getStore()!.logger.info('inside the handler');
+    res.json({ id: req.params.id });
+  });
+  app.get('/api/boom', (_req, res) => {
+    res.status(503).json({ code: 'BACKEND_UNAVAILABLE' });
+  });
+  app.get('/health/live', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  return { app, lines };
+}
+
+const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 20));
+
+describe('AccessLog', () => {
+  it('writes one line per request: id, method, url, status, time, tenant and user', async () => {
+    const { app, lines } = appWithLog();
+    const res = await request(app).get('/api/things/7?x=1').set('X-Request-Id', 'req-123');
+    expect(res.status).toBe(200);
+    expect(res.headers['x-request-id']).toBe('req-123');
+    await settle();
+    const line = lines.find((l) => l.msg === 'request completed');
+    expect(line).toMatchObject({
+      level: 30,
+      req: { id: 'req-123', method: 'GET', url: '/api/things/7?x=1' },
+      res: { statusCode: 200 },
+      tenant: 'acme',
+      user: 'alice',
+    });
+    expect(typeof line?.responseTime).toBe('number');
+    expect(lines.filter((l) => l.msg === 'request completed')).toHaveLength(1);
+    expect(JSON.stringify(lines)).not.toMatch(/authorization/i);
+  });
+
+  it("makes the request the context of the application's own lines", async () => {
+    const { app, lines } = appWithLog();
+    await request(app).get('/api/things/8').set('X-Request-Id', 'req-ctx');
+    await settle();
+    expect(lines.find((l) => l.msg === 'inside the handler')).toMatchObject({
+      req: { id: 'req-ctx', method: 'GET', url: '/api/things/8' },
+    });
+  });
+
+  it('gives a request without a sane X-Request-Id a fresh one', async () => {
+    const { app, lines } = appWithLog();
+    const res = await request(app).get('/api/things/9').set('X-Request-Id', 'bad id with spaces');
+    expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    await settle();
+    expect(lines.find((l) => l.msg === 'request completed')?.req?.id).toBe(
+      res.headers['x-request-id'],
+    );
+  });
+
+  it("marks a 5xx answer's line as errored, and leaves health probes out", async () => {
+    const { app, lines } = appWithLog();
+    await request(app).get('/api/boom').expect(503);
+    await request(app).get('/health/live').expect(200);
+    await settle();
+    expect(lines.map((l) => [l.msg, l.req?.url])).toEqual([['request errored', '/api/boom']]);
+    expect(lines[0].res?.statusCode).toBe(503);
+  });
+});
