@@ -181,13 +181,16 @@ ${table(
   }
   if (r.identity) {
     const i = r.identity;
+    const remembered =
+      i.perRememberedMicros === undefined
+        ? ''
+        : `; **${i.perRememberedMicros} µs** for a token verified before (remembered up to 60 s, never past its \`exp\`)`;
     parts.push(`## 5. Cost of identity
 
-\`JwtVerifier.verify\` (HS256, the service's own class, in process, sequential, ${i.verifications} tokens):
-**${i.perVerifyMicros} µs** per token (${i.verifiesPerSecond} verifications/s on one core); with the tenant and role
-check on the principal: ${i.perVerifyAndScopeMicros} µs. Diagnostic, jose's \`jwtVerify\` alone: ${i.joseUint8ArrayMicros} µs with
-the secret as a Uint8Array (as JwtVerifier passes it: jose imports it again at every call),
-${i.joseKeyObjectMicros} µs with a KeyObject made once. Over HTTP, see the row "bare NestJS+Express + JWT guard"
+\`JwtVerifier.verify\` (HS256, the service's own class, in process, sequential, ${i.verifications} distinct tokens):
+**${i.perVerifyMicros} µs** per token seen for the first time (${i.verifiesPerSecond} verifications/s on one core)${remembered}; with the tenant and role check on a remembered token's principal: ${i.perVerifyAndScopeMicros} µs. Diagnostic, jose's \`jwtVerify\` alone:
+${i.joseUint8ArrayMicros} µs with the secret as a Uint8Array (jose imports it again at every call),
+${i.joseKeyObjectMicros} µs with a KeyObject made once (what JwtVerifier holds). Over HTTP, see the row "bare NestJS+Express + JWT guard"
 above: the same route with and without the guard (ratio in the table of section 1).
 `);
   }

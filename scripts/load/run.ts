@@ -504,6 +504,8 @@ async function main(): Promise<void> {
   };
   // Heap after every full GC, from node --trace-gc: "Mark-Compact 41.2 (60.1) -> 38.0 (59.3) MB".
   const heapAfterGc: { t: number; mib: number }[] = [];
+  // The heap V8 holds from the system after every GC (the figure in parentheses), of any kind.
+  const heapCommitted: { t: number; mib: number }[] = [];
   let started = 0;
   let pendingLine = '';
   const onOutput = (chunk: string): void => {
@@ -513,6 +515,11 @@ async function main(): Promise<void> {
       const m = /Mark-Compact[^\d]*([\d.]+) \(([\d.]+)\) -> ([\d.]+) \(([\d.]+)\) MB/.exec(line);
       if (m && started > 0)
         heapAfterGc.push({ t: (Date.now() - started) / 1000, mib: Number(m[3]) });
+      const any = /(?:Scavenge|Mark-Compact)[^\d]*[\d.]+ \([\d.]+\) -> [\d.]+ \(([\d.]+)\) MB/.exec(
+        line,
+      );
+      if (any && started > 0)
+        heapCommitted.push({ t: (Date.now() - started) / 1000, mib: Number(any[1]) });
     }
   };
   process.stdout.write(
@@ -617,6 +624,29 @@ async function main(): Promise<void> {
         : null;
     };
 
+    // Memory outside the JS heap: RSS less the heap V8 held at the last GC before the sample
+    // (native allocations, buffers, SQLite, the code). The JS heap itself is judged by its floor.
+    const outsideHeap: { t: number; mib: number }[] = [];
+    let g = 0;
+    for (const sample of samples) {
+      while (g + 1 < heapCommitted.length && heapCommitted[g + 1].t <= sample.t) g++;
+      if (heapCommitted.length > 0 && heapCommitted[g].t <= sample.t) {
+        outsideHeap.push({ t: sample.t, mib: sample.rss / MiB - heapCommitted[g].mib });
+      }
+    }
+    const medianIn = (series: { t: number; mib: number }[], from: number, to: number) => {
+      const inWindow = series.filter((p) => p.t >= from && p.t < to).map((p) => p.mib);
+      return inWindow.length > 0 ? median(inWindow) : null;
+    };
+    const growthOf = (series: { t: number; mib: number }[]): number | null => {
+      const first = medianIn(series, warmupEnd, warmupEnd + 60);
+      const last = medianIn(series, o.duration - 60, o.duration + 1);
+      return first !== null && last !== null ? round(last - first, 1) : null;
+    };
+    const outsideHeapSlope =
+      slope(outsideHeap.filter((p) => p.t >= o.duration / 2).map((p) => ({ x: p.t, y: p.mib }))) *
+      60;
+
     const opsSummary = [...driver.stats.ops.values()].map((op) => {
       const sorted = [...op.latencies].sort((a, b) => a - b);
       return {
@@ -673,6 +703,9 @@ async function main(): Promise<void> {
         heap_floor_first_minute_after_warmup_mib: firstFloor,
         heap_floor_last_minute_mib: lastFloor,
         heap_floor_growth_mib: floorGrowth,
+        heap_committed_growth_mib: growthOf(heapCommitted),
+        outside_heap_growth_mib: growthOf(outsideHeap),
+        outside_heap_slope_second_half_mib_per_min: round(outsideHeapSlope, 3),
         rss_parts_growth_mib: {
           anon: partGrowth('anon'),
           file: partGrowth('file'),
@@ -698,7 +731,10 @@ async function main(): Promise<void> {
         `rss ${summary.memory.rss_after_warmup_mib} -> ${summary.memory.rss_final_mib} MiB, ` +
         `slope ${summary.memory.rss_slope_second_half_mib_per_min} MiB/min, ` +
         `heap floor ${firstFloor ?? '?'} -> ${lastFloor ?? '?'} MiB, ` +
-        `growth by part ${JSON.stringify(summary.memory.rss_parts_growth_mib)} MiB\n` +
+        `growth by part ${JSON.stringify(summary.memory.rss_parts_growth_mib)} MiB, ` +
+        `V8 heap held ${summary.memory.heap_committed_growth_mib} MiB, ` +
+        `outside the heap ${summary.memory.outside_heap_growth_mib} MiB ` +
+        `(${summary.memory.outside_heap_slope_second_half_mib_per_min} MiB/min)\n` +
         `checks: ${JSON.stringify(checks)}\nsummary: ${o.out}\n`,
     );
     exitCode = summary.pass ? 0 : 1;

@@ -527,7 +527,7 @@ describe('JwtVerifier remembering verified tokens', () => {
     expect(checks()).toBe(4);
   });
 
-  it(`remembers at most ${VERIFIED_TOKEN_MAX_ENTRIES} tokens, dropping the least recently used`, async () => {
+  it(`remembers at most ${VERIFIED_TOKEN_MAX_ENTRIES} tokens, dropping the first remembered`, async () => {
     const verifier = verifierFor({ AUTH_JWT_SECRET: SECRET });
     const { checks } = counted(verifier);
     const exp = now() + 3600;
@@ -536,13 +536,13 @@ describe('JwtVerifier remembering verified tokens', () => {
       tokens.push(await hs256(validClaims({ sub: `user-${i}`, exp })));
     }
     for (const token of tokens.slice(0, VERIFIED_TOKEN_MAX_ENTRIES)) await verifier.verify(token);
-    // The first token is used again: the second becomes the least recently used.
     await verifier.verify(tokens[0]);
+    expect(checks()).toBe(VERIFIED_TOKEN_MAX_ENTRIES);
+    // One more: the first remembered (tokens[0], used again or not) makes room.
     await verifier.verify(tokens[VERIFIED_TOKEN_MAX_ENTRIES]);
+    await verifier.verify(tokens[1]);
     expect(checks()).toBe(VERIFIED_TOKEN_MAX_ENTRIES + 1);
     await verifier.verify(tokens[0]);
-    expect(checks()).toBe(VERIFIED_TOKEN_MAX_ENTRIES + 1);
-    await verifier.verify(tokens[1]);
     expect(checks()).toBe(VERIFIED_TOKEN_MAX_ENTRIES + 2);
   }, 60_000);
 });
