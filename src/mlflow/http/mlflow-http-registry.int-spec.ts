@@ -149,13 +149,16 @@ describe('MlflowHttpRegistry on a real MLflow server', () => {
     const planted = `${namespace}~acme~planted-versions`;
     await axios.post(`${api}/registered-models/create`, { name: planted });
     await axios.post(`${api}/model-versions/create`, { name: planted, source: 's3://x/y' });
+    // One at a time: a call started early could be refused before anything awaits it (an
+    // unhandled rejection that fails the test whatever its outcome).
     for (const call of [
-      registry.getModelVersion('acme', 'planted-versions', 1),
-      registry.getModelVersionWithModel('acme', 'planted-versions', 1),
-      registry.searchModelVersions('acme', 'planted-versions'),
-      registry.transitionModelVersionStage('acme', 'planted-versions', 1, Stage.Staging, false),
+      () => registry.getModelVersion('acme', 'planted-versions', 1),
+      () => registry.getModelVersionWithModel('acme', 'planted-versions', 1),
+      () => registry.searchModelVersions('acme', 'planted-versions'),
+      () =>
+        registry.transitionModelVersionStage('acme', 'planted-versions', 1, Stage.Staging, false),
     ]) {
-      await expect(call).rejects.toMatchObject({ code: ErrorCode.ModelNotFound });
+      await expect(call()).rejects.toMatchObject({ code: ErrorCode.ModelNotFound });
     }
     const { model_version } = await mlflow<{ model_version: { current_stage: string } }>(
       'model-versions/get',
