@@ -18,7 +18,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { SignJWT } from 'jose';
-import { ROOT, rssBytes, ServiceProcess, startService } from '../../test/support/service-process';
+import { ROOT, ServiceProcess, startService } from '../../test/support/service-process';
 
 const BASE = '/api/v1/ml/registry';
 const SECRET = 'test-secret-that-is-at-least-32-characters-long';
@@ -512,14 +512,13 @@ async function main(): Promise<void> {
     const lines = (pendingLine + chunk).split('\n');
     pendingLine = lines.pop() ?? '';
     for (const line of lines) {
-      const m = /Mark-Compact[^\d]*([\d.]+) \(([\d.]+)\) -> ([\d.]+) \(([\d.]+)\) MB/.exec(line);
-      if (m && started > 0)
-        heapAfterGc.push({ t: (Date.now() - started) / 1000, mib: Number(m[3]) });
-      const any = /(?:Scavenge|Mark-Compact)[^\d]*[\d.]+ \([\d.]+\) -> [\d.]+ \(([\d.]+)\) MB/.exec(
+      const m = /(Scavenge|Mark-Compact)[^\d]*[\d.]+ \([\d.]+\) -> ([\d.]+) \(([\d.]+)\) MB/.exec(
         line,
       );
-      if (any && started > 0)
-        heapCommitted.push({ t: (Date.now() - started) / 1000, mib: Number(any[1]) });
+      if (!m || started === 0) continue;
+      const t = (Date.now() - started) / 1000;
+      if (m[1] === 'Mark-Compact') heapAfterGc.push({ t, mib: Number(m[2]) });
+      heapCommitted.push({ t, mib: Number(m[3]) });
     }
   };
   process.stdout.write(
@@ -548,13 +547,14 @@ async function main(): Promise<void> {
 
     const samples: Sample[] = [];
     const partSamples: { t: number; parts: RssParts }[] = [];
+    // One read of /proc per second: VmRSS is the sum of its three parts.
     started = Date.now();
     const sampler = setInterval(() => {
       const t = (Date.now() - started) / 1000;
-      const rss = rssBytes(service!.pid);
-      if (rss !== null) samples.push({ t, rss });
       const parts = rssParts(service!.pid);
-      if (parts !== null) partSamples.push({ t, parts });
+      if (parts === null) return;
+      samples.push({ t, rss: parts.anon + parts.file + parts.shmem });
+      partSamples.push({ t, parts });
     }, 1000);
     let inFlight = 0;
     const all = new Set<Promise<void>>();
@@ -612,18 +612,6 @@ async function main(): Promise<void> {
       o.duration - 60 >= warmupEnd + 60 ? floorIn(o.duration - 60, o.duration) : null;
     const floorGrowth =
       firstFloor !== null && lastFloor !== null ? round(lastFloor - firstFloor, 1) : null;
-    // Which part of the RSS moved (median of the last minute against the first after warm-up):
-    // anonymous memory (JS heap, malloc), file pages mapped, shared memory (SQLite's WAL index).
-    const partGrowth = (key: keyof RssParts): number | null => {
-      const inWindow = (from: number, to: number): number[] =>
-        partSamples.filter((p) => p.t >= from && p.t < to).map((p) => p.parts[key]);
-      const first = inWindow(warmupEnd, warmupEnd + 60);
-      const last = inWindow(o.duration - 60, o.duration + 1);
-      return first.length > 0 && last.length > 0
-        ? round((median(last) - median(first)) / MiB, 1)
-        : null;
-    };
-
     // Memory outside the JS heap: RSS less the heap V8 held at the last GC before the sample
     // (native allocations, buffers, SQLite, the code). The JS heap itself is judged by its floor.
     const outsideHeap: { t: number; mib: number }[] = [];
@@ -643,6 +631,10 @@ async function main(): Promise<void> {
       const last = medianIn(series, o.duration - 60, o.duration + 1);
       return first !== null && last !== null ? round(last - first, 1) : null;
     };
+    // Which part of the RSS moved: anonymous memory (JS heap, malloc), file pages mapped,
+    // shared memory (SQLite's WAL index).
+    const partGrowth = (key: keyof RssParts): number | null =>
+      growthOf(partSamples.map((p) => ({ t: p.t, mib: p.parts[key] / MiB })));
     const outsideHeapSlope =
       slope(outsideHeap.filter((p) => p.t >= o.duration / 2).map((p) => ({ x: p.t, y: p.mib }))) *
       60;
