@@ -40,6 +40,9 @@ function appWithLog(): { app: express.Express; lines: Line[] } {
   app.get('/api/boom', (_req, res) => {
     res.status(503).json({ code: 'BACKEND_UNAVAILABLE' });
   });
+  app.get('/api/slow', () => {
+    // Never answers: the client gives up first.
+  });
   app.get('/health/live', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -94,5 +97,12 @@ describe('AccessLog', () => {
     await settle();
     expect(lines.map((l) => [l.msg, l.req?.url])).toEqual([['request errored', '/api/boom']]);
     expect(lines[0].res?.statusCode).toBe(503);
+  });
+
+  it('logs a request whose client went away before the answer as aborted', async () => {
+    const { app, lines } = appWithLog();
+    await expect(request(app).get('/api/slow').timeout(100)).rejects.toThrow();
+    await settle();
+    expect(lines.map((l) => [l.msg, l.req?.url])).toEqual([['request aborted', '/api/slow']]);
   });
 });
