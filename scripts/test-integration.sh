@@ -11,8 +11,4 @@ if [ "${KEEP_STACK:-0}" != "1" ]; then
 fi
 # shellcheck disable=SC1091
 source .stack/run/env
-# --forceExit: since 2026-11-26 (session 4) the jest process, after every suite has passed and
-# the summary is printed, spins in Node's environment teardown (node::Environment::CleanupHandles
-# waiting on a libuv request that never completes; seen with gdb) instead of exiting. Not seen
-# with the unit/e2e projects, nor with single suites; cause not isolated yet (issue notes).
-npx jest --runInBand --forceExit --selectProjects integration e2e-real "$@"
+npx jest --runInBand --selectProjects integration e2e-real "$@"

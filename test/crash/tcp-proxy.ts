@@ -110,7 +110,13 @@ export class TcpProxy {
   cut(): void {
     this.refusing = true;
     for (const conn of this.connections) {
-      conn.client.resetAndDestroy();
+      // A reset (RST) is what a dying backend's host sends. But not on a socket whose graceful
+      // shutdown has begun (it ended: the peer closed first and node answered with its own FIN):
+      // a reset racing that pending shutdown leaves the native TCP handle behind, and the
+      // process then never exits (node spins in its environment teardown waiting for it; seen
+      // in the crash suite, the same race as libp2p/js-libp2p#3597). Those get a plain destroy.
+      if (conn.client.writableEnded) conn.client.destroy();
+      else conn.client.resetAndDestroy();
       conn.upstream.destroy();
     }
     this.connections.clear();
