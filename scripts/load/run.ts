@@ -50,6 +50,12 @@ interface Options {
    * collects, which looks like a leak to an RSS check and is not (RELIABILITY.md).
    */
   heapLimit: number;
+  /**
+   * Versions kept per model (0: all). When a registration takes a model above it, the driver
+   * deletes the model's oldest version that is not in production (admin), so the live data stops
+   * growing once every model is full: memory that still grows then is not data growing.
+   */
+  keepVersions: number;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -65,6 +71,7 @@ function parseArgs(argv: string[]): Options {
     maxHeapFloorGrowthMiB: 16,
     cacheTtl: 10,
     heapLimit: 256,
+    keepVersions: 0,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -84,6 +91,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--max-heap-floor-growth') o.maxHeapFloorGrowthMiB = Number(next());
     else if (a === '--cache-ttl') o.cacheTtl = Number(next());
     else if (a === '--heap-limit') o.heapLimit = Number(next());
+    else if (a === '--keep-versions') o.keepVersions = Number(next());
     else throw new Error(`unknown argument ${a}`);
   }
   if (!(o.duration > 0) || !(o.rate > 0)) throw new Error('--duration and --rate must be > 0');
@@ -125,8 +133,10 @@ type Stage = 'none' | 'staging' | 'production' | 'archived';
 
 interface ModelState {
   name: string;
-  /** stage of every version the driver registered */
+  /** stage of every version the driver registered and has not deleted */
   versions: Map<number, Stage>;
+  /** 'transition' history entries made on each of those versions */
+  transitions: Map<number, number>;
   busy: boolean;
 }
 
@@ -142,6 +152,8 @@ class Stats {
   readonly errors: { at: number; kind: string; detail: string }[] = [];
   requests = 0;
   skipped = 0;
+  /** reads of a version that the driver deleted while the read was under way (404, right) */
+  goneMeanwhile = 0;
 
   op(kind: string): Op {
     let op = this.ops.get(kind);
@@ -163,12 +175,18 @@ class Driver {
   transitionsMade = 0;
   approvalsApproved = 0;
   versionsRegistered = 0;
+  versionsDeleted = 0;
+  /** transitions made on versions deleted since (their history is kept, but not listed) */
+  transitionsOfDeleted = 0;
+  /** the highest version number each model has had (numbers are never reused) */
+  private readonly lastVersion = new Map<string, number>();
   readonly stats = new Stats();
   private readonly model = randomBytes(8 * 1024);
 
   constructor(
     private readonly url: string,
-    private readonly tokens: { editor: string; approver: string; viewer: string },
+    private readonly tokens: { editor: string; approver: string; viewer: string; admin: string },
+    private readonly keepVersions: number,
   ) {}
 
   /** One HTTP call; counts it, checks its status, returns the body (undefined on a mismatch). */
@@ -179,6 +197,8 @@ class Driver {
     expected: number,
     bearer: string,
     body?: unknown,
+    /** a 404 is right when this says so after the answer (the version was deleted meanwhile) */
+    goneMeanwhile?: () => boolean,
   ): Promise<T | undefined> {
     const op = this.stats.op(kind);
     const started = performance.now();
@@ -197,6 +217,10 @@ class Driver {
       });
       const text = await res.text();
       op.latencies.push(performance.now() - started);
+      if (res.status === 404 && goneMeanwhile?.() === true) {
+        this.stats.goneMeanwhile++;
+        return undefined;
+      }
       if (res.status !== expected) {
         this.stats.error(kind, `${method} ${path}: ${res.status} ${text.slice(0, 300)}`);
         return undefined;
@@ -249,16 +273,46 @@ class Driver {
       },
     );
     if (!v) return false;
-    const expectedNumber = Math.max(0, ...m.versions.keys()) + 1;
+    const expectedNumber = (this.lastVersion.get(m.name) ?? 0) + 1;
     if (v.version !== expectedNumber) {
       this.stats.error(
         'register',
         `${m.name}: got version ${v.version}, expected ${expectedNumber}`,
       );
     }
+    this.lastVersion.set(m.name, Math.max(v.version, expectedNumber));
     m.versions.set(v.version, 'none');
     this.versionsRegistered++;
+    if (this.keepVersions > 0 && m.versions.size > this.keepVersions) await this.deleteOldest(m);
     return true;
+  }
+
+  /** Deletes the model's oldest version not in production (bounded data, --keep-versions). */
+  private async deleteOldest(m: ModelState): Promise<void> {
+    const oldest = [...m.versions.entries()]
+      .filter(([, stage]) => stage !== 'production')
+      .map(([version]) => version)
+      .sort((a, b) => a - b)[0];
+    if (oldest === undefined) return;
+    // Out of the driver's state first, so that no read starts on it; a read already under way
+    // may get a 404, which is then right (`goneMeanwhile`).
+    m.versions.delete(oldest);
+    const res = await this.request(
+      'delete-version',
+      'DELETE',
+      `/models/${m.name}/versions/${oldest}`,
+      204,
+      this.tokens.admin,
+    );
+    if (!res) return;
+    this.transitionsOfDeleted += m.transitions.get(oldest) ?? 0;
+    m.transitions.delete(oldest);
+    this.versionsDeleted++;
+  }
+
+  private countTransition(m: ModelState, version: number): void {
+    m.transitions.set(version, (m.transitions.get(version) ?? 0) + 1);
+    this.transitionsMade++;
   }
 
   private async transition(m: ModelState): Promise<void> {
@@ -280,7 +334,7 @@ class Driver {
     if (res.stage !== target)
       this.stats.error('transition', `stage ${res.stage}, wanted ${target}`);
     m.versions.set(version, target);
-    this.transitionsMade++;
+    this.countTransition(m, version);
   }
 
   private async approval(m: ModelState): Promise<void> {
@@ -312,11 +366,11 @@ class Driver {
     for (const [v, s] of m.versions) {
       if (s === 'production') {
         m.versions.set(v, 'archived');
-        this.transitionsMade++;
+        this.countTransition(m, v);
       }
     }
     m.versions.set(version, 'production');
-    this.transitionsMade++;
+    this.countTransition(m, version);
     this.approvalsApproved++;
   }
 
@@ -324,6 +378,7 @@ class Driver {
     const m = this.pick(this.models)!;
     const version = this.pick([...m.versions.keys()]);
     const viewer = this.tokens.viewer;
+    const gone = (): boolean => version !== undefined && !m.versions.has(version);
     const r = Math.random();
     if (r < 0.2) await this.request('read-models', 'GET', '/models?max_results=100', 200, viewer);
     else if (r < 0.4) await this.request('read-model', 'GET', `/models/${m.name}`, 200, viewer);
@@ -334,6 +389,8 @@ class Driver {
         `/models/${m.name}/versions/${version}`,
         200,
         viewer,
+        undefined,
+        gone,
       );
     else if (r < 0.75)
       await this.request('read-versions', 'GET', `/models/${m.name}/versions`, 200, viewer);
@@ -344,6 +401,8 @@ class Driver {
         `/models/${m.name}/versions/${version}/transitions`,
         200,
         viewer,
+        undefined,
+        gone,
       );
     else await this.request('read-approvals', 'GET', '/approvals?status=pending', 200, viewer);
   }
@@ -418,11 +477,15 @@ class Driver {
       }
       pageToken = page.next_page_token;
     } while (pageToken !== undefined);
-    if (listedVersions !== this.versionsRegistered)
-      problems.push(`versions: ${listedVersions} listed, ${this.versionsRegistered} registered`);
-    if (historyTransitions !== this.transitionsMade)
+    const live = this.versionsRegistered - this.versionsDeleted;
+    if (listedVersions !== live)
       problems.push(
-        `transitions: ${historyTransitions} history entries, ${this.transitionsMade} made`,
+        `versions: ${listedVersions} listed, ${this.versionsRegistered} registered - ${this.versionsDeleted} deleted`,
+      );
+    const onLive = this.transitionsMade - this.transitionsOfDeleted;
+    if (historyTransitions !== onLive)
+      problems.push(
+        `transitions: ${historyTransitions} history entries of listed versions, ${onLive} made on them`,
       );
     if (approvedListed !== this.approvalsApproved)
       problems.push(`approvals: ${approvedListed} approved listed, ${this.approvalsApproved} made`);
@@ -431,8 +494,10 @@ class Driver {
       problems,
       details: {
         versions_registered: this.versionsRegistered,
+        versions_deleted: this.versionsDeleted,
         versions_listed: listedVersions,
         transitions_made: this.transitionsMade,
+        transitions_made_on_deleted_versions: this.transitionsOfDeleted,
         transition_history_entries: historyTransitions,
         approvals_approved: this.approvalsApproved,
         approvals_listed_approved: approvedListed,
@@ -537,10 +602,16 @@ async function main(): Promise<void> {
       editor: await token('load-editor', ['editor']),
       approver: await token('load-approver', ['approver']),
       viewer: await token('load-viewer', ['viewer']),
+      admin: await token('load-admin', ['admin']),
     };
-    const driver = new Driver(service.url, tokens);
+    const driver = new Driver(service.url, tokens, o.keepVersions);
     for (let i = 0; i < o.models; i++) {
-      const m: ModelState = { name: `load-model-${i}`, versions: new Map(), busy: false };
+      const m: ModelState = {
+        name: `load-model-${i}`,
+        versions: new Map(),
+        transitions: new Map(),
+        busy: false,
+      };
       driver.models.push(m);
       if (!(await driver.register(m))) throw new Error('setup registration failed');
     }
@@ -667,6 +738,7 @@ async function main(): Promise<void> {
     const summary = {
       mode: o.real ? 'real' : 'embedded',
       cache_ttl_s: o.cacheTtl,
+      keep_versions_per_model: o.keepVersions || null,
       heap_limit_mib: o.heapLimit || null,
       load_average_at_end: loadavg().map((x) => round(x)),
       duration_s: o.duration,
@@ -678,6 +750,7 @@ async function main(): Promise<void> {
       requests: driver.stats.requests,
       requests_per_s: round(driver.stats.requests / elapsed, 1),
       errors: errorCount,
+      reads_of_versions_deleted_meanwhile: driver.stats.goneMeanwhile,
       error_samples: driver.stats.errors.slice(0, 20),
       operations: opsSummary,
       counts: verification.details,
@@ -718,7 +791,8 @@ async function main(): Promise<void> {
     writeFileSync(o.out, JSON.stringify(summary, null, 2) + '\n');
     process.stdout.write(
       `load: ${summary.requests} requests (${summary.requests_per_s}/s), ${errorCount} errors; ` +
-        `versions ${verification.details['versions_registered']}/${verification.details['versions_listed']}, ` +
+        `versions ${verification.details['versions_registered']} registered - ` +
+        `${verification.details['versions_deleted']} deleted / ${verification.details['versions_listed']} listed, ` +
         `transitions ${verification.details['transitions_made']}/${verification.details['transition_history_entries']}; ` +
         `rss ${summary.memory.rss_after_warmup_mib} -> ${summary.memory.rss_final_mib} MiB, ` +
         `slope ${summary.memory.rss_slope_second_half_mib_per_min} MiB/min, ` +
