@@ -21,13 +21,20 @@ import type { ArtifactRow } from '../artifacts/artifacts.repository';
 import type { UpdateMetadataDto } from '../versions/dto/update-metadata.dto';
 import type { VersionDto } from '../versions/dto/version.dto';
 import { requireSomeChange } from '../versions/update-metadata';
-import { SERVICE_TAGS } from '../versions/version.mapper';
+import { mapVersion, SERVICE_TAGS } from '../versions/version.mapper';
 import { modelUid, VersionsService } from '../versions/versions.service';
 import type { ListModelsQueryDto } from './dto/list-models.query.dto';
 import type { ModelDto, ModelListDto, ModelSummaryDto } from './dto/model.dto';
 import type { RegisterModelDto } from './dto/register-model.dto';
 import { mapModelSummary } from './model.mapper';
 import { ModelLock } from './model-lock';
+
+/** A new version, the model it was created in and its run (metrics, parameters). */
+interface Created {
+  record: ModelVersionRecord;
+  model: RegisteredModelRecord;
+  run: RunRecord;
+}
 
 /** What a registration created so far, so a failure can remove exactly that. */
 interface Made {
@@ -91,7 +98,7 @@ export class ModelsService {
     }
 
     const made: Made = { model: false };
-    let created: { record: ModelVersionRecord; model: RegisteredModelRecord };
+    let created: Created;
     try {
       created = await this.createVersion(caller, dto, artifact, { metrics, params }, made);
     } catch (err) {
@@ -108,17 +115,11 @@ export class ModelsService {
       await this.complete(caller, artifact, landed, dto.description);
       return this.versions.get(tenant, dto.name, landed.version);
     }
-    // The model the version was created in, and the version as the backend answered its
-    // creation: neither needs reading back.
-    // The run is read while the registration is recorded; its error counts only after that.
-    const { record, model } = created;
-    const [completed, version] = await Promise.allSettled([
-      this.complete(caller, artifact, record, dto.description, modelUid(model)),
-      this.versions.toDto(tenant, record),
-    ]);
-    if (completed.status === 'rejected') throw completed.reason;
-    if (version.status === 'rejected') throw version.reason;
-    return version.value;
+    // The model the version was created in, the version as the backend answered its creation
+    // and the run as this registration wrote it: none needs reading back.
+    const { record, model, run } = created;
+    await this.complete(caller, artifact, record, dto.description, modelUid(model));
+    return mapVersion(record, run);
   }
 
   /**
@@ -186,7 +187,7 @@ export class ModelsService {
     artifact: ArtifactRow,
     values: { metrics: Record<string, number>; params: Record<string, ParamValue> },
     made: Made,
-  ): Promise<{ record: ModelVersionRecord; model: RegisteredModelRecord }> {
+  ): Promise<Created> {
     const { tenant } = caller;
     const run = this.registry.createRun(tenant, values).then((created) => (made.run = created));
     try {
@@ -206,7 +207,7 @@ export class ModelsService {
     artifact: ArtifactRow,
     run: Promise<RunRecord>,
     made: Made,
-  ): Promise<{ record: ModelVersionRecord; model: RegisteredModelRecord }> {
+  ): Promise<Created> {
     const { tenant } = caller;
     let floor = 0;
     for (let attempt = 1; ; attempt++) {
@@ -215,7 +216,8 @@ export class ModelsService {
       const next = Math.max(floor, await this.highestVersion(tenant, ensured.model)) + 1;
       made.placed = next;
       const source = await this.artifacts.place(artifact, dto.name, next);
-      const { runId } = await run;
+      const created = await run;
+      const { runId } = created;
       let record: ModelVersionRecord;
       try {
         // The model was read (or created) just above, under the lock: no second look.
@@ -244,7 +246,7 @@ export class ModelsService {
         }
         throw err;
       }
-      if (record.version === next) return { record, model: ensured.model };
+      if (record.version === next) return { record, model: ensured.model, run: created };
       this.logger.warn(
         { model: dto.name, predicted: next, got: record.version },
         'the registry numbered a version differently than predicted; trying the next number',
