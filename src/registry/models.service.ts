@@ -16,7 +16,7 @@ import {
   type RegisteredModelRecord,
   type RunRecord,
 } from '../mlflow/registry-types';
-import { Database } from '../database/database';
+import { Database, type Db } from '../database/database';
 import type { ArtifactRow } from '../artifacts/artifacts.repository';
 import type { UpdateMetadataDto } from '../versions/dto/update-metadata.dto';
 import type { VersionDto } from '../versions/dto/version.dto';
@@ -27,7 +27,7 @@ import type { ListModelsQueryDto } from './dto/list-models.query.dto';
 import type { ModelDto, ModelListDto, ModelSummaryDto } from './dto/model.dto';
 import type { RegisterModelDto } from './dto/register-model.dto';
 import { mapModelSummary } from './model.mapper';
-import { ModelLock } from './model-lock';
+import { LockLease, ModelLock } from './model-lock';
 
 /** A new version, the model it was created in and its run (metrics, parameters). */
 interface Created {
@@ -115,16 +115,15 @@ export class ModelsService {
       await this.complete(caller, artifact, landed, dto.description);
       return this.versions.get(tenant, dto.name, landed.version);
     }
-    // The model the version was created in, the version as the backend answered its creation
-    // and the run as this registration wrote it: none needs reading back.
-    const { record, model, run } = created;
-    await this.complete(caller, artifact, record, dto.description, modelUid(model));
-    return mapVersion(record, run);
+    // The version as the backend answered its creation and the run as this registration wrote
+    // it: neither needs reading back.
+    return mapVersion(created.record, created.run);
   }
 
   /**
    * Links the artifact to its version and records the registration, once. `uid`: the identity
    * of the model the version was created in, when the caller has it (else it is looked up).
+   * `lease`: the registration lock still held, released in the same transaction.
    */
   private async complete(
     caller: Caller,
@@ -132,11 +131,12 @@ export class ModelsService {
     record: ModelVersionRecord,
     description: string | undefined,
     uid?: string,
+    lease?: LockLease,
   ): Promise<void> {
     const { tenant } = caller;
     uid ??= await this.versions.getModelUid(tenant, record.name);
     const location = this.artifacts.locationFor(artifact, record.name, record.source);
-    const linked = await this.database.db.transaction().execute(async (trx) => {
+    const link = async (trx: Db): Promise<boolean> => {
       if (
         !(await this.artifacts.markRegistered(artifact, record.name, record.version, location, trx))
       )
@@ -162,7 +162,10 @@ export class ModelsService {
         trx,
       );
       return true;
-    });
+    };
+    const linked = await (lease !== undefined
+      ? lease.releaseWith(link)
+      : this.database.db.transaction().execute(link));
     if (linked && location !== null) await this.artifacts.dropUploadCopy(artifact);
     await this.cache.invalidateModel(tenant, record.name);
   }
@@ -191,9 +194,14 @@ export class ModelsService {
     const { tenant } = caller;
     const run = this.registry.createRun(tenant, values).then((created) => (made.run = created));
     try {
-      return await this.locks.withLock(tenant, dto.name, () =>
-        this.createVersionLocked(caller, dto, artifact, run, made),
-      );
+      // The registration is recorded before the lock is given up, in the transaction that
+      // gives it up: one durable commit instead of two.
+      return await this.locks.withLock(tenant, dto.name, async (lease) => {
+        const created = await this.createVersionLocked(caller, dto, artifact, run, made);
+        const { record, model } = created;
+        await this.complete(caller, artifact, record, dto.description, modelUid(model), lease);
+        return created;
+      });
     } catch (err) {
       // Whatever failed, the run's outcome is known (and in `made`) before anything is undone.
       await run.catch(() => undefined);
