@@ -12,9 +12,9 @@ import { MlflowRegistry } from '../mlflow/mlflow-registry';
 import {
   Stage,
   type ModelVersionRecord,
-  type ParamValue,
   type RegisteredModelRecord,
   type RunRecord,
+  type RunValues,
 } from '../mlflow/registry-types';
 import { Database, type Db } from '../database/database';
 import type { ArtifactRow } from '../artifacts/artifacts.repository';
@@ -42,6 +42,8 @@ interface Made {
   run?: RunRecord;
   /** The version number the artifact's files were copied under. */
   placed?: number;
+  /** Whether the backend was asked to create the version (it may have, even on an error). */
+  versionRequested?: boolean;
 }
 
 @Injectable()
@@ -71,17 +73,6 @@ export class ModelsService {
   async register(caller: Caller, dto: RegisterModelDto): Promise<VersionDto> {
     const { tenant } = caller;
     const artifact = await this.artifacts.requireReady(tenant, dto.artifact_id);
-    // The two metadata files are read at once (two object-store round trips in one); a failure
-    // of the metrics file still counts first.
-    const [readMetrics, readParams] = await Promise.allSettled([
-      dto.metrics ?? this.artifacts.readMetrics(artifact),
-      dto.parameters ?? this.artifacts.readHyperparameters(artifact),
-    ]);
-    if (readMetrics.status === 'rejected') throw readMetrics.reason;
-    if (readParams.status === 'rejected') throw readParams.reason;
-    const metrics = readMetrics.value ?? {};
-    const params = readParams.value ?? {};
-
     const { resumedFrom } = await this.artifacts.claim(artifact, dto.name);
     if (resumedFrom !== null) {
       const earlier = await this.versionOfArtifact(tenant, resumedFrom, artifact.id);
@@ -100,11 +91,17 @@ export class ModelsService {
     const made: Made = { model: false };
     let created: Created;
     try {
-      created = await this.createVersion(caller, dto, artifact, { metrics, params }, made);
+      // The metadata files are read while the run is created (MLflow needs them only to log
+      // them into it); should the read fail, the run is deleted and the claim given up below.
+      const values = this.runValues(dto, artifact);
+      created = await this.createVersion(caller, dto, artifact, values, made);
     } catch (err) {
       // Did the version land anyway (a timeout after the backend committed)? If that cannot be
       // told now, nothing is undone and the claim stays for a later registration to resolve.
-      const landed = await this.versionOfArtifact(tenant, dto.name, artifact.id).catch(() => null);
+      // Not asked when the version was never requested (e.g. the metadata files failed).
+      const landed = made.versionRequested
+        ? await this.versionOfArtifact(tenant, dto.name, artifact.id).catch(() => null)
+        : undefined;
       if (landed === null) throw err;
       if (landed === undefined) {
         await this.undoRegistration(artifact, dto.name, made);
@@ -118,6 +115,20 @@ export class ModelsService {
     // The version as the backend answered its creation and the run as this registration wrote
     // it: neither needs reading back.
     return mapVersion(created.record, created.run);
+  }
+
+  /**
+   * The run's metrics and parameters: as given, else from the artifact's metrics.json and
+   * config.json (read at once; a failure of the metrics file counts first).
+   */
+  private async runValues(dto: RegisterModelDto, artifact: ArtifactRow): Promise<RunValues> {
+    const [readMetrics, readParams] = await Promise.allSettled([
+      dto.metrics ?? this.artifacts.readMetrics(artifact),
+      dto.parameters ?? this.artifacts.readHyperparameters(artifact),
+    ]);
+    if (readMetrics.status === 'rejected') throw readMetrics.reason;
+    if (readParams.status === 'rejected') throw readParams.reason;
+    return { metrics: readMetrics.value ?? {}, params: readParams.value ?? {} };
   }
 
   /**
@@ -188,7 +199,7 @@ export class ModelsService {
     caller: Caller,
     dto: RegisterModelDto,
     artifact: ArtifactRow,
-    values: { metrics: Record<string, number>; params: Record<string, ParamValue> },
+    values: Promise<RunValues>,
     made: Made,
   ): Promise<Created> {
     const { tenant } = caller;
@@ -227,6 +238,7 @@ export class ModelsService {
       const created = await run;
       const { runId } = created;
       let record: ModelVersionRecord;
+      made.versionRequested = true;
       try {
         // The model was read (or created) just above, under the lock: no second look.
         record = await this.registry.createModelVersion(
