@@ -226,18 +226,18 @@ export class ArtifactsService implements OnApplicationBootstrap, OnApplicationSh
    * or if another registration holds it. A claim older than CLAIM_STALE_MS without a version
    * belongs to a registration that died or failed ambiguously; it is taken over, and
    * `resumedFrom` names the model it was for, so the caller can look for a version that
-   * registration may have created after all.
+   * registration may have created after all. `current`: the artifact as just read (a
+   * compare-and-set: should it have changed since, the claim is refused as taken).
    */
-  async claim(row: ArtifactRow, model: string): Promise<{ resumedFrom: string | null }> {
-    const current = await this.requireReady(row.tenant_id, row.id);
+  async claim(current: ArtifactRow, model: string): Promise<{ resumedFrom: string | null }> {
     const now = Date.now();
     if (current.model_version !== null) throw alreadyRegistered(current);
     const held =
       current.model_name !== null && Number(current.claimed_at ?? 0) > now - CLAIM_STALE_MS;
-    if (held || !(await this.repository.claim(row.id, current, model, now))) {
+    if (held || !(await this.repository.claim(current.id, current, model, now))) {
       throw new RegistryError(
         ErrorCode.ArtifactAlreadyRegistered,
-        `artifact '${row.id}' is being registered by another request; retry in a few minutes if it fails`,
+        `artifact '${current.id}' is being registered by another request; retry in a few minutes if it fails`,
         { model: current.model_name, version: null },
       );
     }

@@ -402,6 +402,7 @@ export function describeMlflowRegistryContract(
           },
         });
         const read = await registry.getRun(tenant, created.runId);
+        expect(read).toEqual(created);
         expect(read).toEqual({
           runId: created.runId,
           metrics: { f1_score: 0.912, auc_roc: 0.97, count: 3 },
@@ -413,6 +414,24 @@ export function describeMlflowRegistryContract(
             tag: '200',
           },
         });
+      });
+
+      it('takes values still on their way, and fails with their error', async () => {
+        const later = new Promise<{
+          metrics: Record<string, number>;
+          params: Record<string, string>;
+        }>((resolve) =>
+          setTimeout(() => resolve({ metrics: { f1: 0.7 }, params: { a: 'b' } }), 20),
+        );
+        const created = await registry.createRun(tenant, later);
+        expect(await registry.getRun(tenant, created.runId)).toEqual({
+          runId: created.runId,
+          metrics: { f1: 0.7 },
+          params: { a: 'b' },
+        });
+        const failure = new Error('the metrics file could not be read');
+        const failing = new Promise<never>((_, reject) => setTimeout(() => reject(failure), 20));
+        await expect(registry.createRun(tenant, failing)).rejects.toBe(failure);
       });
 
       it('links a version to its run, hides runs across tenants, and deletes runs', async () => {

@@ -1,9 +1,9 @@
 import type {
   ModelVersionRecord,
   Page,
-  ParamValue,
   RegisteredModelRecord,
   RunRecord,
+  RunValues,
   Stage,
 } from './registry-types';
 
@@ -140,11 +140,12 @@ export abstract class MlflowRegistry {
 
   abstract deleteModelVersion(tenant: string, name: string, version: number): Promise<void>;
 
-  /** A run holding a version's metrics and parameters (MLflow: runs/create + runs/log-batch). */
-  abstract createRun(
-    tenant: string,
-    input: { metrics: Record<string, number>; params: Record<string, ParamValue> },
-  ): Promise<RunRecord>;
+  /**
+   * A run holding a version's metrics and parameters (MLflow: runs/create + runs/log-batch).
+   * `input` may still be on its way: a backend that makes the run before writing the values
+   * (MLflow) makes it meanwhile. If `input` fails, no run is left and its error is thrown.
+   */
+  abstract createRun(tenant: string, input: RunValues | Promise<RunValues>): Promise<RunRecord>;
 
   abstract getRun(tenant: string, runId: string): Promise<RunRecord>;
 

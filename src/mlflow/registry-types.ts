@@ -43,6 +43,12 @@ export interface ModelVersionRecord {
   lastUpdatedAt: number;
 }
 
+/** What a run holds: a version's metrics and parameters. */
+export interface RunValues {
+  metrics: Record<string, number>;
+  params: Record<string, ParamValue>;
+}
+
 export interface RunRecord {
   runId: string;
   metrics: Record<string, number>;

@@ -119,7 +119,7 @@ describe('MLflow round trips per operation (cache off)', () => {
       .expect(201);
   };
 
-  it('registers a new model: its model is created, never read back', async () => {
+  it('registers a new model: its model and run are created, never read back', async () => {
     const res = await register('trips-new');
     expect(res.body).toMatchObject({ name: 'trips-new', version: 1, stage: 'none' });
     expect(proxy.take()).toEqual(
@@ -128,17 +128,26 @@ describe('MLflow round trips per operation (cache off)', () => {
         GET_MODEL, // not found: create it
         'POST registered-models/create',
         'POST model-versions/create',
-        GET_RUN,
       ]),
     );
   });
 
-  it('registers a new version of a model: the model is read once, the version never', async () => {
+  it('registers a new version of a model: the model is read once, the version and run never', async () => {
     const res = await register('trips-new');
-    expect(res.body).toMatchObject({ name: 'trips-new', version: 2, stage: 'none' });
-    expect(proxy.take()).toEqual(
-      sorted([...NEW_RUN, GET_MODEL, 'POST model-versions/create', GET_RUN]),
-    );
+    expect(res.body).toMatchObject({
+      name: 'trips-new',
+      version: 2,
+      stage: 'none',
+      metrics: { accuracy: 0.9 },
+    });
+    expect(proxy.take()).toEqual(sorted([...NEW_RUN, GET_MODEL, 'POST model-versions/create']));
+    // What the registration answered without reading back is what a read finds.
+    const read = await request(t.http)
+      .get(`${BASE}/models/trips-new/versions/2`)
+      .set(...auth(editor))
+      .expect(200);
+    expect(read.body).toEqual(res.body);
+    proxy.take();
   });
 
   it('reads a version cold: model, version and run, once each', async () => {

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { ErrorCode } from '../common/errors/error-code';
 import { RegistryError } from '../common/errors/registry-error';
 import { AppConfig } from '../config/app-config';
-import { Database } from '../database/database';
+import { Database, type Db } from '../database/database';
 
 /** How long a registration waits for the one before it before answering 503. */
 const WAIT_MS = 30_000;
@@ -28,7 +28,16 @@ export class ModelLock {
     this.leaseMs = config.registrationLockLeaseMs;
   }
 
-  async withLock<T>(tenant: string, model: string, work: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` holding the lock of (tenant, model). The lock is released when `work` ends, or
+   * earlier with the commit of a transaction `work` runs through `lease.releaseWith` (the
+   * release then costs no round trip of its own).
+   */
+  async withLock<T>(
+    tenant: string,
+    model: string,
+    work: (lease: LockLease) => Promise<T>,
+  ): Promise<T> {
     const holder = randomUUID();
     await this.acquire(tenant, model, holder);
     const renewer = setInterval(() => {
@@ -36,21 +45,27 @@ export class ModelLock {
         this.logger.warn({ err, model }, 'could not renew a registration lock'),
       );
     }, this.leaseMs / 3);
+    const lease = new LockLease((db) => this.release(db, tenant, model, holder), this.database);
     try {
-      return await work();
+      return await work(lease);
     } finally {
       clearInterval(renewer);
-      await this.database.db
-        .deleteFrom('registration_locks')
-        .where('tenant_id', '=', tenant)
-        .where('model_name', '=', model)
-        .where('holder', '=', holder)
-        .execute()
-        .catch((err: unknown) =>
+      if (!lease.released) {
+        await this.release(this.database.db, tenant, model, holder).catch((err: unknown) =>
           // It expires on its own within the lease.
           this.logger.warn({ err, model }, 'could not release a registration lock'),
         );
+      }
     }
+  }
+
+  private async release(db: Db, tenant: string, model: string, holder: string): Promise<void> {
+    await db
+      .deleteFrom('registration_locks')
+      .where('tenant_id', '=', tenant)
+      .where('model_name', '=', model)
+      .where('holder', '=', holder)
+      .execute();
   }
 
   private async acquire(tenant: string, model: string, holder: string): Promise<void> {
@@ -88,5 +103,33 @@ export class ModelLock {
       .where('model_name', '=', model)
       .where('holder', '=', holder)
       .execute();
+  }
+}
+
+/** A held registration lock, for `work` to release inside a transaction of its own. */
+export class LockLease {
+  private releasedByCommit = false;
+
+  constructor(
+    private readonly releaseIn: (db: Db) => Promise<void>,
+    private readonly database: Database,
+  ) {}
+
+  get released(): boolean {
+    return this.releasedByCommit;
+  }
+
+  /**
+   * Runs `fn` in one transaction that also releases the lock: both commit together, or neither
+   * (the lock is then released when the work ends, as usual).
+   */
+  async releaseWith<T>(fn: (trx: Db) => Promise<T>): Promise<T> {
+    const result = await this.database.db.transaction().execute(async (trx) => {
+      const value = await fn(trx);
+      await this.releaseIn(trx);
+      return value;
+    });
+    this.releasedByCommit = true;
+    return result;
   }
 }

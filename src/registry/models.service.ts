@@ -12,22 +12,29 @@ import { MlflowRegistry } from '../mlflow/mlflow-registry';
 import {
   Stage,
   type ModelVersionRecord,
-  type ParamValue,
   type RegisteredModelRecord,
   type RunRecord,
+  type RunValues,
 } from '../mlflow/registry-types';
-import { Database } from '../database/database';
+import { Database, type Db } from '../database/database';
 import type { ArtifactRow } from '../artifacts/artifacts.repository';
 import type { UpdateMetadataDto } from '../versions/dto/update-metadata.dto';
 import type { VersionDto } from '../versions/dto/version.dto';
 import { requireSomeChange } from '../versions/update-metadata';
-import { SERVICE_TAGS } from '../versions/version.mapper';
+import { mapVersion, SERVICE_TAGS } from '../versions/version.mapper';
 import { modelUid, VersionsService } from '../versions/versions.service';
 import type { ListModelsQueryDto } from './dto/list-models.query.dto';
 import type { ModelDto, ModelListDto, ModelSummaryDto } from './dto/model.dto';
 import type { RegisterModelDto } from './dto/register-model.dto';
 import { mapModelSummary } from './model.mapper';
-import { ModelLock } from './model-lock';
+import { LockLease, ModelLock } from './model-lock';
+
+/** A new version, the model it was created in and its run (metrics, parameters). */
+interface Created {
+  record: ModelVersionRecord;
+  model: RegisteredModelRecord;
+  run: RunRecord;
+}
 
 /** What a registration created so far, so a failure can remove exactly that. */
 interface Made {
@@ -35,6 +42,8 @@ interface Made {
   run?: RunRecord;
   /** The version number the artifact's files were copied under. */
   placed?: number;
+  /** Whether the backend was asked to create the version (it may have, even on an error). */
+  versionRequested?: boolean;
 }
 
 @Injectable()
@@ -64,17 +73,6 @@ export class ModelsService {
   async register(caller: Caller, dto: RegisterModelDto): Promise<VersionDto> {
     const { tenant } = caller;
     const artifact = await this.artifacts.requireReady(tenant, dto.artifact_id);
-    // The two metadata files are read at once (two object-store round trips in one); a failure
-    // of the metrics file still counts first.
-    const [readMetrics, readParams] = await Promise.allSettled([
-      dto.metrics ?? this.artifacts.readMetrics(artifact),
-      dto.parameters ?? this.artifacts.readHyperparameters(artifact),
-    ]);
-    if (readMetrics.status === 'rejected') throw readMetrics.reason;
-    if (readParams.status === 'rejected') throw readParams.reason;
-    const metrics = readMetrics.value ?? {};
-    const params = readParams.value ?? {};
-
     const { resumedFrom } = await this.artifacts.claim(artifact, dto.name);
     if (resumedFrom !== null) {
       const earlier = await this.versionOfArtifact(tenant, resumedFrom, artifact.id);
@@ -91,13 +89,19 @@ export class ModelsService {
     }
 
     const made: Made = { model: false };
-    let created: { record: ModelVersionRecord; model: RegisteredModelRecord };
+    let created: Created;
     try {
-      created = await this.createVersion(caller, dto, artifact, { metrics, params }, made);
+      // The metadata files are read while the run is created (MLflow needs them only to log
+      // them into it); should the read fail, the run is deleted and the claim given up below.
+      const values = this.runValues(dto, artifact);
+      created = await this.createVersion(caller, dto, artifact, values, made);
     } catch (err) {
       // Did the version land anyway (a timeout after the backend committed)? If that cannot be
       // told now, nothing is undone and the claim stays for a later registration to resolve.
-      const landed = await this.versionOfArtifact(tenant, dto.name, artifact.id).catch(() => null);
+      // Not asked when the version was never requested (e.g. the metadata files failed).
+      const landed = made.versionRequested
+        ? await this.versionOfArtifact(tenant, dto.name, artifact.id).catch(() => null)
+        : undefined;
       if (landed === null) throw err;
       if (landed === undefined) {
         await this.undoRegistration(artifact, dto.name, made);
@@ -108,22 +112,29 @@ export class ModelsService {
       await this.complete(caller, artifact, landed, dto.description);
       return this.versions.get(tenant, dto.name, landed.version);
     }
-    // The model the version was created in, and the version as the backend answered its
-    // creation: neither needs reading back.
-    // The run is read while the registration is recorded; its error counts only after that.
-    const { record, model } = created;
-    const [completed, version] = await Promise.allSettled([
-      this.complete(caller, artifact, record, dto.description, modelUid(model)),
-      this.versions.toDto(tenant, record),
+    // The version as the backend answered its creation and the run as this registration wrote
+    // it: neither needs reading back.
+    return mapVersion(created.record, created.run);
+  }
+
+  /**
+   * The run's metrics and parameters: as given, else from the artifact's metrics.json and
+   * config.json (read at once; a failure of the metrics file counts first).
+   */
+  private async runValues(dto: RegisterModelDto, artifact: ArtifactRow): Promise<RunValues> {
+    const [readMetrics, readParams] = await Promise.allSettled([
+      dto.metrics ?? this.artifacts.readMetrics(artifact),
+      dto.parameters ?? this.artifacts.readHyperparameters(artifact),
     ]);
-    if (completed.status === 'rejected') throw completed.reason;
-    if (version.status === 'rejected') throw version.reason;
-    return version.value;
+    if (readMetrics.status === 'rejected') throw readMetrics.reason;
+    if (readParams.status === 'rejected') throw readParams.reason;
+    return { metrics: readMetrics.value ?? {}, params: readParams.value ?? {} };
   }
 
   /**
    * Links the artifact to its version and records the registration, once. `uid`: the identity
    * of the model the version was created in, when the caller has it (else it is looked up).
+   * `lease`: the registration lock still held, released in the same transaction.
    */
   private async complete(
     caller: Caller,
@@ -131,11 +142,12 @@ export class ModelsService {
     record: ModelVersionRecord,
     description: string | undefined,
     uid?: string,
+    lease?: LockLease,
   ): Promise<void> {
     const { tenant } = caller;
     uid ??= await this.versions.getModelUid(tenant, record.name);
     const location = this.artifacts.locationFor(artifact, record.name, record.source);
-    const linked = await this.database.db.transaction().execute(async (trx) => {
+    const link = async (trx: Db): Promise<boolean> => {
       if (
         !(await this.artifacts.markRegistered(artifact, record.name, record.version, location, trx))
       )
@@ -161,7 +173,10 @@ export class ModelsService {
         trx,
       );
       return true;
-    });
+    };
+    const linked = await (lease !== undefined
+      ? lease.releaseWith(link)
+      : this.database.db.transaction().execute(link));
     if (linked && location !== null) await this.artifacts.dropUploadCopy(artifact);
     await this.cache.invalidateModel(tenant, record.name);
   }
@@ -184,15 +199,20 @@ export class ModelsService {
     caller: Caller,
     dto: RegisterModelDto,
     artifact: ArtifactRow,
-    values: { metrics: Record<string, number>; params: Record<string, ParamValue> },
+    values: Promise<RunValues>,
     made: Made,
-  ): Promise<{ record: ModelVersionRecord; model: RegisteredModelRecord }> {
+  ): Promise<Created> {
     const { tenant } = caller;
     const run = this.registry.createRun(tenant, values).then((created) => (made.run = created));
     try {
-      return await this.locks.withLock(tenant, dto.name, () =>
-        this.createVersionLocked(caller, dto, artifact, run, made),
-      );
+      // The registration is recorded before the lock is given up, in the transaction that
+      // gives it up: one durable commit instead of two.
+      return await this.locks.withLock(tenant, dto.name, async (lease) => {
+        const created = await this.createVersionLocked(caller, dto, artifact, run, made);
+        const { record, model } = created;
+        await this.complete(caller, artifact, record, dto.description, modelUid(model), lease);
+        return created;
+      });
     } catch (err) {
       // Whatever failed, the run's outcome is known (and in `made`) before anything is undone.
       await run.catch(() => undefined);
@@ -206,7 +226,7 @@ export class ModelsService {
     artifact: ArtifactRow,
     run: Promise<RunRecord>,
     made: Made,
-  ): Promise<{ record: ModelVersionRecord; model: RegisteredModelRecord }> {
+  ): Promise<Created> {
     const { tenant } = caller;
     let floor = 0;
     for (let attempt = 1; ; attempt++) {
@@ -215,8 +235,10 @@ export class ModelsService {
       const next = Math.max(floor, await this.highestVersion(tenant, ensured.model)) + 1;
       made.placed = next;
       const source = await this.artifacts.place(artifact, dto.name, next);
-      const { runId } = await run;
+      const created = await run;
+      const { runId } = created;
       let record: ModelVersionRecord;
+      made.versionRequested = true;
       try {
         // The model was read (or created) just above, under the lock: no second look.
         record = await this.registry.createModelVersion(
@@ -244,7 +266,7 @@ export class ModelsService {
         }
         throw err;
       }
-      if (record.version === next) return { record, model: ensured.model };
+      if (record.version === next) return { record, model: ensured.model, run: created };
       this.logger.warn(
         { model: dto.name, predicted: next, got: record.version },
         'the registry numbered a version differently than predicted; trying the next number',

@@ -12,6 +12,7 @@ import {
   ParamValue,
   RegisteredModelRecord,
   RunRecord,
+  RunValues,
   Stage,
 } from '../registry-types';
 import type { RegModelsTable, RegVersionsTable } from '../../database/schema';
@@ -381,10 +382,8 @@ export class EmbeddedMlflowRegistry extends MlflowRegistry {
     });
   }
 
-  async createRun(
-    tenant: string,
-    input: { metrics: Record<string, number>; params: Record<string, ParamValue> },
-  ): Promise<RunRecord> {
+  async createRun(tenant: string, values: RunValues | Promise<RunValues>): Promise<RunRecord> {
+    const input = await values;
     const runId = randomUUID().replace(/-/g, '');
     await this.db.transaction().execute(async (trx) => {
       await trx

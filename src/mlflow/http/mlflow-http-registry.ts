@@ -9,6 +9,7 @@ import {
   ParamValue,
   RegisteredModelRecord,
   RunRecord,
+  RunValues,
   Stage,
 } from '../registry-types';
 import { MlflowApiError, MlflowHttpClient } from './mlflow-http-client';
@@ -660,10 +661,11 @@ export class MlflowHttpRegistry extends MlflowRegistry {
     }
   }
 
-  async createRun(
-    tenant: string,
-    input: { metrics: Record<string, number>; params: Record<string, ParamValue> },
-  ): Promise<RunRecord> {
+  async createRun(tenant: string, values: RunValues | Promise<RunValues>): Promise<RunRecord> {
+    // The run is created while the values may still be read; a failure of theirs is handled
+    // below, once the run exists (it is then deleted), not reported as unhandled meanwhile.
+    const pending = Promise.resolve(values);
+    pending.catch(() => undefined);
     const experimentId = await this.experimentId(tenant);
     const now = Date.now();
     let run: MlflowRun;
@@ -682,7 +684,9 @@ export class MlflowHttpRegistry extends MlflowRegistry {
       throw RegistryError.unavailable('the registry backend');
     }
     const runId = run.info.run_id;
+    let input: RunValues;
     try {
+      input = await pending;
       const typed = Object.entries(input.params)
         .filter(([, v]) => typeof v !== 'string')
         .map(([k, v]) => [k, typeof v === 'number' ? 'n' : 'b']);
