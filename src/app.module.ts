@@ -18,6 +18,7 @@ import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { MlflowModule } from './mlflow/mlflow.module';
 import { RegistryModule } from './registry/registry.module';
+import { RequestGuard } from './request.guard';
 import { StorageModule } from './storage/storage.module';
 import { ApprovalGuard } from './transitions/approval.guard';
 import { TransitionsModule } from './transitions/transitions.module';
@@ -53,15 +54,16 @@ export class AppModule {
       providers: [
         { provide: AccessLog, useValue: accessLog },
         JwtVerifier,
-        // Order matters: authentication and role first, then the user's rate limit, then the
-        // approval policy.
-        { provide: APP_GUARD, useClass: AuthGuard },
-        { provide: APP_GUARD, useClass: RateLimitGuard },
-        { provide: APP_GUARD, useClass: ApprovalGuard },
-        // A body that could not be read is refused after all that, and before an
-        // Idempotency-Key is claimed for it (interceptors run after guards). Idempotency is
-        // not global: @Idempotent() on each POST (a GET then pays for no interceptor at all).
-        { provide: APP_GUARD, useClass: BodyErrorGuard },
+        // One global guard (see RequestGuard) running these in order: authentication and role,
+        // then the user's rate limit, then the approval policy, then a body that could not be
+        // read (refused after all that, and before an Idempotency-Key is claimed for it:
+        // interceptors run after guards). Idempotency is not global: @Idempotent() on each POST
+        // (a GET then pays for no interceptor at all).
+        AuthGuard,
+        RateLimitGuard,
+        ApprovalGuard,
+        BodyErrorGuard,
+        { provide: APP_GUARD, useClass: RequestGuard },
         { provide: APP_FILTER, useClass: HttpExceptionFilter },
         { provide: APP_PIPE, useFactory: createValidationPipe },
       ],

@@ -6,6 +6,7 @@ import { Logger } from 'nestjs-pino';
 import { AccessLog } from './common/http/access-log';
 import { API_PREFIX } from './common/http/api-prefix';
 import { cors } from './common/http/cors';
+import { serveFrozenJson } from './common/http/frozen-json';
 import { deferredJsonParser } from './common/http/deferred-body-parser';
 import { requestDeadline } from './common/http/request-deadline';
 import { sequence } from './common/http/sequence';
@@ -26,6 +27,8 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
   // Every API answer is `Cache-Control: no-store`, so an ETag would never be revalidated:
   // Express would hash each response body for nothing.
   app.set('etag', false);
+  // A cached answer is serialized once, not on every read of it.
+  serveFrozenJson(app.getHttpAdapter().getInstance());
   // One router layer for all of these (see sequence.ts), in this order.
   app.use(
     sequence(

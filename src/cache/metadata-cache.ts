@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { AppConfig } from '../config/app-config';
 import type { CacheableMemory } from '@cacheable/memory';
+import { servedManyTimes } from '../common/http/frozen-json';
 import { CacheStore } from './cache-store';
 
 /** A cache read (generation or value) that takes longer is abandoned: the backend answers. */
@@ -216,7 +217,8 @@ export class MetadataCache implements OnApplicationShutdown {
     const key = valueKey(gen);
     const hit = memory.get<{ v: T }>(key);
     if (hit !== undefined) return hit.v;
-    const value = deepFreeze(await load());
+    // Frozen all the way down: its JSON answer can be encoded once (see frozen-json.ts).
+    const value = servedManyTimes(deepFreeze(await load()));
     memory.set(key, { v: value }, this.ttlMs);
     return value;
   }

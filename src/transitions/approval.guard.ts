@@ -28,14 +28,19 @@ type GatedRequest = Request & { approvalRequired?: boolean };
  */
 @Injectable()
 export class ApprovalGuard implements CanActivate {
+  /** Per handler: its @RequiresApproval stages (null: none), read once. */
+  private readonly policies = new WeakMap<object, Stage[] | null>();
+
   constructor(private readonly reflector: Reflector) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const stages = this.reflector.get<Stage[] | undefined>(
-      APPROVAL_STAGES_KEY,
-      context.getHandler(),
-    );
-    if (stages === undefined) return true;
+    const handler = context.getHandler();
+    let stages = this.policies.get(handler);
+    if (stages === undefined) {
+      stages = this.reflector.get<Stage[] | undefined>(APPROVAL_STAGES_KEY, handler) ?? null;
+      this.policies.set(handler, stages);
+    }
+    if (stages === null) return true;
     const request = context.switchToHttp().getRequest<GatedRequest>();
     const body: unknown = request.body;
     const target =

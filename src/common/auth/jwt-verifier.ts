@@ -124,15 +124,25 @@ export class JwtVerifier {
   }
 
   async verify(token: string): Promise<Principal> {
+    const hit = this.remembered(token);
+    if (hit !== undefined) return hit;
     const now = Date.now();
-    const hit = this.verified.get(token);
-    if (hit !== undefined) {
-      if (hit.until > now) return hit.principal;
-      this.verified.delete(token);
-    }
     const checked = await this.check(token);
     this.remember(token, checked, now);
     return checked.principal;
+  }
+
+  /**
+   * The principal of a token verified before and still trusted (see `remember`), without a
+   * check and without waiting: the guard answers a known token synchronously (no promise).
+   * Undefined when the token must be verified.
+   */
+  remembered(token: string): Principal | undefined {
+    const hit = this.verified.get(token);
+    if (hit === undefined) return undefined;
+    if (hit.until > Date.now()) return hit.principal;
+    this.verified.delete(token);
+    return undefined;
   }
 
   /**

@@ -4,6 +4,7 @@ import { AppConfig } from '../../config/app-config';
 import { ErrorCode } from '../errors/error-code';
 import { RegistryError } from '../errors/registry-error';
 import type { AuthenticatedRequest } from './auth.guard';
+import type { Principal } from './principal';
 
 interface Bucket {
   tokens: number;
@@ -24,12 +25,19 @@ const PRUNE_INTERVAL_MS = 60_000;
 @Injectable()
 export class RateLimitGuard implements CanActivate, OnApplicationShutdown {
   private readonly buckets = new Map<string, Bucket>();
+  /**
+   * A principal's bucket key, made once: a remembered token yields the same (frozen) principal
+   * for every request that presents it.
+   */
+  private readonly keys = new WeakMap<Principal, string>();
   private readonly limit: number;
+  private readonly limitHeader: string;
   private readonly perMs: number;
   private readonly pruner?: NodeJS.Timeout;
 
   constructor(config: AppConfig) {
     this.limit = config.rateLimitPerMinute;
+    this.limitHeader = String(this.limit);
     this.perMs = this.limit / 60_000;
     if (this.limit > 0) {
       this.pruner = setInterval(() => this.prune(Date.now()), PRUNE_INTERVAL_MS);
@@ -38,16 +46,24 @@ export class RateLimitGuard implements CanActivate, OnApplicationShutdown {
   }
 
   canActivate(context: ExecutionContext): boolean {
-    const principal = context.switchToHttp().getRequest<AuthenticatedRequest>().principal;
+    const http = context.switchToHttp();
+    const principal = http.getRequest<AuthenticatedRequest>().principal;
     if (this.limit === 0 || principal === undefined) return true;
-    const key = `${principal.tenantId}\u0000${principal.subject}`;
+    let key = this.keys.get(principal);
+    if (key === undefined) {
+      key = `${principal.tenantId}\u0000${principal.subject}`;
+      this.keys.set(principal, key);
+    }
     const now = Date.now();
-    const bucket = this.buckets.get(key) ?? { tokens: this.limit, updated: now };
+    let bucket = this.buckets.get(key);
+    if (bucket === undefined) {
+      bucket = { tokens: this.limit, updated: now };
+      this.buckets.set(key, bucket);
+    }
     bucket.tokens = Math.min(this.limit, bucket.tokens + (now - bucket.updated) * this.perMs);
     bucket.updated = now;
-    this.buckets.set(key, bucket);
-    const res = context.switchToHttp().getResponse<Response>();
-    res.setHeader('RateLimit-Limit', String(this.limit));
+    const res = http.getResponse<Response>();
+    res.setHeader('RateLimit-Limit', this.limitHeader);
     if (bucket.tokens < 1) {
       const wait = Math.max(1, Math.ceil((1 - bucket.tokens) / this.perMs / 1000));
       res.setHeader('RateLimit-Remaining', '0');

@@ -33,13 +33,9 @@ export class AccessLog {
       // Health probes every few seconds would drown the useful lines.
       if (!req.url.startsWith('/health/')) {
         const started = Date.now();
-        const done = (): void => {
-          res.removeListener('finish', done);
-          res.removeListener('close', done);
-          requestLine(logger, req, res, started);
-        };
-        res.on('finish', done);
-        res.on('close', done);
+        // 'close' follows 'finish' when the answer was sent, and comes alone when the
+        // connection went away first (writableFinished tells which): one listener, once.
+        res.once('close', () => requestLine(logger, req, res, started));
       }
       storage.run(new RequestContext(logger, req), next);
     };

@@ -13,6 +13,15 @@ type RequestWithBodyError = Request & { bodyError?: unknown };
 export function deferredJsonParser(limitBytes: number) {
   const parse = json({ limit: limitBytes });
   return (req: Request, res: Response, next: NextFunction): void => {
+    // A request without Content-Length or Transfer-Encoding has no body (RFC 9112): nothing
+    // to parse or check (most GETs); body-parser would only set `req.body = undefined`.
+    if (
+      req.headers['transfer-encoding'] === undefined &&
+      req.headers['content-length'] === undefined
+    ) {
+      next();
+      return;
+    }
     parse(req, res, (err?: unknown) => {
       if (err !== undefined && err !== null) {
         (req as RequestWithBodyError).bodyError = typed(err);

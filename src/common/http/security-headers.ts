@@ -16,17 +16,15 @@ const DOCS_CSP =
  */
 export function securityHeaders() {
   return (req: Request, res: Response, next: NextFunction): void => {
-    const docs = req.path === '/docs' || req.path.startsWith('/docs/') || req.path === '/docs-json';
+    const path = req.path;
+    const docs = path === '/docs' || path.startsWith('/docs/') || path === '/docs-json';
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('X-Frame-Options', 'DENY');
     res.setHeader('Referrer-Policy', 'no-referrer');
     res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
     res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
     res.setHeader('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
-    res.setHeader(
-      'Content-Security-Policy',
-      docs && req.path !== '/docs-json' ? DOCS_CSP : API_CSP,
-    );
+    res.setHeader('Content-Security-Policy', docs && path !== '/docs-json' ? DOCS_CSP : API_CSP);
     if (!docs) res.setHeader('Cache-Control', 'no-store');
     next();
   };
