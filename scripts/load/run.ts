@@ -56,6 +56,8 @@ interface Options {
    * growing once every model is full: memory that still grows then is not data growing.
    */
   keepVersions: number;
+  /** Extra environment of the service (--service-env KEY=VALUE, repeatable), e.g. MALLOC_ARENA_MAX. */
+  serviceEnv: Record<string, string>;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -72,6 +74,7 @@ function parseArgs(argv: string[]): Options {
     cacheTtl: 10,
     heapLimit: 256,
     keepVersions: 0,
+    serviceEnv: {},
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -92,7 +95,11 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--cache-ttl') o.cacheTtl = Number(next());
     else if (a === '--heap-limit') o.heapLimit = Number(next());
     else if (a === '--keep-versions') o.keepVersions = Number(next());
-    else throw new Error(`unknown argument ${a}`);
+    else if (a === '--service-env') {
+      const [key, ...value] = next().split('=');
+      if (!key || value.length === 0) throw new Error('--service-env needs KEY=VALUE');
+      o.serviceEnv[key] = value.join('=');
+    } else throw new Error(`unknown argument ${a}`);
   }
   if (!(o.duration > 0) || !(o.rate > 0)) throw new Error('--duration and --rate must be > 0');
   return o;
@@ -594,7 +601,7 @@ async function main(): Promise<void> {
   try {
     service = await startService({
       dataDir,
-      env,
+      env: { ...env, ...o.serviceEnv },
       nodeArgs: ['--trace-gc', ...(o.heapLimit ? [`--max-old-space-size=${o.heapLimit}`] : [])],
       onOutput,
     });
@@ -739,6 +746,7 @@ async function main(): Promise<void> {
       mode: o.real ? 'real' : 'embedded',
       cache_ttl_s: o.cacheTtl,
       keep_versions_per_model: o.keepVersions || null,
+      service_env: o.serviceEnv,
       heap_limit_mib: o.heapLimit || null,
       load_average_at_end: loadavg().map((x) => round(x)),
       duration_s: o.duration,
