@@ -144,6 +144,8 @@ interface ModelState {
   versions: Map<number, Stage>;
   /** 'transition' history entries made on each of those versions */
   transitions: Map<number, number>;
+  /** the highest version number the model has had (numbers are never reused) */
+  lastVersion: number;
   busy: boolean;
 }
 
@@ -185,8 +187,6 @@ class Driver {
   versionsDeleted = 0;
   /** transitions made on versions deleted since (their history is kept, but not listed) */
   transitionsOfDeleted = 0;
-  /** the highest version number each model has had (numbers are never reused) */
-  private readonly lastVersion = new Map<string, number>();
   readonly stats = new Stats();
   private readonly model = randomBytes(8 * 1024);
 
@@ -280,14 +280,14 @@ class Driver {
       },
     );
     if (!v) return false;
-    const expectedNumber = (this.lastVersion.get(m.name) ?? 0) + 1;
+    const expectedNumber = m.lastVersion + 1;
     if (v.version !== expectedNumber) {
       this.stats.error(
         'register',
         `${m.name}: got version ${v.version}, expected ${expectedNumber}`,
       );
     }
-    this.lastVersion.set(m.name, Math.max(v.version, expectedNumber));
+    m.lastVersion = Math.max(v.version, expectedNumber);
     m.versions.set(v.version, 'none');
     this.versionsRegistered++;
     if (this.keepVersions > 0 && m.versions.size > this.keepVersions) await this.deleteOldest(m);
@@ -617,6 +617,7 @@ async function main(): Promise<void> {
         name: `load-model-${i}`,
         versions: new Map(),
         transitions: new Map(),
+        lastVersion: 0,
         busy: false,
       };
       driver.models.push(m);
