@@ -44,6 +44,21 @@ describe('serveFrozenJson', () => {
     }
   });
 
+  it('serializes a value served many times once, not on every answer', async () => {
+    const a = app();
+    const stringify = jest.spyOn(JSON, 'stringify');
+    try {
+      for (let i = 0; i < 3; i++) await request(a).get('/frozen').expect(200);
+      const ofAnswer = stringify.mock.calls.filter(([value]) => {
+        const v = value as { name?: unknown } | undefined;
+        return typeof v === 'object' && v !== null && v.name === answer.name;
+      });
+      expect(ofAnswer).toHaveLength(1);
+    } finally {
+      stringify.mockRestore();
+    }
+  });
+
   it('answers HEAD without a body, like res.json', async () => {
     const a = app();
     const plain = await request(a).head('/plain');
