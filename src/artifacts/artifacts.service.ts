@@ -262,10 +262,15 @@ export class ArtifactsService implements OnApplicationBootstrap, OnApplicationSh
     return this.repository.markRegistered(row.id, model, version, Date.now(), location, db);
   }
 
-  /** After a registration moved the files under their version: drop the upload's copy. */
+  /**
+   * After a registration moved the files under their version: drop the upload's copy. Its keys
+   * are known (an upload is ready only with every file it stored recorded), so one batch
+   * deletion does it, without listing the prefix first.
+   */
   async dropUploadCopy(row: ArtifactRow): Promise<void> {
+    const prefix = artifactPrefix(row.tenant_id, row.id);
     try {
-      await this.storage.deletePrefix(artifactPrefix(row.tenant_id, row.id));
+      await this.storage.deleteObjects(filesOf(row).map((file) => prefix + file.name));
     } catch (err) {
       // Nothing points at it any more; deleting the version later removes it too.
       this.logger.warn({ err, artifactId: row.id }, 'could not remove the upload copy');

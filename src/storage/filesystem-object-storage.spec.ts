@@ -45,6 +45,26 @@ describe('FilesystemObjectStorage', () => {
     }
   });
 
+  it('removes the folder a deletion of named objects leaves empty, and only that one', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'storage-fs-'));
+    try {
+      const storage = new FilesystemObjectStorage(root);
+      await storage.put('t/artifacts/a/model.pkl', Readable.from([Buffer.from('m')]));
+      await storage.put('t/artifacts/a/metrics.json', Readable.from([Buffer.from('{}')]));
+      await storage.put('t/artifacts/b/model.pkl', Readable.from([Buffer.from('m')]));
+      await storage.put('t/artifacts/b/config.json', Readable.from([Buffer.from('{}')]));
+      await storage.deleteObjects([
+        't/artifacts/a/model.pkl',
+        't/artifacts/a/metrics.json',
+        't/artifacts/b/model.pkl',
+      ]);
+      expect(readdirSync(join(root, 't/artifacts')).sort()).toEqual(['b']);
+      expect(readdirSync(join(root, 't/artifacts/b'))).toEqual(['config.json']);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('gives a file:// URI under its root', () => {
     expect(new FilesystemObjectStorage('/data/artifacts').uri('t/artifacts/a/model.pkl')).toBe(
       'file:///data/artifacts/t/artifacts/a/model.pkl',

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { constants as fsConstants, createWriteStream } from 'node:fs';
-import { copyFile, mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
+import { copyFile, mkdir, open, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Readable } from 'node:stream';
@@ -115,6 +115,22 @@ export class FilesystemObjectStorage extends ObjectStorage {
   async deletePrefix(prefix: string): Promise<void> {
     assertSafeKey(prefix, { prefix: true });
     await rm(join(this.root, prefix), { recursive: true, force: true });
+  }
+
+  async deleteObjects(keys: readonly string[]): Promise<void> {
+    for (const key of keys) assertSafeKey(key);
+    const folders = new Set<string>();
+    for (const key of keys) {
+      const file = join(this.root, key);
+      await rm(file, { force: true });
+      folders.add(dirname(file));
+    }
+    for (const folder of folders) {
+      // Only an empty folder goes: rmdir refuses one with anything left in it.
+      await rmdir(folder).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST' && err.code !== 'ENOENT') throw err;
+      });
+    }
   }
 
   uri(key: string): string {

@@ -195,6 +195,29 @@ export function describeObjectStorageContract(
       expect(await storage.stat(kept)).toEqual({ size: 1 });
     });
 
+    it('deletes the objects named and nothing else; missing keys and twice are fine', async () => {
+      const folder = `${root}/artifacts/named/`;
+      const kept = `${root}/artifacts/named/keep.json`;
+      const neighbour = `${root}/artifacts/named-not/model.pkl`;
+      await storage.put(`${folder}model.pkl`, Readable.from([Buffer.from('a')]));
+      await storage.put(`${folder}metrics.json`, Readable.from([Buffer.from('{}')]));
+      await storage.put(kept, Readable.from([Buffer.from('k')]));
+      await storage.put(neighbour, Readable.from([Buffer.from('b')]));
+      const doomed = [`${folder}model.pkl`, `${folder}metrics.json`, `${folder}absent.json`];
+      await storage.deleteObjects(doomed);
+      await storage.deleteObjects(doomed);
+      await storage.deleteObjects([]);
+      expect(await storage.stat(`${folder}model.pkl`)).toBeNull();
+      expect(await storage.stat(`${folder}metrics.json`)).toBeNull();
+      expect(await storage.stat(kept)).toEqual({ size: 1 });
+      expect(await storage.stat(neighbour)).toEqual({ size: 1 });
+      // The last object of a folder can go the same way (the folder with it, where there is one).
+      await storage.deleteObjects([kept]);
+      expect(await storage.stat(kept)).toBeNull();
+      await storage.put(kept, Readable.from([Buffer.from('again')]));
+      expect(await storage.stat(kept)).toEqual({ size: 5 });
+    });
+
     it('names each object with a URI that ends with its key', () => {
       const k = key();
       expect(storage.uri(k).endsWith(k)).toBe(true);
@@ -207,6 +230,7 @@ export function describeObjectStorageContract(
       );
       await expect(storage.get(`${root}/../../x`)).rejects.toThrow(/unsafe/);
       await expect(storage.deletePrefix('/')).rejects.toThrow(/unsafe/);
+      await expect(storage.deleteObjects([key(), `${root}/../x`])).rejects.toThrow(/unsafe/);
       await expect(storage.copy(key(), `${root}/../x`)).rejects.toThrow(/unsafe/);
       await expect(storage.copy('../x', key())).rejects.toThrow(/unsafe/);
     });

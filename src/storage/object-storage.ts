@@ -37,6 +37,13 @@ export abstract class ObjectStorage {
   /** Deletes every object under `prefix` (a key prefix ending in '/'). Idempotent. */
   abstract deletePrefix(prefix: string): Promise<void>;
 
+  /**
+   * Deletes the objects with these keys (one request where the store takes a batch, instead of
+   * a listing and a deletion); keys that do not exist are fine. A folder the deletion leaves
+   * empty goes too, where the store has folders.
+   */
+  abstract deleteObjects(keys: readonly string[]): Promise<void>;
+
   /** The URI clients see for an object, e.g. file:///data/artifacts/... or s3://bucket/... */
   abstract uri(key: string): string;
 

@@ -457,6 +457,22 @@ export class S3ObjectStorage extends ObjectStorage implements OnApplicationShutd
     });
   }
 
+  async deleteObjects(keys: readonly string[]): Promise<void> {
+    for (const key of keys) assertSafeKey(key);
+    if (keys.length === 0) return;
+    await this.ensureBucket();
+    const names = keys.map((key) => this.objectName(key));
+    // Deleting is idempotent: a reset connection gets a second attempt.
+    await this.call(
+      'delete objects',
+      async () => {
+        for (let i = 0; i < names.length; i += 1000)
+          await this.removeBatch(names.slice(i, i + 1000));
+      },
+      { retry: true },
+    );
+  }
+
   uri(key: string): string {
     return `s3://${this.bucket}/${this.objectName(key)}`;
   }
