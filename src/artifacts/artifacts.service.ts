@@ -184,11 +184,15 @@ export class ArtifactsService implements OnApplicationBootstrap, OnApplicationSh
    * Copies the artifact's files (server-side) to where `model` version `version` keeps them,
    * `<tenant>/<model>/v<version>/`, and returns the URI of the model file there: the source
    * the version is created with. The upload's own copy stays until the registration completes.
+   * The files are copied at once (a failure leaves what was copied for unplace() to remove).
    */
   async place(row: ArtifactRow, model: string, version: number): Promise<string> {
     const to = versionPrefix(row.tenant_id, model, version);
-    for (const file of filesOf(row))
-      await this.storage.copy(this.keyOf(row, file.name), to + file.name);
+    const copies = await Promise.allSettled(
+      filesOf(row).map((file) => this.storage.copy(this.keyOf(row, file.name), to + file.name)),
+    );
+    const failed = copies.find((c): c is PromiseRejectedResult => c.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
     return this.storage.uri(to + this.modelFile(row).name);
   }
 
