@@ -15,6 +15,7 @@ import {
   waitForPostgres,
 } from './postgres';
 import type { DatabaseSchema } from './schema';
+import { withStatementCache } from './statement-cache';
 
 export type Db = Kysely<DatabaseSchema>;
 
@@ -57,7 +58,9 @@ export class Database implements OnApplicationShutdown {
     sqlite.pragma('synchronous = FULL');
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = ON');
-    const db = new Kysely<DatabaseSchema>({ dialect: new SqliteDialect({ database: sqlite }) });
+    const db = new Kysely<DatabaseSchema>({
+      dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
+    });
     const database = new Database(db, 'sqlite');
     await Database.migrate(db);
     return database;
