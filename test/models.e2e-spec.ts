@@ -154,6 +154,37 @@ describe('models and versions (e2e)', () => {
       });
     });
 
+    it('moves every file of an upload under the version, leaving none of the upload copy', async () => {
+      const up = await upload(t, editor, {
+        metrics: { f1_score: 0.9 },
+        config: { hyperparameters: { depth: 3 } },
+        requirements: 'scikit-learn==1.5.0\n',
+        preprocessor: randomBytes(512),
+      }).expect(201);
+      const files = (up.body.files as { name: string; size: number }[]).map((f) => f.name);
+      expect(files.sort()).toEqual([
+        'config.json',
+        'metrics.json',
+        'model.pkl',
+        'preprocessor.pkl',
+        'requirements.txt',
+      ]);
+      await request(t.http)
+        .post(`${BASE}/models`)
+        .set(...auth(editor))
+        .send({ name: 'all-files', artifact_id: up.body.artifact_id })
+        .expect(201);
+      const storage = t.app.get(ObjectStorage);
+      for (const file of up.body.files as { name: string; size: number }[]) {
+        expect(await storage.stat(`acme-corp/all-files/v1/${file.name}`)).toEqual({
+          size: file.size,
+        });
+        expect(
+          await storage.stat(`acme-corp/artifacts/${up.body.artifact_id}/${file.name}`),
+        ).toBeNull();
+      }
+    });
+
     it('prefers metrics and parameters given in the body over the files', async () => {
       const v = await registerVersion(
         t,
