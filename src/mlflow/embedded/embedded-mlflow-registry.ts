@@ -508,7 +508,7 @@ export class EmbeddedMlflowRegistry extends MlflowRegistry {
    * 10,000 models; BENCHMARKS.md §4).
    */
   private selectModelsWithLatest() {
-    const newestIn = (stage: Stage) => (eb: ExpressionBuilder<DatabaseSchema, 'reg_models'>) =>
+    const newestIn = (eb: ExpressionBuilder<DatabaseSchema, 'reg_models'>, stage: Stage) =>
       eb
         .selectFrom('reg_versions as v')
         .select((v) => v.fn.max<number>('v.version').as('newest'))
@@ -518,10 +518,10 @@ export class EmbeddedMlflowRegistry extends MlflowRegistry {
       .selectFrom('reg_models')
       .selectAll('reg_models')
       .select((eb) => [
-        newestIn(Stage.None)(eb).as('latest_none'),
-        newestIn(Stage.Staging)(eb).as('latest_staging'),
-        newestIn(Stage.Production)(eb).as('latest_production'),
-        newestIn(Stage.Archived)(eb).as('latest_archived'),
+        newestIn(eb, Stage.None).as('latest_none'),
+        newestIn(eb, Stage.Staging).as('latest_staging'),
+        newestIn(eb, Stage.Production).as('latest_production'),
+        newestIn(eb, Stage.Archived).as('latest_archived'),
       ]);
   }
 
