@@ -40,7 +40,8 @@ export function goals(r: Results): { goal: string; figure: string; met: boolean 
   if (r.hot) {
     for (const what of ['get version', 'list models']) {
       const vsMlflow = r.hot.ratios[`${what}: service / MLflow`];
-      const vsBare = r.hot.ratios[`${what}: service / bare Express`];
+      const paired = r.hot.paired?.find((p) => p.what === what);
+      const vsBare = paired?.medianRatio ?? r.hot.ratios[`${what}: service / bare Express`];
       out.push({
         goal: `1. hot ${what}: ≥ 10× MLflow req/s`,
         figure: `${vsMlflow}×`,
@@ -48,7 +49,11 @@ export function goals(r: Results): { goal: string; figure: string; met: boolean 
       });
       out.push({
         goal: `1. hot ${what}: ≥ 70% of bare NestJS+Express req/s`,
-        figure: pct(vsBare),
+        figure: paired
+          ? `${pct(vsBare)} (median of ${paired.pairs.length} alternating pairs; ` +
+            `${pct(Math.min(...paired.pairs.map((p) => p.ratio)))}-` +
+            `${pct(Math.max(...paired.pairs.map((p) => p.ratio)))})`
+          : pct(vsBare),
         met: vsBare >= 0.7,
       });
     }
@@ -62,11 +67,13 @@ export function goals(r: Results): { goal: string; figure: string; met: boolean 
   }
   if (r.artifacts && r.artifacts.length > 0) {
     for (const a of r.artifacts) {
-      out.push({
-        goal: `3. ${a.direction} ${a.sizeMiB} MiB: ≥ 80% of direct S3 throughput`,
-        figure: `${pct(a.ratio)} (${a.serviceMiBs} vs ${a.directMiBs} MiB/s)`,
-        met: a.ratio >= 0.8,
-      });
+      if (a.ratio !== undefined) {
+        out.push({
+          goal: `3. ${a.direction} ${a.sizeMiB} MiB: ≥ 80% of direct S3 throughput`,
+          figure: `${pct(a.ratio)} (${a.serviceMiBs} vs ${a.directMiBs} MiB/s)`,
+          met: a.ratio >= 0.8,
+        });
+      }
       out.push({
         goal: `3. ${a.direction} ${a.sizeMiB} MiB: RSS growth < 64 MiB`,
         figure: `${a.rssGrowthMiB} MiB`,
@@ -78,12 +85,19 @@ export function goals(r: Results): { goal: string; figure: string; met: boolean 
         .filter((a) => a.direction === dir)
         .sort((a, b) => a.sizeMiB - b.sizeMiB);
       if (runs.length < 2) continue;
+      // Independent of size: the peak RSS while moving the largest file is no higher (within
+      // 16 MiB) than while moving the smallest. Peaks, not growths: a growth is measured from the
+      // RSS just before a transfer, which swings by tens of MiB with where GC happens to be.
       const [small, large] = [runs[0], runs[runs.length - 1]];
-      const delta = large.rssGrowthMiB - small.rssGrowthMiB;
+      const delta = large.rssPeakMiB - small.rssPeakMiB;
       out.push({
-        goal: `3. ${dir}: RSS growth independent of size (${small.sizeMiB} → ${large.sizeMiB} MiB: within 16 MiB)`,
-        figure: `${small.rssGrowthMiB} → ${large.rssGrowthMiB} MiB`,
-        met: Math.abs(delta) < 16,
+        goal:
+          `3. ${dir}: memory independent of size (peak RSS while moving ${large.sizeMiB} MiB ` +
+          `within 16 MiB of the peak while moving ${small.sizeMiB} MiB)`,
+        figure: `peaks ${runs.map((x) => `${x.rssPeakMiB}`).join(' → ')} MiB (${runs
+          .map((x) => x.sizeMiB)
+          .join(' → ')} MiB files)`,
+        met: delta < 16,
       });
     }
   }
@@ -177,7 +191,28 @@ ${table(
   ['ratio (req/s)', 'value'],
   Object.entries(r.hot.ratios).map(([k, v]) => [k, v]),
 )}
-`);
+${(r.hot.paired ?? [])
+  .map(
+    (p) => `
+**${p.what}: service against bare NestJS+Express in alternating pairs** (what the 70% goal is judged
+on): ${p.pairs.length} pairs of ${p.durationS}-second loads at 10 connections, the service first in odd pairs and
+second in even ones; each ratio compares two loads a few seconds apart, so load from elsewhere on the
+machine weighs on both sides of it. Median ratio **${pct(p.medianRatio)}**.
+
+${table(
+  ['pair', 'service req/s', 'bare req/s', 'ratio', 'service CPU ms/req', 'bare CPU ms/req'],
+  p.pairs.map((x, i) => [
+    i + 1,
+    x.service,
+    x.bare,
+    pct(x.ratio),
+    x.serviceCpuMs ?? '',
+    x.bareCpuMs ?? '',
+  ]),
+)}
+`,
+  )
+  .join('')}`);
   }
   if (r.identity) {
     const i = r.identity;
@@ -220,7 +255,35 @@ ${table(
     pct(c.addedAtP50),
   ]),
 )}
-`);
+${r.cold
+  .filter((c) => c.timeline)
+  .map((c) => {
+    const t = c.timeline!;
+    return `
+**Where a ${c.op} spends its time.** ${t.n} registrations through a service whose MLflow and S3
+endpoints are recording proxies in the bench process (each call's start and end on the bench's
+clock; the proxy hop adds a fraction of a millisecond per call, so the whole is slower than the
+timed run above). For each request the three parts add up to the whole; each figure is a median.
+
+${table(
+  ['part of the request', 'p50 ms'],
+  [
+    ['whole request (through the proxies)', t.totalP50],
+    ['MLflow calls (wall time while at least one runs)', t.mlflowWallP50],
+    ['S3 calls outside any MLflow call', t.s3OutsideMlflowP50],
+    ["the service's own (database, CPU, request in and out)", t.ownP50],
+    ['of the whole: from the request to its first backend call', t.leadP50],
+    ['of the whole: from the last MLflow call to the answer (S3 included)', t.tailP50],
+  ],
+)}
+
+${table(
+  ['call', 'per request', 'inside the service p50 ms', 'replayed alone p50 ms'],
+  t.calls.map((x) => [x.call, x.perRequest, x.insideP50, x.aloneP50 ?? '']),
+)}
+`;
+  })
+  .join('')}`);
   }
   if (r.artifacts) {
     parts.push(`## 3. Artifact transfers (S3: the stack's SeaweedFS)
@@ -228,6 +291,8 @@ ${table(
 Service: \`POST /artifacts\` (multipart, part \`model\`) and \`GET /artifacts/:id/files/model.pkl\`, from a file of
 random bytes. Direct: the \`minio\` client \`fPutObject\` / \`getObject\` of the same file to the same bucket, just
 before. RSS: VmRSS of the service process sampled every 25 ms, growth over its value just before the transfer.
+A last file, 4× the largest, goes through the service only (upload, then download): its rows are there for the
+RSS growth, to show that memory does not follow the file's size.
 
 ${table(
   [
@@ -245,15 +310,52 @@ ${table(
     a.direction,
     a.sizeMiB,
     a.serviceMiBs,
-    a.directMiBs,
-    pct(a.ratio),
+    a.directMiBs ?? '(service only)',
+    a.ratio === undefined ? '' : pct(a.ratio),
     a.rssBaselineMiB,
     a.rssPeakMiB,
     a.rssGrowthMiB,
     a.serviceCpuSecondsPerGiB,
   ]),
 )}
-`);
+${
+  r.artifacts.some((a) => a.cpu)
+    ? `
+CPU seconds per GiB moved, by process (from /proc; "client" is the bench process: the minio client
+on the direct path, a node:http client through the service). On this machine every path has more
+busy processes than the 2 cores, so its throughput is bound by the **total** CPU it needs: "CPU-bound
+ratio" (direct total / service path total) is the ratio the machine allows at best, measured in the
+same run as the ratio above.
+
+${table(
+  [
+    'direction',
+    'size MiB',
+    'direct: S3 server',
+    'direct: client',
+    'service path: S3 server',
+    'service path: service',
+    'service path: client',
+    'CPU-bound ratio',
+    'measured ratio',
+  ],
+  r.artifacts
+    .filter((a) => a.cpu)
+    .map((a) => [
+      a.direction,
+      a.sizeMiB,
+      a.cpu!.direct.s3,
+      a.cpu!.direct.client,
+      a.cpu!.service.s3,
+      a.cpu!.service.service,
+      a.cpu!.service.client,
+      pct(a.cpu!.cpuBoundRatio),
+      pct(a.ratio ?? NaN),
+    ]),
+)}
+`
+    : ''
+}`);
   }
   for (const s of r.scale ?? []) {
     const direct = (s as ScaleMlflowResult).mlflowDirect;

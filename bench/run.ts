@@ -155,7 +155,11 @@ async function main(): Promise<void> {
     }
     if (wants('artifacts')) {
       await section('artifacts', '3. artifact transfers', async () => {
-        results.artifacts = await artifactTransfers(ctx, smoke ? [4, 16] : [256, 1024]);
+        results.artifacts = await artifactTransfers(
+          ctx,
+          smoke ? [4, 16] : [256, 1024],
+          smoke ? 64 : 4096,
+        );
       });
     }
     if (wants('scale')) {

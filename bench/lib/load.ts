@@ -17,6 +17,14 @@ export interface LoadResult {
   cpuMsPerRequest?: number;
 }
 
+/** CPU seconds (user + system) one process has used so far (from /proc). */
+export function pidCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces): utime is the 14th field, stime 15th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** CPU seconds used so far by every process of a process group (from /proc). */
 export function groupCpuSeconds(pgid: number): number {
   let total = 0;

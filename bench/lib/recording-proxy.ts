@@ -6,6 +6,7 @@ import {
   request as httpRequest,
 } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { agent } from './http';
 
 export interface RecordedCall {
@@ -15,18 +16,29 @@ export interface RecordedCall {
   status: number;
   /** The answer's body (kept to map what a replay creates, e.g. a new version's number). */
   response: string;
+  /** performance.now() of the bench process when the request reached the proxy... */
+  startedAt: number;
+  /** ...and when the upstream's answer had been read in full. */
+  endedAt: number;
+  /** Whether the request copied an object on S3 (its `x-amz-copy-source` header). */
+  copy: boolean;
 }
 
 /**
- * An HTTP proxy in front of MLflow that records the calls the service makes (method, path,
- * body), so the same sequence can be replayed straight at MLflow. Used only to learn the
- * sequence: timed runs of the service go to MLflow directly, without this hop.
+ * An HTTP proxy in front of MLflow (or S3) that records the calls the service makes (method,
+ * path, body, when), so the same sequence can be replayed straight at MLflow and a request's
+ * time can be split into its backend calls. Used only to learn the sequence and the timeline:
+ * timed runs of the service go to the backends directly, without this hop. With `keepHost`
+ * the Host header is passed on unchanged (S3 signatures cover it).
  */
 export class RecordingProxy {
   readonly calls: RecordedCall[] = [];
   private server?: Server;
 
-  constructor(private readonly upstream: string) {}
+  constructor(
+    private readonly upstream: string,
+    private readonly options: { keepHost?: boolean } = {},
+  ) {}
 
   async start(): Promise<string> {
     this.server = createServer((req, res) => this.forward(req, res));
@@ -47,12 +59,13 @@ export class RecordingProxy {
   }
 
   private forward(req: IncomingMessage, res: ServerResponse): void {
+    const startedAt = performance.now();
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       const headers = { ...req.headers };
-      delete headers.host;
+      if (!this.options.keepHost) delete headers.host;
       const up = httpRequest(
         `${this.upstream}${req.url ?? '/'}`,
         { method: req.method, headers, agent },
@@ -66,6 +79,9 @@ export class RecordingProxy {
               body: body.toString('utf8'),
               status: upRes.statusCode ?? 0,
               response: Buffer.concat(answer).toString('utf8'),
+              startedAt,
+              endedAt: performance.now(),
+              copy: req.headers['x-amz-copy-source'] !== undefined,
             });
           });
           res.writeHead(upRes.statusCode ?? 502, upRes.headers);

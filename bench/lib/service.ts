@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { SignJWT } from 'jose';
 import { ROOT } from './env';
 import { call } from './http';
+import { pidCpuSeconds } from './load';
 
 export const SECRET = 'bench-secret-0123456789-0123456789-abcdef';
 export const BASE = '/api/v1/ml/registry';
@@ -57,10 +58,7 @@ export class Child {
 
   /** CPU seconds (user + system) the child has used so far. */
   cpuSeconds(): number {
-    const stat = readFileSync(`/proc/${this.proc.pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces): utime is the 14th field, stime 15th.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    return pidCpuSeconds(this.proc.pid!);
   }
 
   async waitReady(path: string, timeoutMs = 60_000): Promise<void> {
