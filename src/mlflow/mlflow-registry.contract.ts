@@ -156,6 +156,21 @@ export function describeMlflowRegistryContract(
         expect(pages).toBe(3);
       });
 
+      it('lists each model with its own tags, none for a model without', async () => {
+        const tagTenant = `tg-${run}`;
+        const tagged: Record<string, Record<string, string>> = {
+          [`a-${run}`]: { team: 'ml', note: 'say "hi" \\ ünïcode ✓' },
+          [`b-${run}`]: {},
+          [`c-${run}`]: { team: 'risk', 'registry.model_uid': 'u-c' },
+        };
+        for (const [name, tags] of Object.entries(tagged))
+          await registry.createRegisteredModel(tagTenant, { name, tags });
+        const page = await registry.searchRegisteredModels(tagTenant, { maxResults: 10 });
+        expect(Object.fromEntries(page.items.map((m) => [m.name, m.tags]))).toEqual(tagged);
+        for (const [name, tags] of Object.entries(tagged))
+          expect((await registry.getRegisteredModel(tagTenant, name)).tags).toEqual(tags);
+      });
+
       it('rejects a page token it did not issue', async () => {
         await expectCode(
           registry.searchRegisteredModels(tenant, { maxResults: 10, pageToken: 'not-a-token' }),

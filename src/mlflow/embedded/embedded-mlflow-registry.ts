@@ -16,7 +16,7 @@ import {
   Stage,
 } from '../registry-types';
 import type { DatabaseSchema, RegModelsTable, RegVersionsTable } from '../../database/schema';
-import type { ExpressionBuilder, Selectable } from 'kysely';
+import { sql, type ExpressionBuilder, type Selectable } from 'kysely';
 
 type ModelRow = Selectable<RegModelsTable>;
 type VersionRow = Selectable<RegVersionsTable>;
@@ -27,6 +27,8 @@ type ModelRowWithLatest = ModelRow & {
   latest_staging: number | null;
   latest_production: number | null;
   latest_archived: number | null;
+  /** The model's tags as one JSON object (SQLite: '{}' when none; PostgreSQL: null). */
+  tags_json: string | null;
 };
 
 function modelNotFound(name: string): RegistryError {
@@ -73,11 +75,13 @@ export class EmbeddedMlflowRegistry extends MlflowRegistry {
   private readonly db: Db;
   /** SQLite has no FOR UPDATE (nor needs it: one connection runs one transaction at a time). */
   private readonly rowLocks: boolean;
+  private readonly dialect: Database['dialect'];
 
   constructor(database: Database) {
     super();
     this.db = database.db;
     this.rowLocks = database.dialect === 'postgres';
+    this.dialect = database.dialect;
   }
 
   async createRegisteredModel(
@@ -125,7 +129,7 @@ export class EmbeddedMlflowRegistry extends MlflowRegistry {
       .where('name', '=', name)
       .executeTakeFirst();
     if (!row) throw modelNotFound(name);
-    const [model] = await this.toModelRecords([row]);
+    const [model] = this.toModelRecords([row]);
     return model;
   }
 
@@ -141,7 +145,7 @@ export class EmbeddedMlflowRegistry extends MlflowRegistry {
     const rows = await q.execute();
     const more = rows.length > query.maxResults;
     const pageRows = more ? rows.slice(0, query.maxResults) : rows;
-    const items = await this.toModelRecords(pageRows);
+    const items = this.toModelRecords(pageRows);
     return more
       ? { items, nextPageToken: encodePageToken(pageRows[pageRows.length - 1].name) }
       : { items };
@@ -502,12 +506,24 @@ export class EmbeddedMlflowRegistry extends MlflowRegistry {
   }
 
   /**
-   * Models' rows with their newest version in each stage, in the same query: one indexed
-   * max() per stage (reg_versions_stage is (model_id, stage, version)), instead of a second
-   * query grouping every version of the page's models (a third of a list page's time at
-   * 10,000 models; BENCHMARKS.md §4).
+   * Models' rows with their newest version in each stage and their tags, in one query: one
+   * indexed max() per stage (reg_versions_stage is (model_id, stage, version)) instead of a
+   * second query grouping every version of the page's models (a third of a list page's time
+   * at 10,000 models; BENCHMARKS.md §4), and the tags aggregated into a JSON object per model
+   * (from the tags' primary key, (model_id, key)) instead of a third query.
    */
   private selectModelsWithLatest() {
+    const tagsOf = (eb: ExpressionBuilder<DatabaseSchema, 'reg_models'>) => {
+      const [key, value] = [sql.ref('t.key'), sql.ref('t.value')];
+      const aggregate =
+        this.dialect === 'postgres'
+          ? sql<string | null>`json_object_agg(${key}, ${value})::text`
+          : sql<string | null>`json_group_object(${key}, ${value})`;
+      return eb
+        .selectFrom('reg_model_tags as t')
+        .select(aggregate.as('tags'))
+        .whereRef('t.model_id', '=', 'reg_models.id');
+    };
     const newestIn = (eb: ExpressionBuilder<DatabaseSchema, 'reg_models'>, stage: Stage) =>
       eb
         .selectFrom('reg_versions as v')
@@ -522,26 +538,11 @@ export class EmbeddedMlflowRegistry extends MlflowRegistry {
         newestIn(eb, Stage.Staging).as('latest_staging'),
         newestIn(eb, Stage.Production).as('latest_production'),
         newestIn(eb, Stage.Archived).as('latest_archived'),
+        tagsOf(eb).as('tags_json'),
       ]);
   }
 
-  private async toModelRecords(rows: ModelRowWithLatest[]): Promise<RegisteredModelRecord[]> {
-    if (rows.length === 0) return [];
-    const tagRows = await this.db
-      .selectFrom('reg_model_tags')
-      .selectAll()
-      .where(
-        'model_id',
-        'in',
-        rows.map((r) => r.id),
-      )
-      .execute();
-    const tags = new Map<number, Record<string, string>>();
-    for (const t of tagRows) {
-      const entry = tags.get(t.model_id) ?? {};
-      entry[t.key] = t.value;
-      tags.set(t.model_id, entry);
-    }
+  private toModelRecords(rows: ModelRowWithLatest[]): RegisteredModelRecord[] {
     return rows.map((r) => {
       const latestVersions: LatestVersion[] = [];
       const add = (version: number | null, stage: Stage): void => {
@@ -554,7 +555,7 @@ export class EmbeddedMlflowRegistry extends MlflowRegistry {
       return {
         name: r.name,
         description: r.description,
-        tags: tags.get(r.id) ?? {},
+        tags: r.tags_json === null ? {} : (JSON.parse(r.tags_json) as Record<string, string>),
         createdAt: Number(r.created_at),
         lastUpdatedAt: Number(r.last_updated_at),
         latestVersions: latestVersions.sort((a, b) => a.version - b.version),
