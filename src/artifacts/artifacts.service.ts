@@ -189,7 +189,9 @@ export class ArtifactsService implements OnApplicationBootstrap, OnApplicationSh
   async place(row: ArtifactRow, model: string, version: number): Promise<string> {
     const to = versionPrefix(row.tenant_id, model, version);
     const copies = await Promise.allSettled(
-      filesOf(row).map((file) => this.storage.copy(this.keyOf(row, file.name), to + file.name)),
+      filesOf(row).map((file) =>
+        this.storage.copy(this.keyOf(row, file.name), to + file.name, file.size),
+      ),
     );
     const failed = copies.find((c): c is PromiseRejectedResult => c.status === 'rejected');
     if (failed !== undefined) throw failed.reason;

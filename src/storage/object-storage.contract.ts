@@ -141,6 +141,23 @@ export function describeObjectStorageContract(
       expect(await storage.stat(from)).toEqual({ size: bytes.length });
     });
 
+    it('copies with the size known up front: same bytes; a missing source is still not found', async () => {
+      const from = key();
+      const to = key();
+      const bytes = randomBytes(70_000);
+      await storage.put(from, Readable.from([bytes]));
+      await storage.copy(from, to, bytes.length);
+      expect(Buffer.compare(await readAll(await storage.get(to)), bytes)).toBe(0);
+      const missing = key();
+      const fresh = key();
+      const err: unknown = await storage.copy(missing, fresh, 10).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect((err as RegistryError).code).toBe(ErrorCode.ArtifactFileNotFound);
+      expect(await storage.stat(fresh)).toBeNull();
+    });
+
     it('copies an empty object', async () => {
       const from = key('requirements.txt');
       const to = key('requirements.txt');

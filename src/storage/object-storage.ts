@@ -31,8 +31,10 @@ export abstract class ObjectStorage {
    * Copies the object at `fromKey` to `toKey` inside the store (no bytes pass through the
    * service), overwriting `toKey`. Like `put`, the destination becomes visible only complete: a
    * failed copy leaves `toKey` as it was. ARTIFACT_FILE_NOT_FOUND when `fromKey` does not exist.
+   * `size`: the source's size when the caller knows it (an artifact's recorded file size), which
+   * spares a store that needs it (S3: one request or parts) a lookup.
    */
-  abstract copy(fromKey: string, toKey: string): Promise<void>;
+  abstract copy(fromKey: string, toKey: string, size?: number): Promise<void>;
 
   /** Deletes every object under `prefix` (a key prefix ending in '/'). Idempotent. */
   abstract deletePrefix(prefix: string): Promise<void>;

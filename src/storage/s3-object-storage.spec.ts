@@ -89,6 +89,26 @@ describe('S3ObjectStorage against a scripted server', () => {
     ]);
   });
 
+  it('copies a source of known size with one CopyObject, without looking it up first', async () => {
+    fake.handler = (req, res) => {
+      if (req.method === 'PUT' && req.headers['x-amz-copy-source'] !== undefined) {
+        res
+          .writeHead(200, { 'Content-Type': 'application/xml' })
+          .end(
+            '<?xml version="1.0" encoding="UTF-8"?><CopyObjectResult>' +
+              '<LastModified>2026-11-27T00:00:00.000Z</LastModified><ETag>"e"</ETag></CopyObjectResult>',
+          );
+      } else {
+        res.writeHead(200, { 'Content-Length': '5', ETag: '"e"' }).end();
+      }
+    };
+    await storage.copy('a/from.pkl', 'a/to.pkl', 5);
+    expect(fake.requests).toEqual(['HEAD /bucket', 'PUT /bucket/p/a/to.pkl']);
+    fake.requests.length = 0;
+    await storage.copy('a/from.pkl', 'a/to.pkl');
+    expect(fake.requests).toEqual(['HEAD /bucket/p/a/from.pkl', 'PUT /bucket/p/a/to.pkl']);
+  });
+
   it('checks the bucket again after a failed check', async () => {
     let failures = 1;
     fake.handler = (req, res) => {

@@ -402,7 +402,7 @@ export class S3ObjectStorage extends ObjectStorage implements OnApplicationShutd
     return found === null ? null : { size: found.size };
   }
 
-  async copy(fromKey: string, toKey: string): Promise<void> {
+  async copy(fromKey: string, toKey: string, size?: number): Promise<void> {
     assertSafeKey(fromKey);
     assertSafeKey(toKey);
     await this.ensureBucket();
@@ -411,6 +411,14 @@ export class S3ObjectStorage extends ObjectStorage implements OnApplicationShutd
     const notFound = (): never => {
       throw fileNotFound(fromKey);
     };
+    // S3 refuses to copy an object onto itself unchanged; there is nothing to do anyway.
+    if (from === to) return;
+    // A source known to fit one CopyObject needs no lookup first (a missing one still answers
+    // NoSuchKey); a larger one is copied in parts pinned to the ETag the lookup gives.
+    if (size !== undefined && size <= this.copyPartSize) {
+      await this.copyWhole(from, to, notFound);
+      return;
+    }
     const source = await this.call(
       'stat copy source',
       () => this.client.statObject(this.bucket, from),
@@ -419,21 +427,23 @@ export class S3ObjectStorage extends ObjectStorage implements OnApplicationShutd
         notFound,
       },
     );
-    // S3 refuses to copy an object onto itself unchanged; there is nothing to do anyway.
-    if (from === to) return;
     if (source.size <= this.copyPartSize) {
-      await this.call(
-        'copy',
-        () =>
-          this.client.copyObject(
-            new CopySourceOptions({ Bucket: this.bucket, Object: from }),
-            new CopyDestinationOptions({ Bucket: this.bucket, Object: to }),
-          ),
-        { retry: true, notFound },
-      );
+      await this.copyWhole(from, to, notFound);
       return;
     }
     await this.copyInParts(from, to, source.size, source.etag, source.metaData, notFound);
+  }
+
+  private async copyWhole(from: string, to: string, notFound: () => never): Promise<void> {
+    await this.call(
+      'copy',
+      () =>
+        this.client.copyObject(
+          new CopySourceOptions({ Bucket: this.bucket, Object: from }),
+          new CopyDestinationOptions({ Bucket: this.bucket, Object: to }),
+        ),
+      { retry: true, notFound },
+    );
   }
 
   async deletePrefix(prefix: string): Promise<void> {
