@@ -192,11 +192,20 @@ export function describeObjectStorageContract(
       expect(await storage.stat(fresh)).toBeNull();
     });
 
-    it('copies an object onto itself without harm', async () => {
+    it('copies an object onto itself without harm; a missing one is not found', async () => {
       const k = key();
       await storage.put(k, Readable.from([Buffer.from('same')]));
       await storage.copy(k, k);
+      await storage.copy(k, k, 4);
       expect((await readAll(await storage.get(k))).toString()).toBe('same');
+      const missing = key();
+      for (const size of [undefined, 4]) {
+        const err: unknown = await storage.copy(missing, missing, size).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect((err as RegistryError).code).toBe(ErrorCode.ArtifactFileNotFound);
+      }
     });
 
     it('deletes everything under a prefix and nothing else; twice is fine', async () => {

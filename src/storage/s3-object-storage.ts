@@ -411,11 +411,9 @@ export class S3ObjectStorage extends ObjectStorage implements OnApplicationShutd
     const notFound = (): never => {
       throw fileNotFound(fromKey);
     };
-    // S3 refuses to copy an object onto itself unchanged; there is nothing to do anyway.
-    if (from === to) return;
     // A source known to fit one CopyObject needs no lookup first (a missing one still answers
     // NoSuchKey); a larger one is copied in parts pinned to the ETag the lookup gives.
-    if (size !== undefined && size <= this.copyPartSize) {
+    if (size !== undefined && size <= this.copyPartSize && from !== to) {
       await this.copyWhole(from, to, notFound);
       return;
     }
@@ -427,6 +425,9 @@ export class S3ObjectStorage extends ObjectStorage implements OnApplicationShutd
         notFound,
       },
     );
+    // S3 refuses to copy an object onto itself unchanged; there is nothing to do anyway (once
+    // the source is known to exist, as on the filesystem).
+    if (from === to) return;
     if (source.size <= this.copyPartSize) {
       await this.copyWhole(from, to, notFound);
       return;
