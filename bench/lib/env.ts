@@ -47,6 +47,14 @@ export function stackEnv(): StackEnv {
   };
 }
 
+/** The pid the stack recorded for one of its services (`mlflow`, `s3`, ...), if it is running. */
+export function stackPid(service: string): number | undefined {
+  const pidFile = resolve(ROOT, '.stack', 'run', `${service}.pid`);
+  if (!existsSync(pidFile)) return undefined;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
 /** Service environment for the real backends of the stack (MLflow + S3). */
 export function realBackendEnv(stack: StackEnv, runId: string): Record<string, string> {
   return {

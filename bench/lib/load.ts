@@ -17,12 +17,20 @@ export interface LoadResult {
   cpuMsPerRequest?: number;
 }
 
+/**
+ * A process's /proc/<pid>/stat fields after the command name (which may hold spaces): [2] is
+ * its process group, [11] and [12] its user and system CPU time in clock ticks.
+ */
+function statFields(pid: number | string): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+const cpuSecondsOf = (fields: string[]): number => (Number(fields[11]) + Number(fields[12])) / 100;
+
 /** CPU seconds (user + system) one process has used so far (from /proc). */
 export function pidCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may hold spaces): utime is the 14th field, stime 15th.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return cpuSecondsOf(statFields(pid));
 }
 
 /** CPU seconds used so far by every process of a process group (from /proc). */
@@ -31,9 +39,8 @@ export function groupCpuSeconds(pgid: number): number {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) === pgid) total += (Number(fields[11]) + Number(fields[12])) / 100;
+      const fields = statFields(entry);
+      if (Number(fields[2]) === pgid) total += cpuSecondsOf(fields);
     } catch {
       // gone meanwhile
     }

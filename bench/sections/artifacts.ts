@@ -1,11 +1,10 @@
 import { Client } from 'minio';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Context, MiB, randomFile } from '../lib/context';
-import { realBackendEnv, ROOT, StackEnv } from '../lib/env';
+import { realBackendEnv, StackEnv, stackPid } from '../lib/env';
 import { round } from '../lib/http';
 import { pidCpuSeconds } from '../lib/load';
 import { BASE, startService, token } from '../lib/service';
@@ -38,11 +37,10 @@ export interface TransferRun {
 
 /** CPU seconds of the stack's S3 server (SeaweedFS, one process), when its pid file is there. */
 function s3CpuProbe(): () => number {
-  const pidFile = join(ROOT, '.stack', 'run', 's3.pid');
-  const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : NaN;
+  const pid = stackPid('s3');
   return () => {
     try {
-      return Number.isInteger(pid) && pid > 0 ? pidCpuSeconds(pid) : NaN;
+      return pid === undefined ? NaN : pidCpuSeconds(pid);
     } catch {
       return NaN;
     }

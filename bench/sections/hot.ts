@@ -1,7 +1,7 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Context, randomFile } from '../lib/context';
-import { realBackendEnv, ROOT } from '../lib/env';
+import { realBackendEnv, stackPid } from '../lib/env';
 import { callOk, round } from '../lib/http';
 import { groupCpuSeconds, load, LoadResult } from '../lib/load';
 import { BASE, Child, startBare, startService, token } from '../lib/service';
@@ -62,10 +62,8 @@ function median(results: LoadResult[]): HotRun {
 
 /** CPU seconds of the stack's MLflow server (its process group: uvicorn and its workers). */
 function mlflowCpuProbe(): (() => number) | undefined {
-  const pidFile = join(ROOT, '.stack', 'run', 'mlflow.pid');
-  if (!existsSync(pidFile)) return undefined;
-  const pgid = Number(readFileSync(pidFile, 'utf8').trim());
-  return Number.isInteger(pgid) && pgid > 0 ? () => groupCpuSeconds(pgid) : undefined;
+  const pgid = stackPid('mlflow');
+  return pgid === undefined ? undefined : () => groupCpuSeconds(pgid);
 }
 
 /** The MLflow name of a tenant's model (see MlflowHttpRegistry: `<ns>~<tenant>~<name>`). */
