@@ -73,15 +73,16 @@ function decodePageToken(token: string): string {
 @Injectable()
 export class EmbeddedMlflowRegistry extends MlflowRegistry {
   private readonly db: Db;
-  /** SQLite has no FOR UPDATE (nor needs it: one connection runs one transaction at a time). */
-  private readonly rowLocks: boolean;
-  private readonly dialect: Database['dialect'];
+  /**
+   * On PostgreSQL: rows are locked FOR UPDATE (SQLite has none, nor needs it: one connection
+   * runs one transaction at a time), and tags are aggregated with json_object_agg.
+   */
+  private readonly postgres: boolean;
 
   constructor(database: Database) {
     super();
     this.db = database.db;
-    this.rowLocks = database.dialect === 'postgres';
-    this.dialect = database.dialect;
+    this.postgres = database.dialect === 'postgres';
   }
 
   async createRegisteredModel(
@@ -483,7 +484,7 @@ export class EmbeddedMlflowRegistry extends MlflowRegistry {
 
   /** findModel, holding the model's row lock until the transaction `trx` ends (PostgreSQL). */
   private async lockModel(trx: Db, tenant: string, name: string): Promise<ModelRow> {
-    if (!this.rowLocks) return this.findModel(trx, tenant, name);
+    if (!this.postgres) return this.findModel(trx, tenant, name);
     const row = await trx
       .selectFrom('reg_models')
       .selectAll()
@@ -515,10 +516,9 @@ export class EmbeddedMlflowRegistry extends MlflowRegistry {
   private selectModelsWithLatest() {
     const tagsOf = (eb: ExpressionBuilder<DatabaseSchema, 'reg_models'>) => {
       const [key, value] = [sql.ref('t.key'), sql.ref('t.value')];
-      const aggregate =
-        this.dialect === 'postgres'
-          ? sql<string | null>`json_object_agg(${key}, ${value})::text`
-          : sql<string | null>`json_group_object(${key}, ${value})`;
+      const aggregate = this.postgres
+        ? sql<string | null>`json_object_agg(${key}, ${value})::text`
+        : sql<string | null>`json_group_object(${key}, ${value})`;
       return eb
         .selectFrom('reg_model_tags as t')
         .select(aggregate.as('tags'))
