@@ -23,6 +23,7 @@ const REAL_STACK_E2E = [
   'approval-outage',
   'idempotency',
   'transition-intents',
+  'security/early-answers',
 ];
 
 const common = {

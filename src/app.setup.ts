@@ -36,10 +36,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
       app.get(AccessLog).middleware,
       securityHeaders(),
       cors(config.corsOrigins),
-      requestDeadline(
-        config.requestBodyTimeoutMs,
-        (req) => req.method === 'POST' && req.path === `/${API_PREFIX}/artifacts`,
-      ),
+      requestDeadline(config.requestBodyTimeoutMs),
       deferredJsonParser(config.limits.jsonBodyBytes),
     ),
   );

@@ -4,6 +4,8 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import { existsSync } from 'node:fs';
 import { AppModule } from './app.module';
+import { AccessLog } from './common/http/access-log';
+import { exitOnFatalErrors } from './common/process/fatal-errors';
 import { configureApp } from './app.setup';
 import { AppConfig, ConfigurationError, loadConfig } from './config/app-config';
 
@@ -26,6 +28,12 @@ async function bootstrap(): Promise<void> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
     bodyParser: false,
     bufferLogs: true,
+  });
+  const accessLog = app.get(AccessLog);
+  exitOnFatalErrors({
+    logger: accessLog.logger,
+    requestId: () => accessLog.currentRequestId(),
+    flush: () => accessLog.flushSync(),
   });
   configureApp(app, config);
   await app.listen(config.port, config.host);

@@ -20,6 +20,7 @@ import { Authenticated } from '../common/auth/authenticated.decorator';
 import { Caller, CurrentCaller } from '../common/auth/caller.decorator';
 import { Permission } from '../common/auth/roles';
 import { ErrorResponseDto } from '../common/http/error-response.dto';
+import { closeAfterAnswer, liftRequestDeadline } from '../common/http/request-deadline';
 import { ArtifactsService } from './artifacts.service';
 import { ArtifactManifestDto } from './dto/artifact-manifest.dto';
 import { ArtifactFileParams, ArtifactParams } from './dto/artifact-params.dto';
@@ -147,10 +148,14 @@ export class ArtifactsController {
   })
   async upload(@CurrentCaller() caller: Caller, @Req() req: Request): Promise<ArtifactManifestDto> {
     try {
+      this.artifacts.checkUploadHeaders(req.headers);
+      // Authenticated, allowed, and the headers fit: from here on the body may take as long as
+      // it takes (the idle timeout still applies).
+      liftRequestDeadline(req);
       return await this.artifacts.upload(req, caller);
     } catch (err) {
       // The rest of a rejected body is not worth reading: close the connection after answering.
-      req.res?.setHeader('Connection', 'close');
+      if (req.res !== undefined) closeAfterAnswer(req.res);
       throw err;
     }
   }

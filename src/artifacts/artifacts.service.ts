@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { createHash, randomBytes } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Caller } from '../common/auth/caller.decorator';
 import { ErrorCode } from '../common/errors/error-code';
@@ -81,28 +81,31 @@ export class ArtifactsService implements OnApplicationBootstrap, OnApplicationSh
     private readonly database: Database,
   ) {}
 
-  /** The most a well-formed upload can weigh: every part at its limit, plus multipart framing. */
-  private get maxRequestBytes(): number {
-    const { artifactFileBytes, artifactMetadataBytes } = this.config.limits;
-    return 2 * artifactFileBytes + 3 * artifactMetadataBytes + 64 * 1024;
-  }
-
-  async upload(req: IncomingMessage, caller: Caller): Promise<ArtifactManifestDto> {
-    const contentType = req.headers['content-type'] ?? '';
-    if (!/^multipart\/form-data\b/i.test(contentType)) {
+  /**
+   * Refuses an upload by its headers alone, before a byte of it is read: 415 unless it is
+   * multipart/form-data, 413 when its Content-Length is more than a well-formed upload can weigh
+   * (every part at its limit, plus multipart framing).
+   */
+  checkUploadHeaders(headers: IncomingHttpHeaders): void {
+    if (!/^multipart\/form-data\b/i.test(headers['content-type'] ?? '')) {
       throw new RegistryError(
         ErrorCode.UnsupportedMediaType,
         'Content-Type must be multipart/form-data',
       );
     }
-    const declared = Number(req.headers['content-length'] ?? NaN);
-    if (Number.isFinite(declared) && declared > this.maxRequestBytes) {
+    const { artifactFileBytes, artifactMetadataBytes } = this.config.limits;
+    const maxRequestBytes = 2 * artifactFileBytes + 3 * artifactMetadataBytes + 64 * 1024;
+    const declared = Number(headers['content-length'] ?? NaN);
+    if (Number.isFinite(declared) && declared > maxRequestBytes) {
       throw new RegistryError(
         ErrorCode.PayloadTooLarge,
-        `upload is larger than the limit of ${this.maxRequestBytes} bytes`,
+        `upload is larger than the limit of ${maxRequestBytes} bytes`,
       );
     }
+  }
 
+  /** Receives an upload that passed `checkUploadHeaders`. */
+  async upload(req: IncomingMessage, caller: Caller): Promise<ArtifactManifestDto> {
     const id = newArtifactId();
     const createdAt = Date.now();
     const prefix = artifactPrefix(caller.tenant, id);

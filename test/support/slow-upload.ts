@@ -25,7 +25,12 @@ export async function listeningPort(t: TestApp): Promise<number> {
  * goes out: half an upload, a pause, a signal, the rest. `modelBytes` is the size declared in
  * Content-Length; the part's head is sent at once.
  */
-export function slowUpload(port: number, token: string, modelBytes: number): SlowUpload {
+export function slowUpload(
+  port: number,
+  token: string,
+  modelBytes: number,
+  path = '/api/v1/ml/registry/artifacts',
+): SlowUpload {
   const boundary = 'slow-upload-boundary';
   const head = Buffer.from(
     `--${boundary}\r\nContent-Disposition: form-data; name="model"; filename="model.pkl"\r\n` +
@@ -40,7 +45,7 @@ export function slowUpload(port: number, token: string, modelBytes: number): Slo
           host: '127.0.0.1',
           port,
           method: 'POST',
-          path: '/api/v1/ml/registry/artifacts',
+          path,
           headers: {
             Authorization: `Bearer ${token}`,
             'Content-Type': `multipart/form-data; boundary=${boundary}`,

@@ -59,9 +59,10 @@ const realDeployments = new Map<string, Promise<Record<string, string>>>();
 
 /**
  * With REGISTRY_TEST_BACKENDS=real (the `e2e-real` jest project), every app runs on the real
- * stack: MLflow, S3, PostgreSQL and Redis, in a namespace and database of its own.
+ * stack: MLflow, S3, PostgreSQL and Redis, in a namespace and database of its own. Also for a
+ * service started as a child process (startService), so that its suite runs on both.
  */
-function backendEnv(dataDir: string): Promise<Record<string, string>> {
+export function backendEnv(dataDir: string): Promise<Record<string, string>> {
   if (process.env['REGISTRY_TEST_BACKENDS'] !== 'real') return Promise.resolve({});
   let env = realDeployments.get(dataDir);
   if (env === undefined) {

@@ -17,6 +17,7 @@ type LoggedRequest = Request & { principal?: Principal };
 export class AccessLog {
   readonly logger: Logger;
   readonly middleware: (req: Request, res: Response, next: NextFunction) => void;
+  private readonly destination: DestinationStream;
 
   /**
    * Lines go to stdout through a background buffer by default: under load many lines go out in
@@ -26,6 +27,7 @@ export class AccessLog {
     level: string,
     destination: DestinationStream = pino.destination({ dest: 1, sync: false }),
   ) {
+    this.destination = destination;
     this.logger = pino({ level }, destination);
     const logger = this.logger;
     this.middleware = (req: LoggedRequest, res, next) => {
@@ -39,6 +41,22 @@ export class AccessLog {
       }
       storage.run(new RequestContext(logger, req), next);
     };
+  }
+
+  /** The id of the request whose work is running now (its async context), if any. */
+  currentRequestId(): string | undefined {
+    const context = storage.getStore();
+    return context instanceof RequestContext ? context.requestId : undefined;
+  }
+
+  /** Writes out the lines still buffered, synchronously (before the process exits). */
+  flushSync(): void {
+    const destination = this.destination as DestinationStream & { flushSync?: () => void };
+    try {
+      destination.flushSync?.();
+    } catch {
+      // not opened yet (nothing was written), or stdout is gone: nothing more can be done
+    }
   }
 }
 
@@ -69,6 +87,11 @@ class RequestContext {
     private readonly root: Logger,
     private readonly req: LoggedRequest,
   ) {}
+
+  get requestId(): string | undefined {
+    const id: unknown = this.req.id;
+    return typeof id === 'string' ? id : undefined;
+  }
 
   get logger(): Logger {
     this.child ??= this.root.child({
