@@ -24,6 +24,7 @@ const REAL_STACK_E2E = [
   'idempotency',
   'transition-intents',
   'security/early-answers',
+  'artifact-documents',
 ];
 
 const common = {

@@ -2,10 +2,16 @@ import { RegistryError } from '../common/errors/registry-error';
 import { problemWithMap } from '../common/validation/maps';
 import type { ParamValue } from '../mlflow/registry-types';
 
+/**
+ * JSON text as RFC 8259 §8.1 has it: UTF-8 (bytes that are not UTF-8 are refused, never
+ * replaced with U+FFFD), and a leading byte order mark is ignored, as the JSON request bodies'
+ * parser ignores it.
+ */
 function parseObject(file: string, bytes: Buffer): Record<string, unknown> {
+  const text = utf8Text(file, bytes);
   let value: unknown;
   try {
-    value = JSON.parse(bytes.toString('utf8'));
+    value = JSON.parse(text);
   } catch {
     throw RegistryError.validation(`${file} is not valid JSON`);
   }
@@ -40,14 +46,16 @@ export function parseConfigDocument(bytes: Buffer): {
 }
 
 export function checkTextDocument(file: string, bytes: Buffer): void {
-  if (!isUtf8(bytes)) throw RegistryError.validation(`${file} must be UTF-8 text`);
+  utf8Text(file, bytes);
 }
 
-function isUtf8(bytes: Buffer): boolean {
+/** Fails on bytes that are not UTF-8; drops a leading byte order mark (`ignoreBOM: false`). */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+function utf8Text(file: string, bytes: Buffer): string {
   try {
-    new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-    return true;
+    return UTF8.decode(bytes);
   } catch {
-    return false;
+    throw RegistryError.validation(`${file} must be UTF-8 text`);
   }
 }

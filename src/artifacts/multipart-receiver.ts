@@ -1,4 +1,4 @@
-import busboy from 'busboy';
+import Busboy, { type BusboyHeaders, type BusboyInstance } from '@fastify/busboy';
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Readable, Transform, TransformCallback } from 'node:stream';
@@ -69,6 +69,14 @@ function validateMetadata(part: PartName, bytes: Buffer): void {
   }
 }
 
+/**
+ * A part a form would send as a field rather than a file: no filename, and not declared as
+ * bytes (what a browser and curl's `-F name=value` send for text).
+ */
+function isFormField(filename: string | undefined, mimeType: string): boolean {
+  return filename === undefined && mimeType !== 'application/octet-stream';
+}
+
 /** How much of a rejected upload is still read (so a client can get our answer) before dropping it. */
 const MAX_DRAIN_BYTES = 16 * 1024 * 1024;
 
@@ -99,16 +107,18 @@ export function receiveArtifact(
   limits: ReceiveLimits,
 ): Promise<StoredFile[]> {
   return new Promise<StoredFile[]>((resolve, reject) => {
-    let parser: busboy.Busboy;
+    let parser: BusboyInstance;
     try {
-      parser = busboy({
-        headers: req.headers,
+      parser = Busboy({
+        headers: req.headers as BusboyHeaders,
+        // Every part is read as bytes, a file part or a form field (no filename) alike: the
+        // metadata documents are stored exactly as sent (their SHA-256 is of the bytes the
+        // client has), and checked as bytes, never first decoded by a charset the part names.
+        isPartAFile: () => true,
         limits: {
           fileSize: Math.max(limits.fileBytes, limits.metadataBytes) + 1,
-          fieldSize: limits.metadataBytes + 1,
           // Generous: a repeated or unknown part is reported by name before these trip.
           files: 10,
-          fields: 10,
           parts: 10,
           fieldNameSize: 64,
           headerPairs: 32,
@@ -211,38 +221,37 @@ export function receiveArtifact(
       return { name, size: meter.size, sha256: meter.digest() };
     };
 
-    parser.on('file', (field: string, stream: Readable, info: busboy.FileInfo) => {
-      // Errors are handled where the stream is consumed; this keeps one raised before that
-      // (an abandoned upload) from crashing the process.
-      stream.on('error', () => undefined);
-      const part = failure === undefined ? accept(field) : undefined;
-      if (part === undefined) {
-        stream.resume();
-        return;
-      }
-      active.add(stream);
-      stream.on('close', () => active.delete(stream));
-      if (PARTS[part].kind === 'binary') {
-        track(streamBinary(part, stream, info.filename));
-      } else {
-        track(readWhole(part, stream).then((bytes) => storeBuffer(part, bytes)));
-      }
-    });
-
-    parser.on('field', (field: string, value: string, info: busboy.FieldInfo) => {
-      if (failure !== undefined) return;
-      const part = accept(field);
-      if (part === undefined) return;
-      if (PARTS[part].kind === 'binary') {
-        fail(RegistryError.validation(`${part} must be sent as a file`));
-        return;
-      }
-      if (info.valueTruncated || Buffer.byteLength(value) > limits.metadataBytes) {
-        fail(tooLarge(part, limits.metadataBytes));
-        return;
-      }
-      track(storeBuffer(part, Buffer.from(value, 'utf8')));
-    });
+    parser.on(
+      'file',
+      (
+        field: string | undefined,
+        stream: Readable,
+        filename: string | undefined,
+        _encoding: string,
+        mimeType: string,
+      ) => {
+        // Errors are handled where the stream is consumed; this keeps one raised before that
+        // (an abandoned upload) from crashing the process.
+        stream.on('error', () => undefined);
+        const part = failure === undefined ? accept(field) : undefined;
+        if (part === undefined) {
+          stream.resume();
+          return;
+        }
+        if (PARTS[part].kind === 'binary' && isFormField(filename, mimeType)) {
+          stream.resume();
+          fail(RegistryError.validation(`${part} must be sent as a file`));
+          return;
+        }
+        active.add(stream);
+        stream.on('close', () => active.delete(stream));
+        if (PARTS[part].kind === 'binary') {
+          track(streamBinary(part, stream, filename));
+        } else {
+          track(readWhole(part, stream).then((bytes) => storeBuffer(part, bytes)));
+        }
+      },
+    );
 
     parser.on('partsLimit', () =>
       fail(RegistryError.validation('too many parts: at most one of each')),
@@ -250,13 +259,11 @@ export function receiveArtifact(
     parser.on('filesLimit', () =>
       fail(RegistryError.validation('too many files: at most one of each')),
     );
-    parser.on('fieldsLimit', () =>
-      fail(RegistryError.validation('too many fields: at most one of each')),
-    );
     parser.on('error', (err: Error) =>
       fail(RegistryError.validation(`request is not valid multipart/form-data: ${err.message}`)),
     );
-    parser.on('close', () => {
+    // After the request's end, once every part has been read to its end.
+    parser.on('finish', () => {
       if (failure !== undefined || finished) return;
       finished = true;
       void Promise.all(pending).then((stored) => {
