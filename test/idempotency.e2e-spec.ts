@@ -1,6 +1,8 @@
 import request from 'supertest';
 import { randomBytes } from 'node:crypto';
+import { ArtifactsService } from '../src/artifacts/artifacts.service';
 import { Database } from '../src/database/database';
+import { ObjectStorage } from '../src/storage/object-storage';
 import { auth, upload } from './support/fixtures';
 import { BASE, createTestApp, removeDir, TestApp } from './support/test-app';
 
@@ -61,6 +63,50 @@ describe('Idempotency-Key (e2e)', () => {
     expect(other.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
     expect(other.body.message).toMatch(/Idempotency-Key/);
     expect(await count('artifacts')).toBe(before);
+  });
+
+  it("keeps an admin's upload key to the tenant it named: another ?tenant_id= is 422, a replay is discarded where it was stored", async () => {
+    const root = await t.token('root', ['admin']);
+    const model = randomBytes(4096);
+    const storage = t.app.get(ObjectStorage);
+    const discard = jest.spyOn(t.app.get(ArtifactsService), 'discardUpload');
+    const inGlobex = await upload(t, root, { model })
+      .query({ tenant_id: 'globex' })
+      .set('Idempotency-Key', 'admin-upload-1')
+      .expect(201);
+    const rows = await count('artifacts');
+
+    // The same key and files for another tenant: refused before anything is stored.
+    const elsewhere = await upload(t, root, { model })
+      .query({ tenant_id: 'initech' })
+      .set('Idempotency-Key', 'admin-upload-1')
+      .expect(422);
+    expect(elsewhere.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
+    const own = await upload(t, root, { model })
+      .set('Idempotency-Key', 'admin-upload-1')
+      .expect(422);
+    expect(own.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
+    expect(await count('artifacts')).toBe(rows);
+
+    // The same request again: replayed, the artifact found in the tenant it names, and the
+    // repeated upload's bytes deleted from that tenant (where they were stored).
+    const again = await upload(t, root, { model })
+      .query({ tenant_id: 'globex' })
+      .set('Idempotency-Key', 'admin-upload-1')
+      .expect(201);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.body.artifact_id).toBe(inGlobex.body.artifact_id);
+    await request(t.http)
+      .get(`${BASE}/artifacts/${again.body.artifact_id}`)
+      .query({ tenant_id: 'globex' })
+      .set(...auth(root))
+      .expect(200);
+    expect(discard).toHaveBeenCalledTimes(1);
+    const discarded = discard.mock.calls[0][0];
+    expect(discarded).not.toBe(inGlobex.body.artifact_id);
+    expect(await storage.stat(`globex/artifacts/${discarded}/model.pkl`)).toBeNull();
+    expect(await count('artifacts')).toBe(rows);
+    discard.mockRestore();
   });
 
   it('replays a registration: one version, the same answer; another body is 422', async () => {

@@ -119,6 +119,16 @@ export class ArtifactsRepository {
     return Number(result.numUpdatedRows) === 1;
   }
 
+  /** The tenant an artifact was uploaded into, whatever its state; undefined when gone. */
+  async tenantOf(id: string): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom('artifacts')
+      .select('tenant_id')
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row?.tenant_id;
+  }
+
   async delete(id: string): Promise<void> {
     await this.db.deleteFrom('artifacts').where('id', '=', id).execute();
   }

@@ -325,9 +325,13 @@ export class ArtifactsService implements OnApplicationBootstrap, OnApplicationSh
     return removed;
   }
 
-  /** Removes a fresh upload nothing refers to (a repeated idempotent upload). */
-  async discardUpload(tenant: string, id: string): Promise<void> {
-    await this.discard(id, artifactPrefix(tenant, id));
+  /**
+   * Removes a fresh upload nothing refers to (a repeated idempotent upload), from where it was
+   * stored: the tenant it went into (an admin's `?tenant_id=`), not the caller's own.
+   */
+  async discardUpload(id: string): Promise<void> {
+    const tenant = await this.repository.tenantOf(id);
+    if (tenant !== undefined) await this.discard(id, artifactPrefix(tenant, id));
   }
 
   private async discard(id: string, prefix: string): Promise<void> {

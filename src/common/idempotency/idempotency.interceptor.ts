@@ -99,7 +99,9 @@ export class IdempotencyInterceptor implements NestInterceptor {
     next: CallHandler,
   ): Promise<unknown> {
     const upload = /^multipart\/form-data\b/i.test(req.headers['content-type'] ?? '');
-    const path = req.originalUrl.split('?')[0];
+    // With its query: `?tenant_id=` names the tenant the request acts on, so a key used for
+    // one tenant is refused for another (422) before anything is done, an upload included.
+    const path = req.originalUrl;
     const fingerprint = upload
       ? null
       : digest(`${req.method} ${req.originalUrl}\n${canonical(req.body ?? {})}`);
@@ -162,7 +164,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     if (fingerprint === null) {
       // An upload: receive it to learn its files, then drop it whatever they are.
       const answer = (await lastValueFrom(next.handle())) as UploadAnswer;
-      await this.artifacts.discardUpload(row.tenant_id, answer.artifact_id);
+      await this.artifacts.discardUpload(answer.artifact_id);
       if (uploadFingerprint(answer) !== row.fingerprint) {
         throw this.reused('it was used for an upload of other files');
       }
