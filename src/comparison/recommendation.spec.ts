@@ -143,6 +143,20 @@ describe('recommend', () => {
     );
   });
 
+  it.each([
+    [1e308, -1e308, '+2e+308, +200.0%'],
+    [Number.MAX_VALUE, -Number.MAX_VALUE, '+3.59539e+308, +200.0%'],
+    [1e10, 5e-324, '+10000000000'],
+  ])('never says Infinity or NaN: %d vs %d', (a, b, margin) => {
+    const r = recommend([
+      { version: 1, metrics: { f1_score: b } },
+      { version: 2, metrics: { f1_score: a } },
+    ]);
+    expect(r.recommended_version).toBe(2);
+    expect(r.recommendation).toContain(`(${margin})`);
+    expect(r.recommendation).not.toMatch(/Infinity|NaN/);
+  });
+
   it('handles a zero baseline without dividing by it', () => {
     const r = recommend([
       { version: 1, metrics: { error: 0.1 } },

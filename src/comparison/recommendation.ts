@@ -22,13 +22,37 @@ export interface Recommendation {
 
 const fmt = (x: number): string => String(Number(x.toPrecision(6)));
 
+/**
+ * The margin `better − worse`, absolute and relative to `worse`, never Infinity or NaN. The
+ * difference of two finite numbers may be beyond the largest double (1e308 − −1e308) while its
+ * half never is: it is then written out from the half. A relative change that is not finite
+ * (against a value at the edge of zero) is left out.
+ */
 function delta(better: number, worse: number): string {
-  const diff = better - worse;
+  let diff = better - worse;
+  let scale = 1;
+  if (!Number.isFinite(diff)) {
+    diff = better / 2 - worse / 2;
+    scale = 2;
+  }
   const sign = diff >= 0 ? '+' : '−';
-  const abs = fmt(Math.abs(diff));
+  const abs = scale === 1 ? fmt(Math.abs(diff)) : doubled(Math.abs(diff));
   if (worse === 0) return `${sign}${abs}`;
-  const pct = Math.abs((diff / worse) * 100);
+  const pct = Math.abs((diff / worse) * 100 * scale);
+  if (!Number.isFinite(pct)) return `${sign}${abs}`;
   return `${sign}${abs}, ${sign}${pct.toFixed(1)}%`;
+}
+
+/** `2 × half` in exponent notation, for a value past the largest double. */
+function doubled(half: number): string {
+  const [mantissa, exponent] = half.toExponential().split('e');
+  let m = 2 * Number(mantissa);
+  let e = Number(exponent);
+  if (m >= 10) {
+    m /= 10;
+    e += 1;
+  }
+  return `${Number(m.toPrecision(6))}e+${e}`;
 }
 
 function list(items: string[]): string {
