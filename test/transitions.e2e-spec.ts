@@ -554,4 +554,28 @@ describe('stage transitions and approvals (e2e)', () => {
       ]);
     });
   });
+
+  it('finds an approval by its id in uppercase (a UUID is case-insensitive), to read and decide', async () => {
+    for (let i = 0; i < 3; i++) await registerVersion(t, alice, 'shouting');
+    const open = async (v: number) =>
+      (await stage(alice, 'shouting', v, { stage: 'production' }).expect(202)).body.approval;
+    const first = await open(1);
+    const upper = first.id.toUpperCase();
+    expect(upper).not.toBe(first.id);
+    const got = await request(t.http)
+      .get(`${BASE}/approvals/${upper}`)
+      .set(...auth(viewer))
+      .expect(200);
+    expect(got.body).toEqual(first);
+    const approved = await decide(bob, upper, 'approve').expect(200);
+    expect(approved.body.approval).toMatchObject({ id: first.id, status: 'approved' });
+    const second = await open(2);
+    const rejected = await decide(bob, second.id.toUpperCase(), 'reject', {
+      comment: 'no',
+    }).expect(200);
+    expect(rejected.body.approval).toMatchObject({ id: second.id, status: 'rejected' });
+    const third = await open(3);
+    const cancelled = await decide(alice, third.id.toUpperCase(), 'cancel').expect(200);
+    expect(cancelled.body.approval).toMatchObject({ id: third.id, status: 'cancelled' });
+  });
 });
