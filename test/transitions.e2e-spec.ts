@@ -578,4 +578,50 @@ describe('stage transitions and approvals (e2e)', () => {
     const cancelled = await decide(alice, third.id.toUpperCase(), 'cancel').expect(200);
     expect(cancelled.body.approval).toMatchObject({ id: third.id, status: 'cancelled' });
   });
+
+  it('a comment of only whitespace is no comment: a rejection needs a real one, others store null', async () => {
+    for (let i = 0; i < 3; i++) await registerVersion(t, alice, 'blank');
+    const blanks = ['', '   ', '\t\n \u00a0'];
+    // a direct transition
+    await stage(alice, 'blank', 1, { stage: 'staging', comment: '  \n' }).expect(200);
+    // a production request
+    const req = (
+      await stage(alice, 'blank', 1, { stage: 'production', comment: ' \t ' }).expect(202)
+    ).body.approval;
+    expect(req.comment).toBeNull();
+    // a rejection must say why
+    for (const comment of blanks) {
+      const res = await decide(bob, req.id, 'reject', { comment }).expect(400);
+      expect(res.body).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        message: 'comment must contain more than whitespace',
+      });
+    }
+    // an approval's optional comment
+    const approved = await decide(bob, req.id, 'approve', { comment: '   ' }).expect(200);
+    expect(approved.body.approval).toMatchObject({ status: 'approved', decision_comment: null });
+    // and the history of all of them says no comment
+    expect(
+      (await history('blank', 1)).map((e: { event: string; comment: unknown }) => [
+        e.event,
+        e.comment,
+      ]),
+    ).toEqual([
+      ['registered', null],
+      ['transition', null],
+      ['approval_requested', null],
+      ['approval_approved', null],
+      ['transition', null],
+    ]);
+    // a cancellation's optional comment
+    const other = (await stage(alice, 'blank', 2, { stage: 'production' }).expect(202)).body
+      .approval;
+    const cancelled = await decide(alice, other.id, 'cancel', { comment: ' ' }).expect(200);
+    expect(cancelled.body.approval).toMatchObject({ status: 'cancelled', decision_comment: null });
+    // a comment with text is kept as written
+    const kept = (
+      await stage(alice, 'blank', 3, { stage: 'production', comment: '  ok  ' }).expect(202)
+    ).body.approval;
+    expect(kept.comment).toBe('  ok  ');
+  });
 });
