@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { auth, registerVersion } from './support/fixtures';
+import { auth, registerVersion, upload } from './support/fixtures';
 import { BASE, createTestApp, removeDir, TestApp } from './support/test-app';
 
 describe('stage transitions and approvals (e2e)', () => {
@@ -425,5 +425,203 @@ describe('stage transitions and approvals (e2e)', () => {
       decision_comment: 'version deleted',
     });
     await decide(bob, req.id, 'approve').expect(409);
+  });
+
+  describe('people are (tenant, sub): an admin of another tenant may share a sub', () => {
+    const ACME = 'acme-corp';
+    let globexAlice: string; // admin of globex, acting on acme with ?tenant_id=
+    let acmeAliceApprover: string; // acme's alice, who also holds the approver role
+    const on = (tenant: string) => ({ tenant_id: tenant });
+    const requestIn = (token: string, v: number) =>
+      stage(token, 'twins', v, { stage: 'production' }).query(on(ACME)).expect(202);
+    const decideIn = (
+      token: string,
+      id: string,
+      action: 'approve' | 'reject' | 'cancel',
+      body: Record<string, unknown> = {},
+    ) => decide(token, id, action, body).query(on(ACME));
+    const person = (e: Record<string, unknown>, who: string) => [e[who], e[`${who}_tenant`]];
+
+    beforeAll(async () => {
+      globexAlice = await t.token('alice', ['admin'], 'globex');
+      acmeAliceApprover = await t.token('alice', ['editor', 'approver']);
+      for (let i = 0; i < 3; i++) await registerVersion(t, alice, 'twins');
+      // version 4 registered by globex's alice on acme
+      const up = await upload(t, globexAlice).query(on(ACME)).expect(201);
+      await request(t.http)
+        .post(`${BASE}/models`)
+        .query(on(ACME))
+        .set(...auth(globexAlice))
+        .send({ name: 'twins', artifact_id: up.body.artifact_id })
+        .expect(201);
+    });
+
+    it("four eyes lets globex's alice approve a request of acme's alice, and shows both tenants", async () => {
+      const approval = (await requestIn(alice, 1)).body.approval;
+      expect(approval).toMatchObject({ requested_by: 'alice', requested_by_tenant: ACME });
+      expect(approval.decided_by_tenant).toBeNull();
+      const res = await decideIn(globexAlice, approval.id, 'approve', { comment: 'ok' }).expect(
+        200,
+      );
+      expect(res.body.approval).toMatchObject({
+        status: 'approved',
+        requested_by: 'alice',
+        requested_by_tenant: ACME,
+        decided_by: 'alice',
+        decided_by_tenant: 'globex',
+        apply_state: 'applied',
+      });
+      expect(res.body.version.stage).toBe('production');
+      const got = await request(t.http)
+        .get(`${BASE}/approvals/${approval.id}`)
+        .set(...auth(viewer))
+        .expect(200);
+      expect(got.body).toEqual(res.body.approval);
+
+      const h = await history('twins', 1);
+      expect(h.map((e: Record<string, unknown>) => [e.event, ...person(e, 'actor')])).toEqual([
+        ['registered', 'alice', ACME],
+        ['approval_requested', 'alice', ACME],
+        ['approval_approved', 'alice', 'globex'],
+        ['transition', 'alice', 'globex'],
+      ]);
+      const applied = h[3];
+      expect(person(applied, 'requested_by')).toEqual(['alice', ACME]);
+      expect(person(applied, 'approved_by')).toEqual(['alice', 'globex']);
+      expect(person(h[0], 'requested_by')).toEqual([null, null]);
+      expect(person(h[0], 'approved_by')).toEqual([null, null]);
+    });
+
+    it("globex's alice may reject it too; acme's alice still may not decide her own", async () => {
+      const approval = (await requestIn(alice, 2)).body.approval;
+      for (const action of ['approve', 'reject'] as const) {
+        const own = await decide(acmeAliceApprover, approval.id, action, {
+          comment: 'mine',
+        }).expect(403);
+        expect(own.body.code).toBe('FOUR_EYES_VIOLATION');
+      }
+      const res = await decideIn(globexAlice, approval.id, 'reject', { comment: 'not yet' }).expect(
+        200,
+      );
+      expect(res.body.approval).toMatchObject({
+        status: 'rejected',
+        decided_by: 'alice',
+        decided_by_tenant: 'globex',
+      });
+      const last = (await history('twins', 2)).at(-1);
+      expect([last.event, ...person(last, 'actor')]).toEqual([
+        'approval_rejected',
+        'alice',
+        'globex',
+      ]);
+    });
+
+    it("a request of globex's alice: she may not decide it, acme's alice may not cancel it but may approve it", async () => {
+      const approval = (await requestIn(globexAlice, 3)).body.approval;
+      expect(approval).toMatchObject({ requested_by: 'alice', requested_by_tenant: 'globex' });
+      const own = await decideIn(globexAlice, approval.id, 'approve').expect(403);
+      expect(own.body.code).toBe('FOUR_EYES_VIOLATION');
+      // not the requester (another tenant's alice) and not an admin
+      const cancel = await decide(acmeAliceApprover, approval.id, 'cancel').expect(403);
+      expect(cancel.body.code).toBe('FORBIDDEN');
+      const res = await decide(acmeAliceApprover, approval.id, 'approve').expect(200);
+      expect(res.body.approval).toMatchObject({
+        status: 'approved',
+        requested_by_tenant: 'globex',
+        decided_by: 'alice',
+        decided_by_tenant: ACME,
+      });
+      const h = await history('twins', 3);
+      expect(person(h.at(-1), 'requested_by')).toEqual(['alice', 'globex']);
+      expect(person(h.at(-1), 'approved_by')).toEqual(['alice', ACME]);
+    });
+
+    it("globex's alice cancels acme's alice's request as an admin, and the record says who", async () => {
+      const h4 = await history('twins', 4);
+      expect([h4[0].event, ...person(h4[0], 'actor')]).toEqual(['registered', 'alice', 'globex']);
+      const approval = (await requestIn(alice, 4)).body.approval;
+      const res = await decideIn(globexAlice, approval.id, 'cancel').expect(200);
+      expect(res.body.approval).toMatchObject({
+        status: 'cancelled',
+        decided_by: 'alice',
+        decided_by_tenant: 'globex',
+      });
+      const last = (await history('twins', 4)).at(-1);
+      expect([last.event, ...person(last, 'actor')]).toEqual([
+        'approval_cancelled',
+        'alice',
+        'globex',
+      ]);
+    });
+  });
+
+  it('finds an approval by its id in uppercase (a UUID is case-insensitive), to read and decide', async () => {
+    for (let i = 0; i < 3; i++) await registerVersion(t, alice, 'shouting');
+    const open = async (v: number) =>
+      (await stage(alice, 'shouting', v, { stage: 'production' }).expect(202)).body.approval;
+    const first = await open(1);
+    const upper = first.id.toUpperCase();
+    expect(upper).not.toBe(first.id);
+    const got = await request(t.http)
+      .get(`${BASE}/approvals/${upper}`)
+      .set(...auth(viewer))
+      .expect(200);
+    expect(got.body).toEqual(first);
+    const approved = await decide(bob, upper, 'approve').expect(200);
+    expect(approved.body.approval).toMatchObject({ id: first.id, status: 'approved' });
+    const second = await open(2);
+    const rejected = await decide(bob, second.id.toUpperCase(), 'reject', {
+      comment: 'no',
+    }).expect(200);
+    expect(rejected.body.approval).toMatchObject({ id: second.id, status: 'rejected' });
+    const third = await open(3);
+    const cancelled = await decide(alice, third.id.toUpperCase(), 'cancel').expect(200);
+    expect(cancelled.body.approval).toMatchObject({ id: third.id, status: 'cancelled' });
+  });
+
+  it('a comment of only whitespace is no comment: a rejection needs a real one, others store null', async () => {
+    for (let i = 0; i < 3; i++) await registerVersion(t, alice, 'blank');
+    const blanks = ['', '   ', '\t\n \u00a0'];
+    // a direct transition
+    await stage(alice, 'blank', 1, { stage: 'staging', comment: '  \n' }).expect(200);
+    // a production request
+    const req = (
+      await stage(alice, 'blank', 1, { stage: 'production', comment: ' \t ' }).expect(202)
+    ).body.approval;
+    expect(req.comment).toBeNull();
+    // a rejection must say why
+    for (const comment of blanks) {
+      const res = await decide(bob, req.id, 'reject', { comment }).expect(400);
+      expect(res.body).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        message: 'comment must contain more than whitespace',
+      });
+    }
+    // an approval's optional comment
+    const approved = await decide(bob, req.id, 'approve', { comment: '   ' }).expect(200);
+    expect(approved.body.approval).toMatchObject({ status: 'approved', decision_comment: null });
+    // and the history of all of them says no comment
+    expect(
+      (await history('blank', 1)).map((e: { event: string; comment: unknown }) => [
+        e.event,
+        e.comment,
+      ]),
+    ).toEqual([
+      ['registered', null],
+      ['transition', null],
+      ['approval_requested', null],
+      ['approval_approved', null],
+      ['transition', null],
+    ]);
+    // a cancellation's optional comment
+    const other = (await stage(alice, 'blank', 2, { stage: 'production' }).expect(202)).body
+      .approval;
+    const cancelled = await decide(alice, other.id, 'cancel', { comment: ' ' }).expect(200);
+    expect(cancelled.body.approval).toMatchObject({ status: 'cancelled', decision_comment: null });
+    // a comment with text is kept as written
+    const kept = (
+      await stage(alice, 'blank', 3, { stage: 'production', comment: '  ok  ' }).expect(202)
+    ).body.approval;
+    expect(kept.comment).toBe('  ok  ');
   });
 });

@@ -46,6 +46,7 @@ export function describeApprovalsAcrossConnections(
       archive_existing_versions: 1,
       status: ApprovalStatus.Pending,
       requested_by: 'alice',
+      requested_by_tenant: 'acme',
       requested_at: Date.now(),
       request_comment: null,
       decided_by: null,
@@ -62,7 +63,7 @@ export function describeApprovalsAcrossConnections(
       const row = pending(version);
       await one.db.insertInto('approvals').values(row).execute();
       await repoOne.decide(row.id, ApprovalStatus.Approved, {
-        by: 'bob',
+        by: { tenantId: 'acme', subject: 'bob' },
         at: Date.now(),
         comment: null,
       });
@@ -77,7 +78,7 @@ export function describeApprovalsAcrossConnections(
           (i % 2 === 0 ? repoOne : repoTwo).decide(
             row.id,
             i % 3 === 0 ? ApprovalStatus.Rejected : ApprovalStatus.Approved,
-            { by: `approver-${i}`, at: Date.now(), comment: null },
+            { by: { tenantId: 'acme', subject: `approver-${i}` }, at: Date.now(), comment: null },
           ),
         );
         const wins = (await Promise.all(attempts)).filter(Boolean);
@@ -102,13 +103,29 @@ export function describeApprovalsAcrossConnections(
         .where('version', '=', 7)
         .execute();
       await repoOne.decide(first.id, ApprovalStatus.Cancelled, {
-        by: 'alice',
+        by: { tenantId: 'acme', subject: 'alice' },
         at: Date.now(),
         comment: null,
       });
       await expect(
         two.db.insertInto('approvals').values(pending(7)).execute(),
       ).resolves.toBeDefined();
+    });
+
+    it('records the decider with their own tenant, beside the requester with theirs', async () => {
+      const row = pending(40);
+      await one.db.insertInto('approvals').values(row).execute();
+      // An admin of another tenant whose sub is the requester's: another person.
+      const by = { tenantId: 'globex', subject: 'alice' };
+      expect(
+        await repoTwo.decide(row.id, ApprovalStatus.Approved, { by, at: 1, comment: null }),
+      ).toBe(true);
+      expect(await repoOne.find('acme', row.id)).toMatchObject({
+        requested_by: 'alice',
+        requested_by_tenant: 'acme',
+        decided_by: 'alice',
+        decided_by_tenant: 'globex',
+      });
     });
 
     it('marks an approved request applied once', async () => {

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Selectable } from 'kysely';
+import type { PrincipalId } from '../common/auth/principal';
 import { Database, Db } from '../database/database';
 import type { ApprovalsTable } from '../database/schema';
 
@@ -92,19 +93,21 @@ export class ApprovalsRepository {
 
   /**
    * Moves a pending request to `status`. Returns false when it was no longer pending: another
-   * decision won the race, whichever process or replica made it.
+   * decision won the race, whichever process or replica made it. `by`: the decider, with their
+   * own tenant (which may not be the request's).
    */
   async decide(
     id: string,
     status: ApprovalStatus.Approved | ApprovalStatus.Rejected | ApprovalStatus.Cancelled,
-    decision: { by: string; at: number; comment: string | null },
+    decision: { by: PrincipalId; at: number; comment: string | null },
     db: Db = this.db,
   ): Promise<boolean> {
     const result = await db
       .updateTable('approvals')
       .set({
         status,
-        decided_by: decision.by,
+        decided_by: decision.by.subject,
+        decided_by_tenant: decision.by.tenantId,
         decided_at: decision.at,
         decision_comment: decision.comment,
         apply_state: status === ApprovalStatus.Approved ? ApplyState.Pending : ApplyState.None,

@@ -13,8 +13,13 @@ export enum HistoryEvent {
   Deleted = 'deleted',
 }
 
-export type HistoryEntry = Omit<Insertable<HistoryTable>, 'id'>;
 export type HistoryRow = Selectable<HistoryTable>;
+/**
+ * A new entry. The tenants of the people it names are required (null only where it names
+ * nobody), so no writer forgets them: a `sub` alone is ambiguous across tenants.
+ */
+export type HistoryEntry = Omit<Insertable<HistoryTable>, 'id'> &
+  Pick<HistoryRow, 'actor_tenant' | 'requested_by_tenant' | 'approved_by_tenant'>;
 
 /**
  * The audit trail of every version: append-only. Nothing in the service updates or deletes a

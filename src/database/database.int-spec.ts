@@ -1,13 +1,16 @@
 import { createConnection, createServer, Server, Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { Client } from 'pg';
+import { Kysely, PostgresDialect } from 'kysely';
+import { Client, Pool } from 'pg';
 import request from 'supertest';
 import { freshDatabase } from '../../test/support/stack';
 import { auth, registerVersion } from '../../test/support/fixtures';
 import { BASE, createTestApp, removeDir, TestApp } from '../../test/support/test-app';
 import { loadConfig } from '../config/app-config';
 import { Database } from './database';
+import { describeMigrationsOnExistingData } from './migrations.contract';
 import { POSTGRES_POOL } from './postgres';
+import type { DatabaseSchema } from './schema';
 
 /**
  * A TCP proxy in front of PostgreSQL that fails like the server or the network does, without
@@ -302,4 +305,13 @@ describe('the service database on PostgreSQL, when it fails', () => {
       expect(ms).toBeLessThan(2_000);
     });
   });
+});
+
+describeMigrationsOnExistingData('PostgreSQL', async () => {
+  const db = new Kysely<DatabaseSchema>({
+    dialect: new PostgresDialect({
+      pool: new Pool({ connectionString: await freshDatabase('migrations'), max: 2 }),
+    }),
+  });
+  return { db, teardown: () => db.destroy() };
 });

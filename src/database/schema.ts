@@ -96,10 +96,19 @@ export interface ApprovalsTable {
   target_stage: string;
   archive_existing_versions: number;
   status: string;
+  /** The requester is (requested_by_tenant, requested_by): a `sub` is unique only within its tenant. */
   requested_by: string;
+  /**
+   * The requester's own tenant (an admin of another tenant may request here). Migration 005:
+   * backfilled with `tenant_id`; written on every new row; null (a row an older replica wrote)
+   * reads as `tenant_id`.
+   */
+  requested_by_tenant: string | null;
   requested_at: number;
   request_comment: string | null;
   decided_by: string | null;
+  /** The decider's own tenant, set with `decided_by` (migration 005; null reads as `tenant_id`). */
+  decided_by_tenant: string | null;
   decided_at: number | null;
   decision_comment: string | null;
   /**
@@ -129,11 +138,18 @@ export interface HistoryTable {
   from_stage: string | null;
   to_stage: string | null;
   actor: string;
+  /**
+   * The tenants of the people named (an admin of another tenant may act here). Migration 005;
+   * the table is append-only, so entries from before it keep null, which reads as `tenant_id`.
+   */
+  actor_tenant: string | null;
   at: number;
   comment: string | null;
   approval_id: string | null;
   requested_by: string | null;
+  requested_by_tenant: string | null;
   approved_by: string | null;
+  approved_by_tenant: string | null;
 }
 
 /** One registration at a time per model, across replicas (ModelLock). Migration 003. */

@@ -147,6 +147,14 @@ export class ModelsService {
     const { tenant } = caller;
     uid ??= await this.versions.getModelUid(tenant, record.name);
     const location = this.artifacts.locationFor(artifact, record.name, record.source);
+    // The registrant is the version's creator as its tags name them (this caller, or the one of
+    // an earlier attempt this completes), with their own tenant; a version tagged before the
+    // tenant was leaves it null, read as the entry's tenant.
+    const creator = record.tags[SERVICE_TAGS.createdBy];
+    const creatorTenant =
+      creator === undefined
+        ? caller.principal.tenantId
+        : (record.tags[SERVICE_TAGS.createdByTenant] ?? null);
     const link = async (trx: Db): Promise<boolean> => {
       if (
         !(await this.artifacts.markRegistered(artifact, record.name, record.version, location, trx))
@@ -162,12 +170,15 @@ export class ModelsService {
             event: HistoryEvent.Registered,
             from_stage: null,
             to_stage: Stage.None,
-            actor: record.tags[SERVICE_TAGS.createdBy] ?? caller.principal.subject,
+            actor: creator ?? caller.principal.subject,
+            actor_tenant: creatorTenant,
             at: Date.now(),
             comment: description ?? null,
             approval_id: null,
             requested_by: null,
+            requested_by_tenant: null,
             approved_by: null,
+            approved_by_tenant: null,
           },
         ],
         trx,
@@ -251,6 +262,7 @@ export class ModelsService {
             tags: {
               ...dto.tags,
               [SERVICE_TAGS.createdBy]: caller.principal.subject,
+              [SERVICE_TAGS.createdByTenant]: caller.principal.tenantId,
               [SERVICE_TAGS.artifactId]: artifact.id,
             },
           },
@@ -440,11 +452,14 @@ export class ModelsService {
       from_stage: stage,
       to_stage: null,
       actor: caller.principal.subject,
+      actor_tenant: caller.principal.tenantId,
       at: Date.now(),
       comment,
       approval_id: null,
       requested_by: null,
+      requested_by_tenant: null,
       approved_by: null,
+      approved_by_tenant: null,
     };
   }
 

@@ -10,6 +10,7 @@ import {
 } from '../audit/approvals.repository';
 import { HistoryEntry, HistoryEvent, HistoryRepository } from '../audit/history.repository';
 import type { Caller } from '../common/auth/caller.decorator';
+import type { PrincipalId } from '../common/auth/principal';
 import { hasPermission, Permission } from '../common/auth/roles';
 import { ErrorCode } from '../common/errors/error-code';
 import { isRegistryError, RegistryError } from '../common/errors/registry-error';
@@ -22,6 +23,7 @@ import { mapApproval } from './approval.mapper';
 import type { ApprovalDecisionResultDto, ApprovalDto, ApprovalListDto } from './dto/approval.dto';
 import type { ListApprovalsQueryDto } from './dto/approval-queries.dto';
 import type { TransitionRequestDto } from './dto/transition-request.dto';
+import { deciderOf, requesterOf, samePrincipal } from './principals';
 import { checkArchiveFlag, TransitionsService } from './transitions.service';
 
 /** How long an approval nobody has tried to apply yet is left to the request that approved it. */
@@ -100,9 +102,11 @@ export class ApprovalsService implements OnApplicationBootstrap, OnApplicationSh
       archive_existing_versions: (dto.archive_existing_versions ?? true) ? 1 : 0,
       status: ApprovalStatus.Pending,
       requested_by: caller.principal.subject,
+      requested_by_tenant: caller.principal.tenantId,
       requested_at: now,
       request_comment: dto.comment ?? null,
       decided_by: null,
+      decided_by_tenant: null,
       decided_at: null,
       decision_comment: null,
       apply_state: ApplyState.None,
@@ -120,7 +124,7 @@ export class ApprovalsService implements OnApplicationBootstrap, OnApplicationSh
             this.entry(
               row,
               HistoryEvent.ApprovalRequested,
-              row.requested_by,
+              caller.principal,
               now,
               row.request_comment,
             ),
@@ -211,7 +215,7 @@ export class ApprovalsService implements OnApplicationBootstrap, OnApplicationSh
   ): Promise<ApprovalDecisionResultDto> {
     const row = await this.require(caller.tenant, id);
     if (
-      row.requested_by !== caller.principal.subject &&
+      !samePrincipal(requesterOf(row), caller.principal) &&
       !hasPermission(caller.principal.roles, Permission.Administer)
     ) {
       throw new RegistryError(
@@ -329,14 +333,15 @@ export class ApprovalsService implements OnApplicationBootstrap, OnApplicationSh
         return null;
       }
       const current = found.version;
+      const approver = deciderOf(row);
       const audit = {
         tenant,
         modelUid: row.model_uid,
-        actor: row.decided_by ?? 'unknown',
+        actor: approver ?? { tenantId: tenant, subject: 'unknown' },
         comment: row.decision_comment ?? row.request_comment,
         approvalId: row.id,
-        requestedBy: row.requested_by,
-        approvedBy: row.decided_by,
+        requestedBy: requesterOf(row),
+        approvedBy: approver,
       };
       const { entries, moved } = await this.transitions.apply(
         current,
@@ -417,7 +422,7 @@ export class ApprovalsService implements OnApplicationBootstrap, OnApplicationSh
   ): Promise<ApprovalRow> {
     if (row.status !== (ApprovalStatus.Pending as string)) throw notPending(row);
     const at = Date.now();
-    const by = caller.principal.subject;
+    const by = caller.principal;
     const won = await this.repository.db.transaction().execute(async (trx) => {
       if (!(await this.repository.decide(row.id, status, { by, at, comment }, trx))) return false;
       await this.history.append([this.entry(row, event, by, at, comment)], trx);
@@ -429,7 +434,7 @@ export class ApprovalsService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   private checkFourEyes(caller: Caller, row: ApprovalRow, action: string): void {
-    if (row.requested_by === caller.principal.subject) {
+    if (samePrincipal(requesterOf(row), caller.principal)) {
       throw new RegistryError(
         ErrorCode.FourEyesViolation,
         `the requester may not ${action} their own request (four-eyes rule); cancel it instead`,
@@ -459,10 +464,12 @@ export class ApprovalsService implements OnApplicationBootstrap, OnApplicationSh
   private entry(
     row: ApprovalRow,
     event: HistoryEvent,
-    actor: string,
+    actor: PrincipalId,
     at: number,
     comment: string | null,
   ): HistoryEntry {
+    const approved = event === HistoryEvent.ApprovalApproved;
+    const requester = requesterOf(row);
     return {
       tenant_id: row.tenant_id,
       model_name: row.model_name,
@@ -471,12 +478,15 @@ export class ApprovalsService implements OnApplicationBootstrap, OnApplicationSh
       event,
       from_stage: null,
       to_stage: row.target_stage,
-      actor,
+      actor: actor.subject,
+      actor_tenant: actor.tenantId,
       at,
       comment,
       approval_id: row.id,
-      requested_by: row.requested_by,
-      approved_by: event === HistoryEvent.ApprovalApproved ? actor : null,
+      requested_by: requester.subject,
+      requested_by_tenant: requester.tenantId,
+      approved_by: approved ? actor.subject : null,
+      approved_by_tenant: approved ? actor.tenantId : null,
     };
   }
 }

@@ -14,6 +14,7 @@ import {
 } from '../audit/transition-intents.repository';
 import { MetadataCache } from '../cache/metadata-cache';
 import type { Caller } from '../common/auth/caller.decorator';
+import type { PrincipalId } from '../common/auth/principal';
 import { ErrorCode } from '../common/errors/error-code';
 import { isRegistryError, RegistryError } from '../common/errors/registry-error';
 import { AppConfig } from '../config/app-config';
@@ -24,6 +25,7 @@ import { iso, mapVersion } from '../versions/version.mapper';
 import { modelUid, VersionsService } from '../versions/versions.service';
 import type { TransitionEntryDto } from './dto/transition-entry.dto';
 import type { TransitionRequestDto } from './dto/transition-request.dto';
+import { tenantOf } from './principals';
 
 /** Stages that several versions may hold at once, and that `archive_existing_versions` clears. */
 const ACTIVE_STAGES: readonly Stage[] = [Stage.Staging, Stage.Production];
@@ -36,14 +38,15 @@ interface PlannedTransition {
   entries: HistoryEntry[];
 }
 
+/** Who made a transition and why; people are (tenant, sub), the tenant their own. */
 export interface TransitionAudit {
   tenant: string;
   modelUid: string;
-  actor: string;
+  actor: PrincipalId;
   comment: string | null;
   approvalId: string | null;
-  requestedBy: string | null;
-  approvedBy: string | null;
+  requestedBy: PrincipalId | null;
+  approvedBy: PrincipalId | null;
 }
 
 export function checkArchiveFlag(stage: Stage, archive: boolean | undefined): void {
@@ -102,7 +105,7 @@ export class TransitionsService implements OnApplicationBootstrap, OnApplication
       {
         tenant,
         modelUid: uid,
-        actor: caller.principal.subject,
+        actor: caller.principal,
         comment: dto.comment ?? null,
         approvalId: null,
         requestedBy: null,
@@ -346,12 +349,15 @@ export class TransitionsService implements OnApplicationBootstrap, OnApplication
       event: HistoryEvent.Transition,
       from_stage: from,
       to_stage: to,
-      actor: audit.actor,
+      actor: audit.actor.subject,
+      actor_tenant: audit.actor.tenantId,
       at: Date.now(),
       comment,
       approval_id: audit.approvalId,
-      requested_by: audit.requestedBy,
-      approved_by: audit.approvedBy,
+      requested_by: audit.requestedBy?.subject ?? null,
+      requested_by_tenant: audit.requestedBy?.tenantId ?? null,
+      approved_by: audit.approvedBy?.subject ?? null,
+      approved_by_tenant: audit.approvedBy?.tenantId ?? null,
     };
   }
 
@@ -370,10 +376,13 @@ export function mapHistory(row: HistoryRow): TransitionEntryDto {
     from_stage: row.from_stage as Stage | null,
     to_stage: row.to_stage as Stage | null,
     actor: row.actor,
+    actor_tenant: row.actor_tenant ?? row.tenant_id,
     timestamp: iso(Number(row.at)),
     comment: row.comment,
     approval_id: row.approval_id,
     requested_by: row.requested_by,
+    requested_by_tenant: tenantOf(row.requested_by, row.requested_by_tenant, row.tenant_id),
     approved_by: row.approved_by,
+    approved_by_tenant: tenantOf(row.approved_by, row.approved_by_tenant, row.tenant_id),
   };
 }

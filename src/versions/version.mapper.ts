@@ -5,6 +5,8 @@ import type { VersionDto } from './dto/version.dto';
 export const SERVICE_TAGS = {
   modelUid: 'registry.model_uid',
   createdBy: 'registry.created_by',
+  /** The creator's own tenant (with `createdBy`, the person: a `sub` is unique per tenant). */
+  createdByTenant: 'registry.created_by_tenant',
   artifactId: 'registry.artifact_id',
 } as const;
 

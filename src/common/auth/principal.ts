@@ -9,4 +9,10 @@ export interface Principal {
   readonly roles: readonly Role[];
 }
 
+/**
+ * Who someone is: a `sub` names a user only within its tenant, so a person is the pair. A
+ * Principal is one; records that name people (approvals, history) keep both.
+ */
+export type PrincipalId = Pick<Principal, 'tenantId' | 'subject'>;
+
 export const TENANT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;

@@ -3,6 +3,7 @@ import * as initial from './001-initial';
 import * as applyLease from './002-apply-lease';
 import * as placement from './003-placement';
 import * as reliability from './004-reliability';
+import * as principalTenants from './005-principal-tenants';
 
 /** Every migration, in order. Names are stable: they are recorded in the database. */
 export const migrations: Record<string, Migration> = {
@@ -10,4 +11,5 @@ export const migrations: Record<string, Migration> = {
   '002-apply-lease': applyLease,
   '003-placement': placement,
   '004-reliability': reliability,
+  '005-principal-tenants': principalTenants,
 };

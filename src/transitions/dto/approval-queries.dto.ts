@@ -78,10 +78,14 @@ export class ApprovalParams {
   @ApiProperty({
     type: String,
     format: 'uuid',
-    description: 'Approval request id (a version 4 UUID)',
+    description:
+      'Approval request id (a version 4 UUID). Case-insensitive, as UUIDs are (RFC 9562): ' +
+      'uppercase hex finds the same request; ids are answered in lowercase.',
     example: '3f6d1c2e-8a4b-4f0e-9d7c-1b2a3c4d5e6f',
     pattern: UUID_V4_PATTERN,
   })
+  // Ids are stored as issued, lowercase, and both databases compare text case-sensitively.
+  @Transform(lowerCase)
   @IsUUID('4', { message: 'id must be a UUID' })
   id!: string;
 }

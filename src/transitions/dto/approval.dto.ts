@@ -20,14 +20,26 @@ export class ApprovalDto {
   status!: ApprovalStatus;
   /** Whether approving archives the current production version. @example true */
   archive_existing_versions!: boolean;
-  /** @example "alice" */
+  /** Who asked for it: their `sub`. @example "alice" */
   requested_by!: string;
+  /**
+   * The requester's own tenant: the requester is (`requested_by_tenant`, `requested_by`), as a
+   * `sub` is unique only within its tenant. It is the approval's tenant unless an admin of
+   * another tenant asked (`?tenant_id=`). @example "acme-corp"
+   */
+  requested_by_tenant!: string;
   /** @example "2025-03-15T10:00:00.000Z" */
   requested_at!: string;
   /** The requester's comment. @example "Validated on holdout set with 0.91 F1 score" */
   comment!: string | null;
-  /** Who approved, rejected or cancelled it. @example "bob" */
+  /** Who approved, rejected or cancelled it: their `sub`. @example "bob" */
   decided_by!: string | null;
+  /**
+   * The decider's own tenant (null while pending): the decider is (`decided_by_tenant`,
+   * `decided_by`). Four eyes compares both: an admin of another tenant whose `sub` equals the
+   * requester's is another person. @example "acme-corp"
+   */
+  decided_by_tenant!: string | null;
   /** @example "2025-03-15T11:00:00.000Z" */
   decided_at!: string | null;
   /** @example "Holdout results reviewed" */

@@ -2,6 +2,7 @@ import { Optional } from '../../common/validation/optional';
 import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsEnum, IsString, MaxLength } from 'class-validator';
+import { blankAsAbsent } from '../../common/validation/comments';
 import { Stage } from '../../mlflow/registry-types';
 import { lowerCase } from '../../versions/dto/list-versions.query.dto';
 
@@ -17,7 +18,11 @@ export class TransitionRequestDto {
   @IsEnum(Stage, { message: 'stage must be one of none, staging, production, archived' })
   stage!: Stage;
 
-  /** Why. @example "Validated on holdout set with 0.91 F1 score" */
+  /**
+   * Why. Empty or only whitespace counts as no comment (null).
+   * @example "Validated on holdout set with 0.91 F1 score"
+   */
+  @Transform(blankAsAbsent)
   @Optional()
   @MaxLength(5000)
   @IsString()
