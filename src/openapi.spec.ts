@@ -67,7 +67,7 @@ describe('OpenAPI document agrees with the service', () => {
       const hasPath = (operation.parameters ?? []).some((p) => p.in === 'path');
       const expected = ['400', '401', '403', '503'];
       if (hasPath) expected.push('404');
-      if (operation.requestBody) expected.push('413');
+      if (operation.requestBody) expected.push('413', '415');
       expect({ key, codes }).toEqual({ key, codes: expect.arrayContaining(expected) });
       const unavailable = operation.responses['503'];
       expect(unavailable.content!['application/json'].schema).toEqual({

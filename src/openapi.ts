@@ -155,6 +155,12 @@ function documentCommonErrors(document: OpenAPIObject): void {
     }
     if (operation.requestBody !== undefined) {
       add('413', { description: 'The request body is too large', content: errorContent() });
+      add('415', {
+        description:
+          'The request body is not of the type the operation reads (JSON: application/json or ' +
+          'application/*+json)',
+        content: errorContent(),
+      });
     }
     add('503', {
       description:
