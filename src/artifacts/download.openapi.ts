@@ -66,7 +66,7 @@ export function ApiDownload(): MethodDecorator {
       description:
         'One byte range: `bytes=0-1048575`, `bytes=1048576-` (resume) or `bytes=-1024` (the last ' +
         '1024 bytes)',
-      schema: { type: 'string', pattern: '^bytes=(\\d+-\\d*|-\\d+)$', example: 'bytes=1048576-' },
+      schema: { type: 'string', pattern: '^bytes=(\\d+-\\d*|-\\d+)$', example: 'bytes=1024-' },
     }),
     ApiHeader({
       name: 'If-None-Match',
