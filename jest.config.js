@@ -16,6 +16,7 @@ const tsJest = [
 const REAL_STACK_E2E = [
   'models',
   'artifacts',
+  'artifacts-download',
   'transitions',
   'comparison',
   'restart',

@@ -250,4 +250,48 @@ describe('OpenAPI document agrees with the service', () => {
       expect(res.headers['x-checksum-sha256']).toMatch(/^[0-9a-f]{64}$/);
     }
   });
+
+  it("documents the download's 200, 206, 304 and 416 with the headers the service sends", async () => {
+    const operation = op('get', '/artifacts/{artifact_id}/files/{file}');
+    const headerParameters = (operation.parameters ?? [])
+      .filter((p) => p.in === 'header')
+      .map((p) => p.name);
+    expect(headerParameters).toEqual(
+      expect.arrayContaining(['Range', 'If-None-Match', 'If-Range']),
+    );
+    const version = await registerVersion(t, editor, 'ranges');
+    const whole = await download(t, editor, version.artifact_id, 'model.pkl').expect(200);
+    const etag = String(whole.headers.etag);
+    const cases: [number, Record<string, string>][] = [
+      [200, {}],
+      [206, { Range: 'bytes=0-9' }],
+      [304, { 'If-None-Match': etag }],
+      [416, { Range: 'bytes=99999999-' }],
+    ];
+    for (const [status, headers] of cases) {
+      let req = download(t, editor, version.artifact_id, 'model.pkl');
+      for (const [name, value] of Object.entries(headers)) req = req.set(name, value);
+      const res = await req.expect(status);
+      const documented = operation.responses[String(status)];
+      for (const [name, header] of Object.entries(documented.headers ?? {})) {
+        if (!header.required) continue;
+        const value = res.headers[name.toLowerCase()] as string | undefined;
+        const pattern = header.schema.pattern as string | undefined;
+        const allowed = header.schema.enum as string[] | undefined;
+        const conforms =
+          value !== undefined &&
+          (pattern === undefined || new RegExp(pattern).test(value)) &&
+          (allowed === undefined || allowed.includes(value));
+        expect({ status, name, value, conforms }).toEqual({ status, name, value, conforms: true });
+      }
+      // A body's media type is documented; an answer documented without one has none (304).
+      const mediaType = res.headers['content-type']?.split(';')[0];
+      const documentedTypes = Object.keys(documented.content ?? {});
+      const conforms =
+        mediaType === undefined
+          ? documentedTypes.length === 0
+          : documentedTypes.includes(mediaType);
+      expect({ status, mediaType, conforms }).toEqual({ status, mediaType, conforms: true });
+    }
+  });
 });

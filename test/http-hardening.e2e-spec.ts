@@ -153,6 +153,17 @@ describe('HTTP hardening (e2e)', () => {
         .expect(200);
       expect(res.headers['access-control-allow-origin']).toBe('http://localhost:8080');
       expect(res.headers['access-control-expose-headers']).toMatch(/Location/);
+      // A page that resumes a download reads the validator and the part it got.
+      expect(res.headers['access-control-expose-headers']).toMatch(/\bETag\b.*\bContent-Range\b/);
+      const download = await request(t.http)
+        .options(`${BASE}/artifacts/model-abcdef/files/model.pkl`)
+        .set('Origin', 'https://ui.example')
+        .set('Access-Control-Request-Method', 'GET')
+        .set('Access-Control-Request-Headers', 'authorization, range, if-range, if-none-match')
+        .expect(204);
+      expect(download.headers['access-control-allow-headers']).toMatch(
+        /\bRange\b.*\bIf-None-Match\b.*\bIf-Range\b/,
+      );
       expect(res.headers.vary).toMatch(/Origin/);
       const other = await request(t.http)
         .get(`${BASE}/models`)

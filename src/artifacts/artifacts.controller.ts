@@ -7,53 +7,26 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiPayloadTooLargeResponse,
-  ApiProduces,
   ApiTags,
   ApiBadRequestResponse,
   ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { createHash } from 'node:crypto';
-import { Transform, TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Authenticated } from '../common/auth/authenticated.decorator';
 import { Caller, CurrentCaller } from '../common/auth/caller.decorator';
 import { Permission } from '../common/auth/roles';
 import { ErrorResponseDto } from '../common/http/error-response.dto';
 import { closeAfterAnswer, liftRequestDeadline } from '../common/http/request-deadline';
+import { ErrorCode } from '../common/errors/error-code';
+import { RegistryError } from '../common/errors/registry-error';
 import { ArtifactsService } from './artifacts.service';
+import { DigestCheck, LengthCheck } from './download-checks';
+import { contentRange, etagOf, planDownload } from './download-range';
+import { ApiDownload } from './download.openapi';
 import { ArtifactManifestDto } from './dto/artifact-manifest.dto';
 import { ArtifactFileParams, ArtifactParams } from './dto/artifact-params.dto';
 import { Idempotent } from '../common/idempotency/idempotency.interceptor';
-
-/**
- * Re-computes the SHA-256 of what is sent. The last chunk is held back until the digest is
- * known, so a mismatch always reaches the client as a short, cut-off response, never as a
- * complete-looking corrupt file.
- */
-class DigestCheck extends Transform {
-  private readonly hash = createHash('sha256');
-  private held?: Buffer;
-
-  constructor(private readonly expected: string) {
-    super();
-  }
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    this.hash.update(chunk);
-    const previous = this.held;
-    this.held = chunk;
-    done(null, previous);
-  }
-
-  override _flush(done: TransformCallback): void {
-    if (this.hash.digest('hex') !== this.expected) {
-      done(new Error(`stored bytes do not match SHA-256 ${this.expected}`));
-      return;
-    }
-    done(null, this.held);
-  }
-}
 
 @ApiTags('artifacts')
 @Controller('artifacts')
@@ -177,62 +150,78 @@ export class ArtifactsController {
 
   @Get(':artifact_id/files/:file')
   @Authenticated(Permission.Read)
-  @ApiOperation({
-    summary: 'Download one file of an artifact',
-    description:
-      'Streams the bytes. `X-Checksum-SHA256` and `ETag` carry the recorded digest; the bytes are ' +
-      're-hashed while they are sent and the connection is cut if they do not match.',
-  })
-  @ApiProduces('application/octet-stream', 'application/json', 'text/plain')
-  @ApiOkResponse({
-    description:
-      'The file: model.pkl, model.pt and preprocessor.pkl as application/octet-stream, ' +
-      'config.json and metrics.json (JSON objects) as application/json, requirements.txt as text/plain',
-    content: {
-      'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
-      'application/json': { schema: { type: 'object', additionalProperties: true } },
-      'text/plain': { schema: { type: 'string' } },
-    },
-    headers: {
-      'X-Checksum-SHA256': {
-        description: 'SHA-256 of the file recorded at upload, lowercase hex',
-        schema: { type: 'string', pattern: '^[0-9a-f]{64}$' },
-      },
-      ETag: { description: '"sha256-<hex digest>"', schema: { type: 'string' } },
-      'Repr-Digest': { description: 'RFC 9530: sha-256=:<base64>:', schema: { type: 'string' } },
-      'Content-Disposition': {
-        description: 'attachment; filename="<file>"',
-        schema: { type: 'string' },
-      },
-    },
-  })
-  @ApiBadRequestResponse({ type: ErrorResponseDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiDownload()
   async download(
     @CurrentCaller() caller: Caller,
     @Param() params: ArtifactFileParams,
+    @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
-    const file = await this.artifacts.open(caller.tenant, params.artifact_id, params.file);
-    res.status(200);
+    const file = await this.artifacts.file(caller.tenant, params.artifact_id, params.file);
+    const etag = etagOf(file.sha256);
+    const plan = planDownload(
+      {
+        ifNoneMatch: req.get('If-None-Match'),
+        range: req.get('Range'),
+        ifRange: req.get('If-Range'),
+      },
+      file.size,
+      etag,
+    );
+    if (plan.status === 416) {
+      res.setHeader('Accept-Ranges', 'bytes');
+      res.setHeader('Content-Range', contentRange(file.size));
+      throw new RegistryError(
+        ErrorCode.RangeNotSatisfiable,
+        `Range selects no byte of ${file.name}, which has ${file.size} bytes`,
+      );
+    }
+    if (plan.status === 304) {
+      this.representationHeaders(res, file.sha256, etag);
+      res.status(304).end();
+      return;
+    }
+    const range = plan.status === 206 ? plan.range : undefined;
+    // Read before any header is set: a missing object or an unavailable store is still an error
+    // answer of its own.
+    const stream = await this.artifacts.read(file, range);
+    this.representationHeaders(res, file.sha256, etag);
+    res.setHeader('Accept-Ranges', 'bytes');
     res.setHeader('Content-Type', file.contentType);
-    res.setHeader('Content-Length', String(file.size));
     res.setHeader('Content-Disposition', `attachment; filename="${file.name}"`);
-    res.setHeader('ETag', `"sha256-${file.sha256}"`);
-    res.setHeader('X-Checksum-SHA256', file.sha256);
-    res.setHeader('Repr-Digest', `sha-256=:${Buffer.from(file.sha256, 'hex').toString('base64')}:`);
+    let check: DigestCheck | LengthCheck;
+    if (range === undefined) {
+      res.status(200);
+      res.setHeader('Content-Length', String(file.size));
+      check = new DigestCheck(file.sha256);
+    } else {
+      const length = range.end - range.start + 1;
+      res.status(206);
+      res.setHeader('Content-Range', contentRange(file.size, range));
+      res.setHeader('Content-Length', String(length));
+      // A part is served unverified: checking it against the file's digest would mean reading
+      // the whole file for every range. The client checks the file it reassembles.
+      check = new LengthCheck(length);
+    }
     try {
-      await pipeline(file.stream, new DigestCheck(file.sha256), res);
+      await pipeline(stream, check, res);
     } catch (err) {
       // Headers are out: the only honest signal left is to cut the connection, so the client
       // sees a short read instead of a complete-looking corrupt file.
       res.destroy();
       if ((err as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE') {
         this.logger.error(
-          { err, artifactId: params.artifact_id, file: params.file },
+          { err, artifactId: params.artifact_id, file: params.file, range },
           'download failed',
         );
       }
     }
+  }
+
+  /** What describes the whole file, on 200, 206 and 304 alike (RFC 9530: Repr-Digest). */
+  private representationHeaders(res: Response, sha256: string, etag: string): void {
+    res.setHeader('ETag', etag);
+    res.setHeader('X-Checksum-SHA256', sha256);
+    res.setHeader('Repr-Digest', `sha-256=:${Buffer.from(sha256, 'hex').toString('base64')}:`);
   }
 }

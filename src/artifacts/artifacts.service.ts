@@ -8,7 +8,7 @@ import { RegistryError } from '../common/errors/registry-error';
 import { AppConfig } from '../config/app-config';
 import type { ParamValue } from '../mlflow/registry-types';
 import { Database, type Db } from '../database/database';
-import { ObjectStorage } from '../storage/object-storage';
+import { ByteRange, ObjectStorage } from '../storage/object-storage';
 import { iso } from '../versions/version.mapper';
 import { ArtifactFileName, artifactPrefix, contentTypeOf, versionPrefix } from './artifact-files';
 import { ArtifactRow, ArtifactsRepository, filesOf, StoredFile } from './artifacts.repository';
@@ -40,12 +40,14 @@ export function newArtifactId(): string {
   return `model-${out}`;
 }
 
-export interface OpenedFile {
+/** A file of an artifact, as recorded: enough to answer a download before reading a byte. */
+export interface ArtifactFile {
   name: ArtifactFileName;
   size: number;
   sha256: string;
   contentType: string;
-  stream: Readable;
+  /** Where its bytes are in the object store. */
+  key: string;
 }
 
 /** A claim without a version for this long is taken to be abandoned (see claim()). */
@@ -148,7 +150,8 @@ export class ArtifactsService implements OnApplicationBootstrap, OnApplicationSh
     return row;
   }
 
-  async open(tenant: string, id: string, file: ArtifactFileName): Promise<OpenedFile> {
+  /** A file of an artifact of the tenant: 404 when the artifact or the file does not exist. */
+  async file(tenant: string, id: string, file: ArtifactFileName): Promise<ArtifactFile> {
     const row = await this.requireReady(tenant, id);
     const entry = filesOf(row).find((f) => f.name === file);
     if (!entry) {
@@ -157,14 +160,18 @@ export class ArtifactsService implements OnApplicationBootstrap, OnApplicationSh
         `artifact '${id}' has no file ${file}`,
       );
     }
-    const stream = await this.storage.get(this.keyOf(row, file));
     return {
       name: entry.name,
       size: entry.size,
       sha256: entry.sha256,
       contentType: contentTypeOf(file),
-      stream,
+      key: this.keyOf(row, file),
     };
+  }
+
+  /** The file's bytes, or those of `range` (inclusive, inside its size) with a ranged read. */
+  read(file: ArtifactFile, range?: ByteRange): Promise<Readable> {
+    return this.storage.get(file.key, range);
   }
 
   /** The model file of an artifact: what a registered version points to. */

@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ErrorCode } from '../common/errors/error-code';
 import { RegistryError } from '../common/errors/registry-error';
-import { assertSafeKey, ObjectStorage } from './object-storage';
+import { assertByteRange, assertSafeKey, ByteRange, ObjectStorage } from './object-storage';
 
 function fileNotFound(key: string): RegistryError {
   return new RegistryError(ErrorCode.ArtifactFileNotFound, `stored file '${key}' does not exist`);
@@ -62,15 +62,17 @@ export class FilesystemObjectStorage extends ObjectStorage {
     return { size };
   }
 
-  async get(key: string): Promise<Readable> {
+  async get(key: string, range?: ByteRange): Promise<Readable> {
     assertSafeKey(key);
+    if (range !== undefined) assertByteRange(range);
     const path = join(this.root, key);
     // Open first so that a missing file is a clean error, not a failure half way through a response.
     const handle = await open(path, 'r').catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') throw fileNotFound(key);
       throw err;
     });
-    return handle.createReadStream({ autoClose: true });
+    // A range past the end of the file reads what is there, or nothing.
+    return handle.createReadStream({ autoClose: true, start: range?.start, end: range?.end });
   }
 
   async stat(key: string): Promise<{ size: number } | null> {

@@ -130,6 +130,72 @@ export function describeObjectStorageContract(
       expect(await storage.stat(k)).toBeNull();
     });
 
+    describe('ranged reads', () => {
+      const bytes = randomBytes(300_000);
+      let k: string;
+
+      beforeAll(async () => {
+        k = key();
+        await storage.put(k, Readable.from([bytes]));
+      });
+
+      it.each([
+        ['at the start', 0, 99],
+        ['in the middle', 100_000, 199_999],
+        ['at the end', 299_000, 299_999],
+        ['of one byte', 150_000, 150_000],
+        ['of the first byte', 0, 0],
+        ['of the last byte', 299_999, 299_999],
+        ['of the whole object', 0, 299_999],
+      ])('reads a range %s: exactly its bytes', async (_, start, end) => {
+        const back = await readAll(await storage.get(k, { start, end }));
+        expect(back.length).toBe(end - start + 1);
+        expect(Buffer.compare(back, bytes.subarray(start, end + 1))).toBe(0);
+      });
+
+      it('reads a range across the parts a large object was stored in', async () => {
+        const large = key();
+        const big = randomBytes(20 * 1024 * 1024);
+        await storage.put(large, Readable.from([big]));
+        const start = 8 * 1024 * 1024 - 1000;
+        const end = 16 * 1024 * 1024 + 999;
+        const back = await readAll(await storage.get(large, { start, end }));
+        expect(back.length).toBe(end - start + 1);
+        expect(Buffer.compare(back, big.subarray(start, end + 1))).toBe(0);
+      });
+
+      it('gives what exists of a range past the end, and nothing for one starting past it', async () => {
+        const tail = await readAll(await storage.get(k, { start: 299_990, end: 400_000 }));
+        expect(Buffer.compare(tail, bytes.subarray(299_990))).toBe(0);
+        expect((await readAll(await storage.get(k, { start: 300_000, end: 300_010 }))).length).toBe(
+          0,
+        );
+        const empty = key('requirements.txt');
+        await storage.put(empty, Readable.from([Buffer.alloc(0)]));
+        expect((await readAll(await storage.get(empty, { start: 0, end: 0 }))).length).toBe(0);
+      });
+
+      it('answers ARTIFACT_FILE_NOT_FOUND for a ranged read of a missing object', async () => {
+        const err: unknown = await storage.get(key(), { start: 0, end: 9 }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(err).toBeInstanceOf(RegistryError);
+        expect((err as RegistryError).code).toBe(ErrorCode.ArtifactFileNotFound);
+      });
+
+      it('refuses a range that is not one', async () => {
+        for (const range of [
+          { start: -1, end: 5 },
+          { start: 6, end: 5 },
+          { start: 0.5, end: 5 },
+          { start: 0, end: Number.POSITIVE_INFINITY },
+        ]) {
+          await expect(storage.get(k, range)).rejects.toThrow(/invalid byte range/);
+        }
+      });
+    });
+
     it('copies an object inside the store: same bytes, the source kept', async () => {
       const from = key();
       const to = key();

@@ -1,5 +1,11 @@
 import type { Readable } from 'node:stream';
 
+/** Bytes `start` to `end` of an object, both inclusive (HTTP's `bytes=start-end`). */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
 /**
  * The one port to the object store. Keys are '/'-separated relative paths
  * (`<tenant>/artifacts/<artifact_id>/<file>`). Implementations: a directory on the local disk
@@ -21,8 +27,17 @@ export abstract class ObjectStorage {
     options?: { contentType?: string },
   ): Promise<{ size: number }>;
 
-  /** A stream of the object's bytes. */
-  abstract get(key: string): Promise<Readable>;
+  /**
+   * A stream of the object's bytes; with `range`, of bytes `range.start` to `range.end` (both
+   * inclusive, as in an HTTP Range), read as such from the store: the bytes outside the range
+   * are never transferred (a resumed 10 GiB download must not cost a 10 GiB read).
+   * The caller asks for a range inside the size it recorded. Should the object be shorter, a
+   * range reaching past its end gives the bytes up to the end, and one starting at or past the
+   * end an empty stream, not an error: the caller counts what it receives. A missing object is
+   * ARTIFACT_FILE_NOT_FOUND, ranged or not; a range that is not one (negative, fractional,
+   * `end < start`) is a bug and throws.
+   */
+  abstract get(key: string, range?: ByteRange): Promise<Readable>;
 
   /** The object's size, or null when it does not exist. */
   abstract stat(key: string): Promise<{ size: number } | null>;
@@ -63,4 +78,12 @@ export function assertSafeKey(key: string, { prefix = false } = {}): void {
     throw new Error(`unsafe object key '${key}'`);
   }
   if (prefix && !key.endsWith('/')) throw new Error(`prefix '${key}' must end with '/'`);
+}
+
+/** A range handed to `get` is one: whole non-negative offsets, `start <= end`. */
+export function assertByteRange(range: ByteRange): void {
+  const { start, end } = range;
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
+    throw new Error(`invalid byte range ${start}-${end}`);
+  }
 }

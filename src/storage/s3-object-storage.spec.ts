@@ -35,6 +35,12 @@ class FakeS3 {
   }
 }
 
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
 function xmlError(res: ServerResponse, status: number, code: string): void {
   res
     .writeHead(status, { 'Content-Type': 'application/xml' })
@@ -206,6 +212,39 @@ describe('S3ObjectStorage against a scripted server', () => {
     const odd = await errorOf(storage.get('odd'));
     expect(odd).not.toBeInstanceOf(RegistryError);
     expect((odd as { code?: string }).code).toBe('InvalidArgument');
+  });
+
+  it('reads a range with one ranged GET (bytes=start-end) and passes the part on', async () => {
+    const ranges: (string | undefined)[] = [];
+    fake.handler = (req, res) => {
+      if (req.url === '/bucket') return void res.writeHead(200).end();
+      ranges.push(req.headers.range);
+      res
+        .writeHead(206, { 'Content-Length': '5', 'Content-Range': 'bytes 5-9/100', ETag: '"e"' })
+        .end('56789');
+    };
+    expect((await readAll(await storage.get('a/b.pkl', { start: 5, end: 9 }))).toString()).toBe(
+      '56789',
+    );
+    await readAll(await storage.get('a/b.pkl', { start: 0, end: 4 }));
+    expect(ranges).toEqual(['bytes=5-9', 'bytes=0-4']);
+    expect(fake.requests.slice(1)).toEqual(['GET /bucket/p/a/b.pkl', 'GET /bucket/p/a/b.pkl']);
+  });
+
+  it("gives an empty stream for S3's 416 InvalidRange (a range past the end)", async () => {
+    fake.handler = (req, res) =>
+      req.url === '/bucket' ? res.writeHead(200).end() : xmlError(res, 416, 'InvalidRange');
+    expect((await readAll(await storage.get('a/b.pkl', { start: 100, end: 200 }))).length).toBe(0);
+  });
+
+  it('refuses the answer of a store that ignored the range (200 with the whole object)', async () => {
+    fake.handler = (req, res) =>
+      req.url === '/bucket'
+        ? res.writeHead(200).end()
+        : res.writeHead(200, { 'Content-Length': '10', ETag: '"e"' }).end('0123456789');
+    const err = await errorOf(storage.get('a/b.pkl', { start: 5, end: 9 }));
+    expect(err).not.toBeInstanceOf(RegistryError);
+    expect((err as Error).message).toMatch(/ranged read .* with 200, not 206/);
   });
 
   it('gives up on a download whose answer never comes, within requestTimeoutMs', async () => {

@@ -9,11 +9,11 @@ import {
   RequestOptions,
 } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { ErrorCode } from '../common/errors/error-code';
 import { RegistryError } from '../common/errors/registry-error';
 import type { S3Settings } from '../config/app-config';
-import { assertSafeKey, ObjectStorage } from './object-storage';
+import { assertByteRange, assertSafeKey, ByteRange, ObjectStorage } from './object-storage';
 
 const MiB = 1024 * 1024;
 
@@ -229,6 +229,9 @@ async function runLimited<T>(tasks: (() => Promise<T>)[], limit: number): Promis
  *   `copyPartSize` beyond (CopyObject stops at 5 GiB; artifacts may be 10 GiB), pinned to the
  *   source's ETag, completed or aborted like uploads. (minio's composeObject is not used: it
  *   numbers every range of one source as the same part and reports an aborted copy as success.)
+ * - **Ranged reads** are one ranged GET (`Range: bytes=start-end`); S3's 416 for a range past
+ *   the end is the port's empty stream, and a store that answers a range with the whole object
+ *   (200) is refused rather than its first bytes passed off as the range.
  * - **The bucket** is created when missing, lazily: on first use and in `ping`; a failure is
  *   not remembered, so the service boots with the store down, reports not-ready, and recovers
  *   when it comes back. Nothing here calls the store before the first request.
@@ -380,15 +383,41 @@ export class S3ObjectStorage extends ObjectStorage implements OnApplicationShutd
     }
   }
 
-  async get(key: string): Promise<Readable> {
+  async get(key: string, range?: ByteRange): Promise<Readable> {
     assertSafeKey(key);
+    if (range !== undefined) assertByteRange(range);
     await this.ensureBucket();
-    return this.call('get', () => this.client.getObject(this.bucket, this.objectName(key)), {
-      retry: true,
-      notFound: () => {
-        throw fileNotFound(key);
-      },
-    });
+    const name = this.objectName(key);
+    const notFound = (): never => {
+      throw fileNotFound(key);
+    };
+    if (range === undefined) {
+      return this.call('get', () => this.client.getObject(this.bucket, name), {
+        retry: true,
+        notFound,
+      });
+    }
+    let body: Readable;
+    try {
+      body = await this.call(
+        'ranged get',
+        () =>
+          this.client.getPartialObject(this.bucket, name, range.start, range.end - range.start + 1),
+        { retry: true, notFound },
+      );
+    } catch (err) {
+      // S3's answer to a range starting at or past the object's end (416): the port's "nothing".
+      if (s3Code(err) === 'InvalidRange') return Readable.from([]);
+      throw err;
+    }
+    // A store that ignored the Range header sends the object from its first byte: those would
+    // be the wrong bytes, whatever their number.
+    const status = (body as Partial<IncomingMessage>).statusCode;
+    if (status !== undefined && status !== 206) {
+      body.destroy();
+      throw new Error(`the object store answered a ranged read of ${name} with ${status}, not 206`);
+    }
+    return body;
   }
 
   async stat(key: string): Promise<{ size: number } | null> {

@@ -22,6 +22,7 @@ export enum ErrorCode {
   IdempotencyKeyInUse = 'IDEMPOTENCY_KEY_IN_USE',
   PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
   UnsupportedMediaType = 'UNSUPPORTED_MEDIA_TYPE',
+  RangeNotSatisfiable = 'RANGE_NOT_SATISFIABLE',
   IdempotencyKeyReused = 'IDEMPOTENCY_KEY_REUSED',
   RateLimited = 'RATE_LIMITED',
   BackendUnavailable = 'BACKEND_UNAVAILABLE',
@@ -56,6 +57,8 @@ export function statusForCode(code: ErrorCode): number {
       return 413;
     case ErrorCode.UnsupportedMediaType:
       return 415;
+    case ErrorCode.RangeNotSatisfiable:
+      return 416;
     case ErrorCode.IdempotencyKeyReused:
       return 422;
     case ErrorCode.RateLimited:

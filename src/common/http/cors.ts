@@ -1,7 +1,9 @@
 import type { NextFunction, Request, Response } from 'express';
 
 const ALLOWED_METHODS = 'GET, POST, PATCH, DELETE';
-const ALLOWED_HEADERS = 'Authorization, Content-Type, Idempotency-Key';
+/** Range and the validators are what a browser needs to resume a download or revalidate a copy. */
+const ALLOWED_HEADERS =
+  'Authorization, Content-Type, Idempotency-Key, Range, If-None-Match, If-Range';
 /** Response headers a browser client may read besides the simple ones. */
 const EXPOSED_HEADERS = [
   'Location',
@@ -12,6 +14,10 @@ const EXPOSED_HEADERS = [
   'Idempotent-Replayed',
   'X-Checksum-SHA256',
   'Content-Disposition',
+  'ETag',
+  'Repr-Digest',
+  'Accept-Ranges',
+  'Content-Range',
 ].join(', ');
 
 /**
