@@ -4,12 +4,13 @@ import { LoggerModule } from 'nestjs-pino';
 import { ArtifactsModule } from './artifacts/artifacts.module';
 import { MetadataCacheModule } from './cache/metadata-cache.module';
 import { AccessLog } from './common/http/access-log';
+import { DomainEventsModule } from './common/events/domain-events.module';
 import { AuthGuard } from './common/auth/auth.guard';
 import { RateLimitGuard } from './common/auth/rate-limit.guard';
 import { JwtVerifier } from './common/auth/jwt-verifier';
 import { HttpExceptionFilter } from './common/errors/http-exception.filter';
 import { BodyErrorGuard } from './common/http/deferred-body-parser';
-import { IdempotencyModule } from './common/idempotency/idempotency.module';
+import { IdempotencyModule } from './idempotency/idempotency.module';
 import { createValidationPipe } from './common/validation/validation.pipe';
 import { ComparisonModule } from './comparison/comparison.module';
 import { AppConfig } from './config/app-config';
@@ -40,6 +41,7 @@ export class AppModule {
           forRoutes: [],
         }),
         DatabaseModule,
+        DomainEventsModule,
         StorageModule,
         MlflowModule,
         MetadataCacheModule,

@@ -4,7 +4,7 @@ import type {
   ResponseObject,
 } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { API_PREFIX } from './common/http/api-prefix';
-import { IDEMPOTENCY_HEADER } from './common/idempotency/idempotency.interceptor';
+import { IDEMPOTENCY_HEADER } from './idempotency/idempotency.interceptor';
 
 type Operation = NonNullable<OpenAPIObject['paths'][string]['post']>;
 

@@ -5,7 +5,7 @@ import { Database } from '../src/database/database';
 import { EmbeddedMlflowRegistry } from '../src/mlflow/embedded/embedded-mlflow-registry';
 import { MlflowRegistry } from '../src/mlflow/mlflow-registry';
 import { Stage } from '../src/mlflow/registry-types';
-import { TransitionsService } from '../src/transitions/transitions.service';
+import { IntentReconciler } from '../src/audit/intent-reconciler';
 import { auth, registerVersion } from './support/fixtures';
 import { BASE, createTestApp, removeDir, TestApp } from './support/test-app';
 
@@ -110,7 +110,7 @@ describe('direct stage transitions whose request fails half way (e2e)', () => {
     expect(await transitions('intent-model', 2)).toHaveLength(0);
     expect(await intents()).toBe(1);
 
-    const service = t.app.get(TransitionsService);
+    const service = t.app.get(IntentReconciler);
     await service.reconcileIntents();
     await service.reconcileIntents(); // a second round finds nothing to do
     const entries = await transitions('intent-model', 2);
@@ -128,7 +128,7 @@ describe('direct stage transitions whose request fails half way (e2e)', () => {
     UnreliableRegistry.fail = 'before';
     await stage('intent-model', 1, { stage: 'archived' }).expect(503);
     UnreliableRegistry.fail = null;
-    await t.app.get(TransitionsService).reconcileIntents();
+    await t.app.get(IntentReconciler).reconcileIntents();
     expect(await intents()).toBe(0);
     const entries = await transitions('intent-model', 1);
     expect(entries.map((e: { to_stage: string }) => e.to_stage)).toEqual(['staging']);
@@ -143,7 +143,7 @@ describe('direct stage transitions whose request fails half way (e2e)', () => {
     UnreliableRegistry.fail = 'after';
     await stage('intent-model', 1, { stage: 'archived' }).expect(503);
     // Reading the version fails too while the backend is down: the intent must wait.
-    const service = t.app.get(TransitionsService);
+    const service = t.app.get(IntentReconciler);
     UnreliableRegistry.down = true;
     await service.reconcileIntents();
     expect(await intents()).toBe(1);
@@ -178,7 +178,7 @@ describe('direct stage transitions whose request fails half way (e2e)', () => {
     UnreliableRegistry.fail = 'after';
     await remove(2).expect(503);
     UnreliableRegistry.fail = null;
-    await t.app.get(TransitionsService).reconcileIntents();
+    await t.app.get(IntentReconciler).reconcileIntents();
     expect(await intents()).toBe(0);
     expect(await deleted()).toEqual([2]);
     await request(t.http)

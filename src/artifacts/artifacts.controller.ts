@@ -26,7 +26,7 @@ import { contentRange, etagOf, planDownload } from './download-range';
 import { ApiDownload } from './download.openapi';
 import { ArtifactManifestDto } from './dto/artifact-manifest.dto';
 import { ArtifactFileParams, ArtifactParams } from './dto/artifact-params.dto';
-import { Idempotent } from '../common/idempotency/idempotency.interceptor';
+import { Idempotent } from '../idempotency/idempotency.interceptor';
 
 @ApiTags('artifacts')
 @Controller('artifacts')

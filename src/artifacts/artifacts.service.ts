@@ -1,4 +1,10 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import {
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+  OnModuleInit,
+} from '@nestjs/common';
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
@@ -6,6 +12,7 @@ import type { Caller } from '../common/auth/caller.decorator';
 import { ErrorCode } from '../common/errors/error-code';
 import { RegistryError } from '../common/errors/registry-error';
 import { AppConfig } from '../config/app-config';
+import { IdempotencyHooks } from '../idempotency/idempotency-hooks';
 import type { ParamValue } from '../mlflow/registry-types';
 import { Database, type Db } from '../database/database';
 import { ByteRange, ObjectStorage } from '../storage/object-storage';
@@ -70,7 +77,9 @@ function artifactNotFound(id: string): RegistryError {
 }
 
 @Injectable()
-export class ArtifactsService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ArtifactsService
+  implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown
+{
   private readonly logger = new Logger(ArtifactsService.name);
   private sweeper?: NodeJS.Timeout;
   /** Uploads this process is writing: never swept, however long they take. */
@@ -81,7 +90,13 @@ export class ArtifactsService implements OnApplicationBootstrap, OnApplicationSh
     private readonly storage: ObjectStorage,
     private readonly config: AppConfig,
     private readonly database: Database,
+    private readonly idempotency: IdempotencyHooks,
   ) {}
+
+  /** A repeated idempotent upload is received, compared, then discarded by us. */
+  onModuleInit(): void {
+    this.idempotency.onUploadReplayed((id) => this.discardUpload(id));
+  }
 
   /**
    * Refuses an upload by its headers alone, before a byte of it is read: 415 unless it is

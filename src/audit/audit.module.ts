@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
 import { ApprovalsRepository } from './approvals.repository';
 import { HistoryRepository } from './history.repository';
-import { TransitionIntentsRepository } from './transition-intents.repository';
+import { IntentReconciler } from './intent-reconciler';
+import { IntentsRepository } from './intents.repository';
 
 /** The service's own records of decisions: approval requests and the append-only history. */
 @Module({
-  providers: [ApprovalsRepository, HistoryRepository, TransitionIntentsRepository],
-  exports: [ApprovalsRepository, HistoryRepository, TransitionIntentsRepository],
+  providers: [ApprovalsRepository, HistoryRepository, IntentsRepository, IntentReconciler],
+  exports: [ApprovalsRepository, HistoryRepository, IntentsRepository, IntentReconciler],
 })
 export class AuditModule {}

@@ -1,9 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { alreadyRegistered, ArtifactsService } from '../artifacts/artifacts.service';
-import { ApprovalsService } from '../transitions/approvals.service';
 import { HistoryEvent, HistoryRepository } from '../audit/history.repository';
-import { IntentKind, TransitionIntentsRepository } from '../audit/transition-intents.repository';
 import { MetadataCache } from '../cache/metadata-cache';
 import type { Caller } from '../common/auth/caller.decorator';
 import { ErrorCode } from '../common/errors/error-code';
@@ -54,9 +52,7 @@ export class ModelsService {
     private readonly registry: MlflowRegistry,
     private readonly versions: VersionsService,
     private readonly artifacts: ArtifactsService,
-    private readonly approvals: ApprovalsService,
     private readonly history: HistoryRepository,
-    private readonly intents: TransitionIntentsRepository,
     private readonly cache: MetadataCache,
     private readonly database: Database,
     private readonly locks: ModelLock,
@@ -361,106 +357,6 @@ export class ModelsService {
       await this.cache.invalidateModel(tenant, name);
     }
     return mapModelSummary(await this.versions.getModelRecord(tenant, name));
-  }
-
-  /**
-   * Deletes a model with its versions, their runs and their artifact bytes. Pending approval
-   * requests are cancelled; the history of every version stays, with a 'deleted' entry naming
-   * the admin.
-   */
-  async delete(caller: Caller, name: string): Promise<void> {
-    const { tenant } = caller;
-    const model = await this.registry.getRegisteredModel(tenant, name);
-    const versions = await this.registry.searchModelVersions(tenant, name);
-    await this.remove(caller, name, modelUid(model), versions, 'model deleted', undefined, () =>
-      this.registry.deleteRegisteredModel(tenant, name),
-    );
-  }
-
-  /** Deletes one version, its run and its artifact bytes; its history stays. */
-  async deleteVersion(caller: Caller, name: string, version: number): Promise<void> {
-    const { tenant } = caller;
-    const record = await this.registry.getModelVersion(tenant, name, version);
-    const uid = await this.versions.getModelUid(tenant, name);
-    await this.remove(caller, name, uid, [record], 'version deleted', version, () =>
-      this.registry.deleteModelVersion(tenant, name, version),
-    );
-  }
-
-  /**
-   * The registry deletion first: if it fails, nothing else has changed. Its history entries are
-   * written down as an intent before, and recorded with the intent's removal after, so a process
-   * that dies in between (or a call that failed after deleting) still gets them recorded by the
-   * reconciler. Then what pointed at the deleted versions: pending requests are cancelled, and
-   * runs and bytes that nothing references any more are removed.
-   */
-  private async remove(
-    caller: Caller,
-    name: string,
-    uid: string,
-    versions: ModelVersionRecord[],
-    reason: string,
-    version: number | undefined,
-    deleteInRegistry: () => Promise<void>,
-  ): Promise<void> {
-    const { tenant } = caller;
-    const entries = versions.map((v) =>
-      this.deletedEntry(caller, name, uid, v.version, v.stage, reason),
-    );
-    try {
-      await this.intents.carryOut(
-        {
-          id: randomUUID(),
-          kind: version === undefined ? IntentKind.DeleteModel : IntentKind.DeleteVersion,
-          tenant,
-          model: name,
-          modelUid: uid,
-          version: version ?? 0,
-          from: null,
-          to: null,
-          entries,
-        },
-        deleteInRegistry,
-      );
-    } finally {
-      await this.cache.invalidateModel(tenant, name);
-    }
-    await this.approvals.cancelPendingFor(caller, name, uid, version, reason);
-    for (const v of versions) {
-      if (v.runId === null) continue;
-      await this.registry.deleteRun(tenant, v.runId).catch((err: unknown) => {
-        this.logger.warn({ err, runId: v.runId }, 'could not delete the run of a deleted version');
-      });
-    }
-    await this.artifacts.deleteRegistered(tenant, name, version);
-  }
-
-  private deletedEntry(
-    caller: Caller,
-    name: string,
-    uid: string,
-    version: number,
-    stage: Stage,
-    comment: string,
-  ) {
-    return {
-      tenant_id: caller.tenant,
-      model_name: name,
-      model_uid: uid,
-      version,
-      event: HistoryEvent.Deleted,
-      from_stage: stage,
-      to_stage: null,
-      actor: caller.principal.subject,
-      actor_tenant: caller.principal.tenantId,
-      at: Date.now(),
-      comment,
-      approval_id: null,
-      requested_by: null,
-      requested_by_tenant: null,
-      approved_by: null,
-      approved_by_tenant: null,
-    };
   }
 
   /**

@@ -19,13 +19,17 @@ import { VersionDto } from '../versions/dto/version.dto';
 import { ListModelsQueryDto } from './dto/list-models.query.dto';
 import { ModelDto, ModelListDto, ModelSummaryDto } from './dto/model.dto';
 import { RegisterModelDto } from './dto/register-model.dto';
+import { ModelDeletion } from './deletion/model-deletion.service';
 import { ModelsService } from './models.service';
-import { Idempotent } from '../common/idempotency/idempotency.interceptor';
+import { Idempotent } from '../idempotency/idempotency.interceptor';
 
 @ApiTags('models')
 @Controller('models')
 export class RegistryController {
-  constructor(private readonly models: ModelsService) {}
+  constructor(
+    private readonly models: ModelsService,
+    private readonly deletion: ModelDeletion,
+  ) {}
 
   @Post()
   @Idempotent()
@@ -99,7 +103,7 @@ export class RegistryController {
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   async delete(@CurrentCaller() caller: Caller, @Param() params: ModelParams): Promise<void> {
-    await this.models.delete(caller, params.name);
+    await this.deletion.deleteModel(caller, params.name);
   }
 
   @Delete(':name/versions/:version')
@@ -117,6 +121,6 @@ export class RegistryController {
     @CurrentCaller() caller: Caller,
     @Param() params: VersionParams,
   ): Promise<void> {
-    await this.models.deleteVersion(caller, params.name, params.version);
+    await this.deletion.deleteVersion(caller, params.name, params.version);
   }
 }

@@ -18,7 +18,7 @@ import { ApprovalsService } from './approvals.service';
 import { ApprovalDecisionResultDto, ApprovalDto, ApprovalListDto } from './dto/approval.dto';
 import { ApprovalParams, ListApprovalsQueryDto } from './dto/approval-queries.dto';
 import { ApproveDto, CancelDto, RejectDto } from './dto/decision.dto';
-import { Idempotent } from '../common/idempotency/idempotency.interceptor';
+import { Idempotent } from '../idempotency/idempotency.interceptor';
 
 @ApiTags('approvals')
 @Controller('approvals')

@@ -1,4 +1,10 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import {
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+  OnModuleInit,
+} from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
@@ -14,6 +20,7 @@ import type { PrincipalId } from '../common/auth/principal';
 import { hasPermission, Permission } from '../common/auth/roles';
 import { ErrorCode } from '../common/errors/error-code';
 import { isRegistryError, RegistryError } from '../common/errors/registry-error';
+import { DomainEvents } from '../common/events/domain-events';
 import { AppConfig } from '../config/app-config';
 import { isUniqueViolation } from '../database/unique-violation';
 import { MlflowRegistry } from '../mlflow/mlflow-registry';
@@ -62,7 +69,9 @@ function decodeCursor(token: string): PageCursor {
  * (the registry backend was down) stays `apply_state: pending` and a background retry applies it.
  */
 @Injectable()
-export class ApprovalsService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ApprovalsService
+  implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown
+{
   private readonly logger = new Logger(ApprovalsService.name);
   /**
    * Names this process in the apply claims it takes (see applyApproved): the claim lives in the
@@ -79,6 +88,7 @@ export class ApprovalsService implements OnApplicationBootstrap, OnApplicationSh
     private readonly versions: VersionsService,
     private readonly transitions: TransitionsService,
     private readonly config: AppConfig,
+    private readonly events: DomainEvents,
   ) {}
 
   async request(
@@ -236,8 +246,15 @@ export class ApprovalsService implements OnApplicationBootstrap, OnApplicationSh
     };
   }
 
+  /** A deleted model or version takes its pending requests with it. */
+  onModuleInit(): void {
+    this.events.on('model.deleted', (e) =>
+      this.cancelPendingFor(e.actor, e.model, e.modelUid, e.version, e.reason),
+    );
+  }
+
   /** Cancels the pending requests of a model (or one version) that is being deleted. */
-  async cancelPendingFor(
+  private async cancelPendingFor(
     caller: Caller,
     model: string,
     uid: string,

@@ -25,7 +25,7 @@ import { ApprovalEnvelopeDto } from './dto/approval.dto';
 import { TransitionHistoryDto } from './dto/transition-entry.dto';
 import { TransitionRequestDto } from './dto/transition-request.dto';
 import { TransitionsService } from './transitions.service';
-import { Idempotent } from '../common/idempotency/idempotency.interceptor';
+import { Idempotent } from '../idempotency/idempotency.interceptor';
 
 @ApiTags('transitions')
 @ApiExtraModels(VersionDto, ApprovalEnvelopeDto)

@@ -10,6 +10,5 @@ import { TransitionsService } from './transitions.service';
   imports: [AuditModule, VersionsModule],
   controllers: [TransitionsController, ApprovalsController],
   providers: [TransitionsService, ApprovalsService],
-  exports: [ApprovalsService],
 })
 export class TransitionsModule {}

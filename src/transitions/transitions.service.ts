@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import {
   HistoryEntry,
@@ -6,18 +6,13 @@ import {
   HistoryRepository,
   HistoryRow,
 } from '../audit/history.repository';
-import {
-  entriesOf,
-  IntentKind,
-  TransitionIntentRow,
-  TransitionIntentsRepository,
-} from '../audit/transition-intents.repository';
+import { IntentReconciler } from '../audit/intent-reconciler';
+import { IntentKind, IntentRow, IntentsRepository } from '../audit/intents.repository';
 import { MetadataCache } from '../cache/metadata-cache';
 import type { Caller } from '../common/auth/caller.decorator';
 import type { PrincipalId } from '../common/auth/principal';
 import { ErrorCode } from '../common/errors/error-code';
 import { isRegistryError, RegistryError } from '../common/errors/registry-error';
-import { AppConfig } from '../config/app-config';
 import { KnownModel, MlflowRegistry } from '../mlflow/mlflow-registry';
 import { ModelVersionRecord, RegisteredModelRecord, Stage } from '../mlflow/registry-types';
 import type { VersionDto } from '../versions/dto/version.dto';
@@ -29,9 +24,6 @@ import { tenantOf } from './principals';
 
 /** Stages that several versions may hold at once, and that `archive_existing_versions` clears. */
 const ACTIVE_STAGES: readonly Stage[] = [Stage.Staging, Stage.Production];
-
-/** How long one reconciliation attempt holds an intent (other replicas leave it alone). */
-const RECONCILE_LEASE_MS = 30_000;
 
 interface PlannedTransition {
   archive: boolean;
@@ -58,18 +50,14 @@ export function checkArchiveFlag(stage: Stage, archive: boolean | undefined): vo
 }
 
 @Injectable()
-export class TransitionsService implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger(TransitionsService.name);
-  private timer?: NodeJS.Timeout;
-  private reconciling = false;
-
+export class TransitionsService implements OnModuleInit {
   constructor(
     private readonly registry: MlflowRegistry,
     private readonly versions: VersionsService,
     private readonly history: HistoryRepository,
-    private readonly intents: TransitionIntentsRepository,
+    private readonly intents: IntentsRepository,
+    private readonly reconciler: IntentReconciler,
     private readonly cache: MetadataCache,
-    private readonly config: AppConfig,
   ) {}
 
   /** A transition that needs no approval (none, staging, archived): applied at once. */
@@ -180,38 +168,6 @@ export class TransitionsService implements OnApplicationBootstrap, OnApplication
   }
 
   /** A deletion happened when the backend no longer has the version (or model incarnation). */
-  private async reconcileDeletion(row: TransitionIntentRow): Promise<void> {
-    const { tenant_id: tenant, model_name: model, model_uid: uid, version } = row;
-    let gone: boolean;
-    try {
-      if (row.kind === (IntentKind.DeleteVersion as string)) {
-        await this.registry.getModelVersion(tenant, model, version);
-      }
-      gone = (await this.versions.getModelUid(tenant, model)) !== uid;
-    } catch (err) {
-      if (
-        !isRegistryError(err, ErrorCode.ModelNotFound) &&
-        !isRegistryError(err, ErrorCode.VersionNotFound)
-      ) {
-        throw err;
-      }
-      gone = true;
-    }
-    await this.settle(row, gone, 'a deletion');
-  }
-
-  /** Drops an intent, recording its entries if `happened`; says so when it recorded them. */
-  private async settle(row: TransitionIntentRow, happened: boolean, what: string): Promise<void> {
-    if (!(await this.intents.settle(row.id, happened ? entriesOf(row) : null)) || !happened) {
-      return;
-    }
-    await this.cache.invalidateModel(row.tenant_id, row.model_name);
-    this.logger.warn(
-      { intentId: row.id, tenant: row.tenant_id, model: row.model_name, version: row.version },
-      `recorded ${what} whose request ended before recording it`,
-    );
-  }
-
   /** The audit entries a move of `current` to `stage` makes, incl. the versions it archives. */
   private async plan(
     current: ModelVersionRecord,
@@ -266,51 +222,19 @@ export class TransitionsService implements OnApplicationBootstrap, OnApplication
     }
   }
 
-  onApplicationBootstrap(): void {
-    this.timer = setInterval(() => this.tick(), this.config.approvalRetryIntervalMs);
-    this.timer.unref();
-    this.tick();
-  }
-
-  onApplicationShutdown(): void {
-    if (this.timer) clearInterval(this.timer);
-  }
-
-  private tick(): void {
-    if (this.reconciling) return;
-    this.reconciling = true;
-    void this.reconcileIntents().finally(() => {
-      this.reconciling = false;
+  /** The intents of direct transitions are this module's to settle. */
+  onModuleInit(): void {
+    this.reconciler.register(IntentKind.Transition, {
+      happened: (row) => this.transitionHappened(row),
+      describe: (row) => `a stage transition to ${row.to_stage}`,
     });
   }
 
   /**
-   * Settles the direct transitions whose request ended between asking the backend and
-   * recording the move (a crash, a timeout, a database error): the history gets the move if
-   * the backend shows it happened, and nothing otherwise. Never throws.
+   * Whether a direct transition whose request ended before recording it happened: the history
+   * gets the move if the backend shows it (and no later entry already stands for it).
    */
-  async reconcileIntents(): Promise<void> {
-    let rows: TransitionIntentRow[];
-    try {
-      rows = await this.intents.expired(Date.now(), 50);
-    } catch (err) {
-      this.logger.warn({ err }, 'could not read transition intents to reconcile');
-      return;
-    }
-    for (const row of rows) {
-      try {
-        if (!(await this.intents.claim(row, Date.now(), RECONCILE_LEASE_MS))) continue;
-        await this.reconcile(row);
-      } catch (err) {
-        // The backend or database is down: the intent stays, and the next round tries again.
-        this.logger.warn({ err, intentId: row.id }, 'could not reconcile a transition intent');
-        await this.intents.expire(row.id).catch(() => undefined);
-      }
-    }
-  }
-
-  private async reconcile(row: TransitionIntentRow): Promise<void> {
-    if (row.kind !== (IntentKind.Transition as string)) return this.reconcileDeletion(row);
+  private async transitionHappened(row: IntentRow): Promise<boolean> {
     const { tenant_id: tenant, model_name: model, model_uid: uid, version } = row;
     let stage: Stage | null;
     try {
@@ -330,7 +254,7 @@ export class TransitionsService implements OnApplicationBootstrap, OnApplication
     // Another request recorded a move to the same stage since: its entry stands for it.
     const covered = later.some((e) => e.to_stage === to);
     const happened = stage === to || later.some((e) => e.from_stage === to);
-    await this.settle(row, happened && !covered, `a stage transition to ${to}`);
+    return happened && !covered;
   }
 
   /** One 'transition' entry of the audit trail. */

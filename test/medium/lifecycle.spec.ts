@@ -4,11 +4,13 @@
  * fail per test; the background loops run when a test calls them.
  */
 import { ArtifactsService } from '../../src/artifacts/artifacts.service';
+import { IntentReconciler } from '../../src/audit/intent-reconciler';
 import { ApplyState, ApprovalStatus } from '../../src/audit/approvals.repository';
 import type { Caller } from '../../src/common/auth/caller.decorator';
 import { Role } from '../../src/common/auth/roles';
 import { ErrorCode } from '../../src/common/errors/error-code';
 import { Stage } from '../../src/mlflow/registry-types';
+import { ModelDeletion } from '../../src/registry/deletion/model-deletion.service';
 import { ModelsService } from '../../src/registry/models.service';
 import { ObjectStorage } from '../../src/storage/object-storage';
 import { ApprovalsService } from '../../src/transitions/approvals.service';
@@ -19,6 +21,8 @@ describe('transitions, approvals and deletions (medium)', () => {
   let m: Medium;
   let models: ModelsService;
   let transitions: TransitionsService;
+  let reconciler: IntentReconciler;
+  let deletion: ModelDeletion;
   let approvals: ApprovalsService;
   const alice: Caller = callerOf('alice', [Role.Editor]);
   const bob: Caller = callerOf('bob', [Role.Approver]);
@@ -30,6 +34,8 @@ describe('transitions, approvals and deletions (medium)', () => {
     m = await medium();
     models = m.get(ModelsService);
     transitions = m.get(TransitionsService);
+    reconciler = m.get(IntentReconciler);
+    deletion = m.get(ModelDeletion);
     approvals = m.get(ApprovalsService);
   });
   afterEach(() => m.registry.clear());
@@ -68,8 +74,8 @@ describe('transitions, approvals and deletions (medium)', () => {
       expect(await stageOf(name, 1)).toBe(Stage.Staging);
       expect(await history(name)).toEqual(['registered:->none']);
       expect(await intents()).toHaveLength(1);
-      await transitions.reconcileIntents();
-      await transitions.reconcileIntents();
+      await reconciler.reconcileIntents();
+      await reconciler.reconcileIntents();
       expect(await history(name)).toEqual(['registered:->none', 'transition:none>staging']);
       expect(await intents()).toHaveLength(0);
     });
@@ -80,7 +86,7 @@ describe('transitions, approvals and deletions (medium)', () => {
       await expect(
         transitions.transition(alice, name, 1, { stage: Stage.Staging }),
       ).rejects.toThrow();
-      await transitions.reconcileIntents();
+      await reconciler.reconcileIntents();
       expect(await stageOf(name, 1)).toBe(Stage.None);
       expect(await history(name)).toEqual(['registered:->none']);
       expect(await intents()).toHaveLength(0);
@@ -93,9 +99,9 @@ describe('transitions, approvals and deletions (medium)', () => {
         transitions.transition(alice, name, 1, { stage: Stage.Archived }),
       ).rejects.toThrow();
       m.registry.fail('getModelVersion');
-      await transitions.reconcileIntents();
+      await reconciler.reconcileIntents();
       expect(await intents()).toHaveLength(1);
-      await transitions.reconcileIntents();
+      await reconciler.reconcileIntents();
       expect(await intents()).toHaveLength(0);
       expect(await history(name)).toContain('transition:none>archived');
     });
@@ -177,7 +183,7 @@ describe('transitions, approvals and deletions (medium)', () => {
       const name = await model(2);
       const id = (await approvals.request(alice, name, 2, { stage: Stage.Production })).id;
       const v2 = await m.registry.getModelVersion(tenant, name, 2);
-      await models.deleteVersion(root, name, 2);
+      await deletion.deleteVersion(root, name, 2);
       expect((await approvals.get(tenant, id)).status).toBe(ApprovalStatus.Cancelled);
       expect(
         await m.get<ObjectStorage>(ObjectStorage).stat(`${tenant}/${name}/v2/model.pkl`),
@@ -200,11 +206,11 @@ describe('transitions, approvals and deletions (medium)', () => {
     it('a deletion the backend made but whose call failed is recorded by the reconciler', async () => {
       const name = await model(2);
       m.registry.fail('deleteRegisteredModel', { when: 'after' });
-      await expect(models.delete(root, name)).rejects.toMatchObject({
+      await expect(deletion.deleteModel(root, name)).rejects.toMatchObject({
         code: ErrorCode.BackendUnavailable,
       });
       expect(await history(name)).not.toContain('deleted:none>-');
-      await transitions.reconcileIntents();
+      await reconciler.reconcileIntents();
       expect((await history(name)).filter((e) => e === 'deleted:none>-')).toHaveLength(2);
       expect(await intents()).toHaveLength(0);
     });
@@ -212,8 +218,8 @@ describe('transitions, approvals and deletions (medium)', () => {
     it('a deletion the backend refused changes nothing, and records nothing', async () => {
       const name = await model();
       m.registry.fail('deleteModelVersion', { when: 'before' });
-      await expect(models.deleteVersion(root, name, 1)).rejects.toThrow();
-      await transitions.reconcileIntents();
+      await expect(deletion.deleteVersion(root, name, 1)).rejects.toThrow();
+      await reconciler.reconcileIntents();
       expect(await history(name)).toEqual(['registered:->none']);
       expect(await stageOf(name, 1)).toBe(Stage.None);
     });

@@ -1,8 +1,8 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { ExpressionBuilder, Selectable } from 'kysely';
-import { Database, Db } from '../../database/database';
-import type { DatabaseSchema, IdempotencyKeysTable } from '../../database/schema';
-import { isUniqueViolation } from '../../database/unique-violation';
+import { Database, Db } from '../database/database';
+import type { DatabaseSchema, IdempotencyKeysTable } from '../database/schema';
+import { isUniqueViolation } from '../database/unique-violation';
 
 export type IdempotencyRow = Selectable<IdempotencyKeysTable>;
 

@@ -9,10 +9,10 @@ import {
 import type { Response } from 'express';
 import { createHash, randomUUID } from 'node:crypto';
 import { from, lastValueFrom, Observable } from 'rxjs';
-import { ArtifactsService } from '../../artifacts/artifacts.service';
-import type { AuthenticatedRequest } from '../auth/auth.guard';
-import { ErrorCode } from '../errors/error-code';
-import { RegistryError } from '../errors/registry-error';
+import type { AuthenticatedRequest } from '../common/auth/auth.guard';
+import { ErrorCode } from '../common/errors/error-code';
+import { RegistryError } from '../common/errors/registry-error';
+import { IdempotencyHooks } from './idempotency-hooks';
 import { IdempotencyRepository, IdempotencyRow, IdempotencyScope } from './idempotency.repository';
 
 export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
@@ -67,7 +67,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
 
   constructor(
     private readonly repository: IdempotencyRepository,
-    private readonly artifacts: ArtifactsService,
+    private readonly hooks: IdempotencyHooks,
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
@@ -164,7 +164,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     if (fingerprint === null) {
       // An upload: receive it to learn its files, then drop it whatever they are.
       const answer = (await lastValueFrom(next.handle())) as UploadAnswer;
-      await this.artifacts.discardUpload(answer.artifact_id);
+      await this.hooks.discardReplayedUpload(answer.artifact_id);
       if (uploadFingerprint(answer) !== row.fingerprint) {
         throw this.reused('it was used for an upload of other files');
       }

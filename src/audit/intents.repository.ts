@@ -4,7 +4,7 @@ import { Database, Db } from '../database/database';
 import type { TransitionIntentsTable } from '../database/schema';
 import { HistoryEntry, HistoryRepository } from './history.repository';
 
-export type TransitionIntentRow = Selectable<TransitionIntentsTable>;
+export type IntentRow = Selectable<TransitionIntentsTable>;
 
 /**
  * How long an intent belongs to the request making the change. Its backend calls are bounded
@@ -18,7 +18,7 @@ export enum IntentKind {
   DeleteModel = 'delete_model',
 }
 
-export interface TransitionIntent {
+export interface Intent {
   id: string;
   kind: IntentKind;
   tenant: string;
@@ -32,14 +32,15 @@ export interface TransitionIntent {
 }
 
 /**
- * Direct stage transitions and deletions asked of the registry backend and not recorded yet (an
- * outbox in reverse: the record is written before the external effect). A row lives from just
- * before the backend call to the transaction that appends its entries to history; one left
- * behind means the process died or the call failed in between, and the reconciler
- * (TransitionsService) settles it from what the backend shows.
+ * Changes asked of the registry backend and not recorded yet — direct stage transitions and
+ * deletions (an outbox in reverse: the record is written before the external effect). A row
+ * lives from just before the backend call to the transaction that appends its entries to
+ * history; one left behind means the process died or the call failed in between, and the
+ * IntentReconciler has the intent's owner (transitions, deletion) tell from what the backend
+ * shows whether the change happened.
  */
 @Injectable()
-export class TransitionIntentsRepository {
+export class IntentsRepository {
   constructor(
     private readonly database: Database,
     private readonly history: HistoryRepository,
@@ -49,7 +50,7 @@ export class TransitionIntentsRepository {
     return this.database.db;
   }
 
-  private async insert(intent: TransitionIntent, now: number, leaseMs: number): Promise<void> {
+  private async insert(intent: Intent, now: number, leaseMs: number): Promise<void> {
     await this.db
       .insertInto('transition_intents')
       .values({
@@ -83,7 +84,7 @@ export class TransitionIntentsRepository {
    * (it may still have happened: a timeout) or recording fails, the intent goes to the
    * reconciler at once rather than after its lease, and the error is rethrown.
    */
-  async carryOut(intent: TransitionIntent, change: () => Promise<void>): Promise<void> {
+  async carryOut(intent: Intent, change: () => Promise<void>): Promise<void> {
     await this.insert(intent, Date.now(), INTENT_LEASE_MS);
     try {
       await change();
@@ -116,7 +117,7 @@ export class TransitionIntentsRepository {
   }
 
   /** Intents whose request is over (lease run out), oldest first. */
-  expired(now: number, limit: number): Promise<TransitionIntentRow[]> {
+  expired(now: number, limit: number): Promise<IntentRow[]> {
     return this.db
       .selectFrom('transition_intents')
       .selectAll()
@@ -127,7 +128,7 @@ export class TransitionIntentsRepository {
   }
 
   /** Claims an expired intent for one reconciliation attempt (one replica wins). */
-  async claim(row: TransitionIntentRow, now: number, leaseMs: number): Promise<boolean> {
+  async claim(row: IntentRow, now: number, leaseMs: number): Promise<boolean> {
     const result = await this.db
       .updateTable('transition_intents')
       .set({ lease_until: now + leaseMs })
@@ -138,6 +139,6 @@ export class TransitionIntentsRepository {
   }
 }
 
-export function entriesOf(row: TransitionIntentRow): HistoryEntry[] {
+export function entriesOf(row: IntentRow): HistoryEntry[] {
   return JSON.parse(row.entries) as HistoryEntry[];
 }
