@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { ScheduleModule } from '@nestjs/schedule';
 import { LoggerModule } from 'nestjs-pino';
 import { ArtifactsModule } from './artifacts/artifacts.module';
 import { MetadataCacheModule } from './cache/metadata-cache.module';
@@ -40,6 +41,8 @@ export class AppModule {
           useExisting: true,
           forRoutes: [],
         }),
+        // Background jobs: every interval is registered there and stopped when the app closes.
+        ScheduleModule.forRoot(),
         DatabaseModule,
         DomainEventsModule,
         StorageModule,

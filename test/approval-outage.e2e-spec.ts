@@ -5,7 +5,7 @@ import { Database } from '../src/database/database';
 import { EmbeddedMlflowRegistry } from '../src/mlflow/embedded/embedded-mlflow-registry';
 import { MlflowRegistry } from '../src/mlflow/mlflow-registry';
 import { Stage } from '../src/mlflow/registry-types';
-import { ApprovalsService } from '../src/transitions/approvals.service';
+import { ApprovalApplier } from '../src/transitions/approval-applier';
 import { auth, registerVersion } from './support/fixtures';
 import { BASE, createTestApp, removeDir, TestApp } from './support/test-app';
 
@@ -167,7 +167,7 @@ describe('an approval while the registry backend is down (e2e)', () => {
 
     // Either this call or the background loop (which may hold the row's apply lease right now)
     // applies it; wait for whichever does.
-    await t.app.get(ApprovalsService).retryUnapplied();
+    await t.app.get(ApprovalApplier).retryUnapplied();
     let approval = await request(t.http)
       .get(`${BASE}/approvals/${id}`)
       .set(...auth(viewer));

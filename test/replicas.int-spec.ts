@@ -5,7 +5,7 @@ import { Database } from '../src/database/database';
 import { EmbeddedMlflowRegistry } from '../src/mlflow/embedded/embedded-mlflow-registry';
 import { MlflowRegistry } from '../src/mlflow/mlflow-registry';
 import { Stage } from '../src/mlflow/registry-types';
-import { ApprovalsService } from '../src/transitions/approvals.service';
+import { ApprovalApplier } from '../src/transitions/approval-applier';
 import { auth, registerVersion } from './support/fixtures';
 import { freshDatabase, stack, stackService, uniqueNamespace } from './support/stack';
 import { BASE, createTestApp, removeDir, tempDataDir, TestApp } from './support/test-app';
@@ -281,7 +281,7 @@ describe('two replicas of one deployment (PostgreSQL + Redis)', () => {
       .execute();
     // And on top of the loops, both replicas' retries by hand, side by side.
     await Promise.all(
-      Array.from({ length: 6 }, (_, i) => (i % 2 === 0 ? a : b).app.get(ApprovalsService)).map(
+      Array.from({ length: 6 }, (_, i) => (i % 2 === 0 ? a : b).app.get(ApprovalApplier)).map(
         (service) => service.retryUnapplied(),
       ),
     );

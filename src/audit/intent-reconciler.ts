@@ -1,5 +1,7 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { MetadataCache } from '../cache/metadata-cache';
+import { scheduleEvery, singleFlight } from '../common/scheduling/periodic';
 import { AppConfig } from '../config/app-config';
 import { entriesOf, IntentKind, IntentRow, IntentsRepository } from './intents.repository';
 
@@ -24,38 +26,29 @@ export interface IntentOwner {
  * intent. The features own their kinds (`register`): this module knows none of them.
  */
 @Injectable()
-export class IntentReconciler implements OnApplicationBootstrap, OnApplicationShutdown {
+export class IntentReconciler implements OnApplicationBootstrap {
   private readonly logger = new Logger(IntentReconciler.name);
   private readonly owners = new Map<IntentKind, IntentOwner>();
-  private timer?: NodeJS.Timeout;
-  private reconciling = false;
 
   constructor(
     private readonly intents: IntentsRepository,
     private readonly cache: MetadataCache,
     private readonly config: AppConfig,
+    private readonly scheduler: SchedulerRegistry,
   ) {}
 
   register(kind: IntentKind, owner: IntentOwner): void {
     this.owners.set(kind, owner);
   }
 
+  /** Every APPROVAL_RETRY_INTERVAL_MS, and once at start. */
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => this.tick(), this.config.approvalRetryIntervalMs);
-    this.timer.unref();
-    this.tick();
-  }
-
-  onApplicationShutdown(): void {
-    if (this.timer) clearInterval(this.timer);
-  }
-
-  private tick(): void {
-    if (this.reconciling) return;
-    this.reconciling = true;
-    void this.reconcileIntents().finally(() => {
-      this.reconciling = false;
-    });
+    scheduleEvery(
+      this.scheduler,
+      'intent-reconciler',
+      this.config.approvalRetryIntervalMs,
+      singleFlight('intent reconciler', () => this.reconcileIntents()),
+    );
   }
 
   /** One round: every intent whose request is over, oldest first (50 at most). Never throws. */

@@ -1,4 +1,5 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
+import { Interval } from '@nestjs/schedule';
 import type { ExpressionBuilder, Selectable } from 'kysely';
 import { Database, Db } from '../database/database';
 import type { DatabaseSchema, IdempotencyKeysTable } from '../database/schema';
@@ -37,9 +38,8 @@ const SWEEP_INTERVAL_MS = 60 * 60 * 1000;
  * row is the lock, so replicas sharing the database agree on who runs a request.
  */
 @Injectable()
-export class IdempotencyRepository implements OnApplicationBootstrap, OnApplicationShutdown {
+export class IdempotencyRepository {
   private readonly logger = new Logger(IdempotencyRepository.name);
-  private sweeper?: NodeJS.Timeout;
 
   constructor(private readonly database: Database) {}
 
@@ -146,16 +146,8 @@ export class IdempotencyRepository implements OnApplicationBootstrap, OnApplicat
       .executeTakeFirst();
   }
 
-  onApplicationBootstrap(): void {
-    this.sweeper = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS);
-    this.sweeper.unref();
-  }
-
-  onApplicationShutdown(): void {
-    if (this.sweeper) clearInterval(this.sweeper);
-  }
-
-  /** Drops expired keys (a claim also replaces an expired key it meets). */
+  /** Drops expired keys, hourly (a claim also replaces an expired key it meets). Never throws. */
+  @Interval('idempotency-key-sweep', SWEEP_INTERVAL_MS)
   async sweep(now = Date.now()): Promise<void> {
     try {
       await this.db.deleteFrom('idempotency_keys').where('expires_at', '<', now).execute();

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { VersionsModule } from '../versions/versions.module';
+import { ApprovalApplier } from './approval-applier';
 import { ApprovalsController } from './approvals.controller';
 import { ApprovalsService } from './approvals.service';
 import { TransitionsController } from './transitions.controller';
@@ -9,6 +10,6 @@ import { TransitionsService } from './transitions.service';
 @Module({
   imports: [AuditModule, VersionsModule],
   controllers: [TransitionsController, ApprovalsController],
-  providers: [TransitionsService, ApprovalsService],
+  providers: [TransitionsService, ApprovalsService, ApprovalApplier],
 })
 export class TransitionsModule {}

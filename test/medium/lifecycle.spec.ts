@@ -13,6 +13,7 @@ import { Stage } from '../../src/mlflow/registry-types';
 import { ModelDeletion } from '../../src/registry/deletion/model-deletion.service';
 import { ModelsService } from '../../src/registry/models.service';
 import { ObjectStorage } from '../../src/storage/object-storage';
+import { ApprovalApplier } from '../../src/transitions/approval-applier';
 import { ApprovalsService } from '../../src/transitions/approvals.service';
 import { TransitionsService } from '../../src/transitions/transitions.service';
 import { callerOf, Medium, medium, uploadRequest } from '../support/medium';
@@ -24,6 +25,7 @@ describe('transitions, approvals and deletions (medium)', () => {
   let reconciler: IntentReconciler;
   let deletion: ModelDeletion;
   let approvals: ApprovalsService;
+  let applier: ApprovalApplier;
   const alice: Caller = callerOf('alice', [Role.Editor]);
   const bob: Caller = callerOf('bob', [Role.Approver]);
   const root: Caller = callerOf('root', [Role.Admin]);
@@ -37,6 +39,7 @@ describe('transitions, approvals and deletions (medium)', () => {
     reconciler = m.get(IntentReconciler);
     deletion = m.get(ModelDeletion);
     approvals = m.get(ApprovalsService);
+    applier = m.get(ApprovalApplier);
   });
   afterEach(() => m.registry.clear());
   afterAll(() => m.close());
@@ -122,8 +125,8 @@ describe('transitions, approvals and deletions (medium)', () => {
       });
       expect(result.version).toBeNull();
       expect(await stageOf(name, 1)).toBe(Stage.None);
-      await approvals.retryUnapplied();
-      await approvals.retryUnapplied();
+      await applier.retryUnapplied();
+      await applier.retryUnapplied();
       expect(await stageOf(name, 1)).toBe(Stage.Production);
       expect((await approvals.get(tenant, id)).apply_state).toBe(ApplyState.Applied);
       expect((await history(name)).filter((e) => e === 'transition:none>production')).toHaveLength(
@@ -138,7 +141,7 @@ describe('transitions, approvals and deletions (medium)', () => {
       const id = await requestProduction(name, 2);
       m.registry.fail('transitionModelVersionStage', { when: 'after' });
       await approvals.approve(bob, id, 'ok');
-      await approvals.retryUnapplied();
+      await applier.retryUnapplied();
       expect(await stageOf(name, 2)).toBe(Stage.Production);
       expect(await stageOf(name, 1)).toBe(Stage.Archived);
       expect(await history(name, 2)).toEqual([
@@ -173,7 +176,7 @@ describe('transitions, approvals and deletions (medium)', () => {
       m.registry.fail('transitionModelVersionStage');
       await approvals.approve(bob, id, undefined);
       await m.registry.deleteModelVersion(tenant, name, 2);
-      await approvals.retryUnapplied();
+      await applier.retryUnapplied();
       expect((await approvals.get(tenant, id)).apply_state).toBe(ApplyState.Abandoned);
     });
   });

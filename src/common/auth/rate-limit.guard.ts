@@ -1,4 +1,5 @@
-import { CanActivate, ExecutionContext, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { Interval } from '@nestjs/schedule';
 import type { Response } from 'express';
 import { AppConfig } from '../../config/app-config';
 import { ErrorCode } from '../errors/error-code';
@@ -23,7 +24,7 @@ const PRUNE_INTERVAL_MS = 60_000;
  * this process: with N replicas behind a balancer a user gets up to N times the limit.
  */
 @Injectable()
-export class RateLimitGuard implements CanActivate, OnApplicationShutdown {
+export class RateLimitGuard implements CanActivate {
   private readonly buckets = new Map<string, Bucket>();
   /**
    * A principal's bucket key, made once: a remembered token yields the same (frozen) principal
@@ -33,16 +34,11 @@ export class RateLimitGuard implements CanActivate, OnApplicationShutdown {
   private readonly limit: number;
   private readonly limitHeader: string;
   private readonly perMs: number;
-  private readonly pruner?: NodeJS.Timeout;
 
   constructor(config: AppConfig) {
     this.limit = config.rateLimitPerMinute;
     this.limitHeader = String(this.limit);
     this.perMs = this.limit / 60_000;
-    if (this.limit > 0) {
-      this.pruner = setInterval(() => this.prune(Date.now()), PRUNE_INTERVAL_MS);
-      this.pruner.unref();
-    }
   }
 
   canActivate(context: ExecutionContext): boolean {
@@ -80,11 +76,9 @@ export class RateLimitGuard implements CanActivate, OnApplicationShutdown {
     return true;
   }
 
-  onApplicationShutdown(): void {
-    if (this.pruner) clearInterval(this.pruner);
-  }
-
-  private prune(now: number): void {
+  /** Drops the buckets idle long enough to be full again. */
+  @Interval('rate-limit-prune', PRUNE_INTERVAL_MS)
+  prune(now = Date.now()): void {
     for (const [key, bucket] of this.buckets) {
       if (bucket.tokens + (now - bucket.updated) * this.perMs >= this.limit) {
         this.buckets.delete(key);
