@@ -3,7 +3,7 @@ import { ErrorCode } from '../../common/errors/error-code';
 import { RegistryError } from '../../common/errors/registry-error';
 import { Database, Db } from '../../database/database';
 import { isUniqueViolation } from '../../database/unique-violation';
-import { MlflowRegistry } from '../mlflow-registry';
+import { KnownModel, MlflowRegistry } from '../mlflow-registry';
 import { modelNotFound, runNotFound, versionNotFound } from '../registry-errors';
 import {
   ModelVersionRecord,
@@ -30,6 +30,10 @@ import { EmbeddedRunStore } from './embedded-run-store';
  * UPDATE), so two of them on one model (two transitions archiving each other's versions, a
  * deletion and a new version) run one after the other, as they do on SQLite, where one
  * connection serialises them. Version numbers come from an atomic increment.
+ *
+ * The port's `known` model is taken and not used: the model's row is read in the same database
+ * either way (a local indexed read, or the row lock a write must take), and its id, which the
+ * record does not carry, is what the queries need.
  */
 @Injectable()
 export class EmbeddedMlflowRegistry extends MlflowRegistry {
@@ -117,6 +121,7 @@ export class EmbeddedMlflowRegistry extends MlflowRegistry {
     tenant: string,
     name: string,
     input: { description: string },
+    _known?: KnownModel,
   ): Promise<RegisteredModelRecord> {
     const model = await this.queries.findModel(this.db, tenant, name);
     await this.db
@@ -132,6 +137,7 @@ export class EmbeddedMlflowRegistry extends MlflowRegistry {
     name: string,
     key: string,
     value: string,
+    _known?: KnownModel,
   ): Promise<void> {
     const model = await this.queries.findModel(this.db, tenant, name);
     await this.db
@@ -141,7 +147,12 @@ export class EmbeddedMlflowRegistry extends MlflowRegistry {
       .execute();
   }
 
-  async deleteRegisteredModelTag(tenant: string, name: string, key: string): Promise<void> {
+  async deleteRegisteredModelTag(
+    tenant: string,
+    name: string,
+    key: string,
+    _known?: KnownModel,
+  ): Promise<void> {
     const model = await this.queries.findModel(this.db, tenant, name);
     await this.db
       .deleteFrom('reg_model_tags')
@@ -150,7 +161,7 @@ export class EmbeddedMlflowRegistry extends MlflowRegistry {
       .execute();
   }
 
-  async deleteRegisteredModel(tenant: string, name: string): Promise<void> {
+  async deleteRegisteredModel(tenant: string, name: string, _known?: KnownModel): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       const model = await this.queries.lockModel(trx, tenant, name);
       await trx.deleteFrom('reg_version_tags').where('model_id', '=', model.id).execute();
@@ -164,6 +175,7 @@ export class EmbeddedMlflowRegistry extends MlflowRegistry {
     tenant: string,
     name: string,
     input: { source: string; runId?: string; description?: string; tags?: Record<string, string> },
+    _known?: KnownModel,
   ): Promise<ModelVersionRecord> {
     const now = Date.now();
     const version = await this.db.transaction().execute(async (trx) => {
@@ -223,6 +235,7 @@ export class EmbeddedMlflowRegistry extends MlflowRegistry {
     tenant: string,
     name: string,
     version: number,
+    _known?: KnownModel,
   ): Promise<ModelVersionRecord> {
     const model = await this.queries.findModel(this.db, tenant, name);
     const row = await this.db
@@ -240,6 +253,7 @@ export class EmbeddedMlflowRegistry extends MlflowRegistry {
     tenant: string,
     name: string,
     filter: { stage?: Stage } = {},
+    _known?: KnownModel,
   ): Promise<ModelVersionRecord[]> {
     const model = await this.queries.findModel(this.db, tenant, name);
     let q = this.db
@@ -256,6 +270,7 @@ export class EmbeddedMlflowRegistry extends MlflowRegistry {
     name: string,
     version: number,
     input: { description: string },
+    _known?: KnownModel,
   ): Promise<ModelVersionRecord> {
     const model = await this.queries.findModel(this.db, tenant, name);
     const result = await this.db
@@ -274,6 +289,7 @@ export class EmbeddedMlflowRegistry extends MlflowRegistry {
     version: number,
     key: string,
     value: string,
+    _known?: KnownModel,
   ): Promise<void> {
     const model = await this.queries.findModel(this.db, tenant, name);
     await this.queries.requireVersion(this.db, model, version);
@@ -289,6 +305,7 @@ export class EmbeddedMlflowRegistry extends MlflowRegistry {
     name: string,
     version: number,
     key: string,
+    _known?: KnownModel,
   ): Promise<void> {
     const model = await this.queries.findModel(this.db, tenant, name);
     await this.queries.requireVersion(this.db, model, version);
@@ -306,6 +323,7 @@ export class EmbeddedMlflowRegistry extends MlflowRegistry {
     version: number,
     stage: Stage,
     archiveExistingVersions: boolean,
+    _known?: KnownModel,
   ): Promise<ModelVersionRecord> {
     const now = Date.now();
     await this.db.transaction().execute(async (trx) => {
@@ -335,7 +353,12 @@ export class EmbeddedMlflowRegistry extends MlflowRegistry {
     return this.getModelVersion(tenant, name, version);
   }
 
-  async deleteModelVersion(tenant: string, name: string, version: number): Promise<void> {
+  async deleteModelVersion(
+    tenant: string,
+    name: string,
+    version: number,
+    _known?: KnownModel,
+  ): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       const model = await this.queries.lockModel(trx, tenant, name);
       await this.queries.requireVersion(trx, model, version);

@@ -138,8 +138,9 @@ export class MlflowHttpRegistry extends MlflowRegistry {
     tenant: string,
     name: string,
     input: { description: string },
+    known?: KnownModel,
   ): Promise<RegisteredModelRecord> {
-    await this.models.fetch(tenant, name);
+    await this.models.check(tenant, name, known);
     await this.models.onModel(tenant, name, (mlflowName) =>
       this.client.patch('registered-models/update', {
         name: mlflowName,
@@ -155,29 +156,36 @@ export class MlflowHttpRegistry extends MlflowRegistry {
     name: string,
     key: string,
     value: string,
+    known?: KnownModel,
   ): Promise<void> {
-    await this.models.fetch(tenant, name);
+    await this.models.check(tenant, name, known);
     await this.models.onModel(tenant, name, (mlflowName) =>
       this.client.post('registered-models/set-tag', { name: mlflowName, key, value }, 'idempotent'),
     );
   }
 
-  async deleteRegisteredModelTag(tenant: string, name: string, key: string): Promise<void> {
-    await this.models.fetch(tenant, name);
+  async deleteRegisteredModelTag(
+    tenant: string,
+    name: string,
+    key: string,
+    known?: KnownModel,
+  ): Promise<void> {
+    await this.models.check(tenant, name, known);
     try {
       await this.client.delete('registered-models/delete-tag', {
         name: this.mlflowName(tenant, name),
         key,
       });
     } catch (err) {
-      // A tag that is not there is already deleted.
-      if (isCode(err, 'RESOURCE_DOES_NOT_EXIST')) return;
-      throw err;
+      if (!isCode(err, 'RESOURCE_DOES_NOT_EXIST')) throw err;
+      // A tag that is not there is already deleted; a model that is not there (only possible
+      // when its lookup was skipped) is not found.
+      if (this.models.trusts(name, known)) await this.models.fetch(tenant, name);
     }
   }
 
-  async deleteRegisteredModel(tenant: string, name: string): Promise<void> {
-    await this.models.fetch(tenant, name);
+  async deleteRegisteredModel(tenant: string, name: string, known?: KnownModel): Promise<void> {
+    await this.models.check(tenant, name, known);
     await this.models.onModel(tenant, name, (mlflowName) =>
       this.client.delete('registered-models/delete', { name: mlflowName }),
     );
@@ -217,8 +225,18 @@ export class MlflowHttpRegistry extends MlflowRegistry {
     tenant: string,
     name: string,
     version: number,
+    known?: KnownModel,
   ): Promise<ModelVersionRecord> {
-    return (await this.getModelVersionWithModel(tenant, name, version)).version;
+    if (!this.models.trusts(name, known)) {
+      return (await this.getModelVersionWithModel(tenant, name, version)).version;
+    }
+    return this.models.onVersion(tenant, name, version, async (mlflowName) => {
+      const { model_version } = await this.client.get<{ model_version: MlflowModelVersion }>(
+        'model-versions/get',
+        { name: mlflowName, version: String(version) },
+      );
+      return toVersion(model_version);
+    });
   }
 
   /**
@@ -299,8 +317,9 @@ export class MlflowHttpRegistry extends MlflowRegistry {
     name: string,
     version: number,
     input: { description: string },
+    known?: KnownModel,
   ): Promise<ModelVersionRecord> {
-    await this.models.fetch(tenant, name);
+    await this.models.check(tenant, name, known);
     return this.models.onVersion(tenant, name, version, async (mlflowName) => {
       const { model_version } = await this.client.patch<{ model_version: MlflowModelVersion }>(
         'model-versions/update',
@@ -316,8 +335,9 @@ export class MlflowHttpRegistry extends MlflowRegistry {
     version: number,
     key: string,
     value: string,
+    known?: KnownModel,
   ): Promise<void> {
-    await this.models.fetch(tenant, name);
+    await this.models.check(tenant, name, known);
     await this.models.onVersion(tenant, name, version, (mlflowName) =>
       this.client.post(
         'model-versions/set-tag',
@@ -332,9 +352,10 @@ export class MlflowHttpRegistry extends MlflowRegistry {
     name: string,
     version: number,
     key: string,
+    known?: KnownModel,
   ): Promise<void> {
     // The version must exist; a tag that is not there is already deleted.
-    await this.getModelVersion(tenant, name, version);
+    await this.getModelVersion(tenant, name, version, known);
     try {
       await this.client.delete('model-versions/delete-tag', {
         name: this.mlflowName(tenant, name),
@@ -376,8 +397,13 @@ export class MlflowHttpRegistry extends MlflowRegistry {
     });
   }
 
-  async deleteModelVersion(tenant: string, name: string, version: number): Promise<void> {
-    await this.models.fetch(tenant, name);
+  async deleteModelVersion(
+    tenant: string,
+    name: string,
+    version: number,
+    known?: KnownModel,
+  ): Promise<void> {
+    await this.models.check(tenant, name, known);
     await this.models.onVersion(tenant, name, version, (mlflowName) =>
       this.client.delete('model-versions/delete', { name: mlflowName, version: String(version) }),
     );

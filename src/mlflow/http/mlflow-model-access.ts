@@ -35,11 +35,16 @@ export class MlflowModelAccess {
    * from this registry (MLflow still answers "does not exist" should it be gone since).
    */
   async check(tenant: string, name: string, known?: KnownModel): Promise<void> {
-    if (known !== undefined && known.model.name === name) {
+    if (this.trusts(name, known)) {
       this.tenancy.mlflowName(tenant, name); // the same validation as a lookup
       return;
     }
     await this.fetch(tenant, name);
+  }
+
+  /** Whether `check` skips the lookup: a call that must still tell a gone model apart asks. */
+  trusts(name: string, known?: KnownModel): known is KnownModel {
+    return known !== undefined && known.model.name === name;
   }
 
   /**
