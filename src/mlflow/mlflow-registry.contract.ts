@@ -290,6 +290,76 @@ export function describeMlflowRegistryContract(
         );
       });
 
+      it('takes the model on every other call on it, and still finds a model deleted since', async () => {
+        const name = await newModel({ drop: 'me' });
+        const known = { model: await registry.getRegisteredModel(tenant, name) };
+        const updated = await registry.updateRegisteredModel(
+          tenant,
+          name,
+          { description: 'new words' },
+          known,
+        );
+        expect(updated.description).toBe('new words');
+        await registry.setRegisteredModelTag(tenant, name, 'added', 'v', known);
+        await registry.deleteRegisteredModelTag(tenant, name, 'drop', known);
+        await registry.deleteRegisteredModelTag(tenant, name, 'never-set', known);
+        expect((await registry.getRegisteredModel(tenant, name)).tags).toEqual({ added: 'v' });
+
+        await newVersion(name, { tags: { a: '1' } });
+        await newVersion(name);
+        expect(await registry.getModelVersion(tenant, name, 1, known)).toEqual(
+          await registry.getModelVersion(tenant, name, 1),
+        );
+        await expectCode(
+          registry.getModelVersion(tenant, name, 9, known),
+          ErrorCode.VersionNotFound,
+        );
+        const described = await registry.updateModelVersion(
+          tenant,
+          name,
+          1,
+          { description: 'retrained' },
+          known,
+        );
+        expect(described).toEqual(await registry.getModelVersion(tenant, name, 1));
+        expect(described.description).toBe('retrained');
+        await registry.setModelVersionTag(tenant, name, 1, 'b', '2', known);
+        await registry.deleteModelVersionTag(tenant, name, 1, 'a', known);
+        await registry.deleteModelVersionTag(tenant, name, 1, 'never-set', known);
+        expect((await registry.getModelVersion(tenant, name, 1)).tags).toEqual({ b: '2' });
+        await expectCode(
+          registry.setModelVersionTag(tenant, name, 9, 'x', 'y', known),
+          ErrorCode.VersionNotFound,
+        );
+        await expectCode(
+          registry.deleteModelVersionTag(tenant, name, 9, 'x', known),
+          ErrorCode.VersionNotFound,
+        );
+        await registry.deleteModelVersion(tenant, name, 2, known);
+        await expectCode(registry.getModelVersion(tenant, name, 2), ErrorCode.VersionNotFound);
+        await expectCode(
+          registry.deleteModelVersion(tenant, name, 2, known),
+          ErrorCode.VersionNotFound,
+        );
+
+        await registry.deleteRegisteredModel(tenant, name, known);
+        await expectCode(registry.getRegisteredModel(tenant, name), ErrorCode.ModelNotFound);
+        for (const call of [
+          () => registry.updateRegisteredModel(tenant, name, { description: 'x' }, known),
+          () => registry.setRegisteredModelTag(tenant, name, 'k', 'v', known),
+          () => registry.deleteRegisteredModelTag(tenant, name, 'added', known),
+          () => registry.deleteRegisteredModelTag(tenant, name, 'never-set', known),
+          () => registry.deleteRegisteredModel(tenant, name, known),
+          () => registry.getModelVersion(tenant, name, 1, known),
+          () => registry.updateModelVersion(tenant, name, 1, { description: 'x' }, known),
+          () => registry.setModelVersionTag(tenant, name, 1, 'k', 'v', known),
+          () => registry.deleteModelVersionTag(tenant, name, 1, 'b', known),
+          () => registry.deleteModelVersion(tenant, name, 1, known),
+        ]) {
+          await expectCode(call(), ErrorCode.ModelNotFound);
+        }
+      });
+
       it('updates a version’s description and tags', async () => {
         const name = await newModel();
         await newVersion(name, { tags: { a: '1', b: '2' } });

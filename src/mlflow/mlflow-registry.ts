@@ -13,6 +13,12 @@ import type {
  * again to check that it exists in that tenant; a model deleted in between still fails with
  * MODEL_NOT_FOUND (or, for a search, finds no versions). Only ever pass a record this registry
  * returned for this tenant and name.
+ *
+ * Every call on an existing model takes it as its last, optional argument, except the two that
+ * answer the model itself (getRegisteredModel, getModelVersionWithModel): there the lookup is
+ * the answer. Over HTTP it saves a `registered-models/get` per call (the round trips
+ * `src/registry/mlflow-round-trips.int-spec.ts` counts); the embedded store's lookup is a local
+ * read it needs anyway.
  */
 export interface KnownModel {
   model: RegisteredModelRecord;
@@ -62,6 +68,7 @@ export abstract class MlflowRegistry {
     tenant: string,
     name: string,
     input: { description: string },
+    known?: KnownModel,
   ): Promise<RegisteredModelRecord>;
 
   abstract setRegisteredModelTag(
@@ -69,12 +76,19 @@ export abstract class MlflowRegistry {
     name: string,
     key: string,
     value: string,
+    known?: KnownModel,
   ): Promise<void>;
 
-  abstract deleteRegisteredModelTag(tenant: string, name: string, key: string): Promise<void>;
+  /** A tag the model does not have is already deleted (no error). */
+  abstract deleteRegisteredModelTag(
+    tenant: string,
+    name: string,
+    key: string,
+    known?: KnownModel,
+  ): Promise<void>;
 
   /** Deletes the model and all its versions. */
-  abstract deleteRegisteredModel(tenant: string, name: string): Promise<void>;
+  abstract deleteRegisteredModel(tenant: string, name: string, known?: KnownModel): Promise<void>;
 
   /**
    * Creates the next version (1, 2, 3, ... per model; never reusing a number) in stage `none`.
@@ -91,6 +105,7 @@ export abstract class MlflowRegistry {
     tenant: string,
     name: string,
     version: number,
+    known?: KnownModel,
   ): Promise<ModelVersionRecord>;
 
   /** Every version of one model, oldest first, optionally only those in one stage. */
@@ -106,6 +121,7 @@ export abstract class MlflowRegistry {
     name: string,
     version: number,
     input: { description: string },
+    known?: KnownModel,
   ): Promise<ModelVersionRecord>;
 
   abstract setModelVersionTag(
@@ -114,13 +130,16 @@ export abstract class MlflowRegistry {
     version: number,
     key: string,
     value: string,
+    known?: KnownModel,
   ): Promise<void>;
 
+  /** A tag the version does not have is already deleted (no error). */
   abstract deleteModelVersionTag(
     tenant: string,
     name: string,
     version: number,
     key: string,
+    known?: KnownModel,
   ): Promise<void>;
 
   /**
@@ -138,7 +157,12 @@ export abstract class MlflowRegistry {
     known?: KnownModel,
   ): Promise<ModelVersionRecord>;
 
-  abstract deleteModelVersion(tenant: string, name: string, version: number): Promise<void>;
+  abstract deleteModelVersion(
+    tenant: string,
+    name: string,
+    version: number,
+    known?: KnownModel,
+  ): Promise<void>;
 
   /**
    * A run holding a version's metrics and parameters (MLflow: runs/create + runs/log-batch).

@@ -1,4 +1,4 @@
-import { isMlflowPageToken } from './mlflow-http-registry';
+import { isMlflowPageToken } from './mlflow-mapper';
 
 describe('isMlflowPageToken', () => {
   it('accepts the tokens MLflow issues (base64 of {"offset": N})', () => {

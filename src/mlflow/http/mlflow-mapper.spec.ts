@@ -1,0 +1,81 @@
+import { Stage } from '../registry-types';
+import { stageFromMlflow, STAGE_TO_MLFLOW, toModel, toVersion } from './mlflow-mapper';
+
+describe('MLflow payload mapping', () => {
+  it('maps stages both ways, reading MLflow’s in any case and a missing one as none', () => {
+    for (const stage of Object.values(Stage)) {
+      expect(stageFromMlflow(STAGE_TO_MLFLOW[stage])).toBe(stage);
+    }
+    expect(stageFromMlflow('PRODUCTION')).toBe(Stage.Production);
+    expect(stageFromMlflow(undefined)).toBe(Stage.None);
+    expect(stageFromMlflow('something-new')).toBe(Stage.None);
+  });
+
+  it('reads a model under its own name, without the tenancy tags, newest version per stage', () => {
+    const model = toModel({
+      name: 'prod.eu~acme~churn.v2',
+      description: 'd',
+      creation_timestamp: '1700000000000',
+      last_updated_timestamp: 1700000000500,
+      tags: [
+        { key: 'registry.tenant', value: 'acme' },
+        { key: 'registry.namespace', value: 'prod.eu' },
+        { key: 'registry.model_uid', value: 'u-1' },
+        { key: 'team' },
+      ],
+      latest_versions: [
+        { name: 'prod.eu~acme~churn.v2', version: '2', current_stage: 'Staging' },
+        { name: 'prod.eu~acme~churn.v2', version: '10', current_stage: 'Staging' },
+        { name: 'prod.eu~acme~churn.v2', version: '3', current_stage: 'Production' },
+      ],
+    });
+    expect(model).toEqual({
+      name: 'churn.v2',
+      description: 'd',
+      tags: { 'registry.model_uid': 'u-1', team: '' },
+      createdAt: 1700000000000,
+      lastUpdatedAt: 1700000000500,
+      latestVersions: [
+        { stage: Stage.Staging, version: 10 },
+        { stage: Stage.Production, version: 3 },
+      ],
+    });
+  });
+
+  it('fills what MLflow leaves out of a model', () => {
+    expect(toModel({ name: 'acme~m' })).toEqual({
+      name: 'm',
+      description: '',
+      tags: {},
+      createdAt: 0,
+      lastUpdatedAt: 0,
+      latestVersions: [],
+    });
+  });
+
+  it('reads a version with its number, stage and run, and no run when MLflow says ""', () => {
+    const version = {
+      name: 'acme~churn',
+      version: '3',
+      current_stage: 'Archived',
+      source: 's3://b/acme/churn/v3/model.pkl',
+      run_id: 'abc123',
+      creation_timestamp: 5,
+      last_updated_timestamp: 'not a number',
+      tags: [{ key: 'a', value: '1' }],
+    };
+    expect(toVersion(version)).toEqual({
+      name: 'churn',
+      version: 3,
+      stage: Stage.Archived,
+      description: '',
+      source: 's3://b/acme/churn/v3/model.pkl',
+      runId: 'abc123',
+      tags: { a: '1' },
+      createdAt: 5,
+      lastUpdatedAt: 0,
+    });
+    expect(toVersion({ ...version, run_id: '' }).runId).toBeNull();
+    expect(toVersion({ name: 'acme~churn', version: '1' }).runId).toBeNull();
+  });
+});

@@ -1,0 +1,139 @@
+import { LatestVersion, ModelVersionRecord, RegisteredModelRecord, Stage } from '../registry-types';
+import { isTenancyTag, plainName } from './mlflow-tenancy';
+
+// ---- MLflow's JSON shapes (only the fields we read) -------------------------------------------
+
+export interface MlflowTag {
+  key: string;
+  value?: string;
+}
+
+export interface MlflowModelVersion {
+  name: string;
+  version: string;
+  creation_timestamp?: number | string;
+  last_updated_timestamp?: number | string;
+  current_stage?: string;
+  description?: string;
+  source?: string;
+  run_id?: string;
+  tags?: MlflowTag[];
+}
+
+export interface MlflowRegisteredModel {
+  name: string;
+  creation_timestamp?: number | string;
+  last_updated_timestamp?: number | string;
+  description?: string;
+  latest_versions?: MlflowModelVersion[];
+  tags?: MlflowTag[];
+}
+
+/** A run parameter: MLflow keeps every value as a string. */
+export interface MlflowParam {
+  key: string;
+  value: string;
+}
+
+export interface MlflowRun {
+  info: { run_id: string; experiment_id: string; lifecycle_stage?: string };
+  data?: {
+    metrics?: { key: string; value: number | string }[];
+    params?: MlflowParam[];
+    tags?: MlflowTag[];
+  };
+}
+
+// ---- MLflow's JSON → the port's records --------------------------------------------------------
+
+export const STAGE_TO_MLFLOW: Record<Stage, string> = {
+  [Stage.None]: 'None',
+  [Stage.Staging]: 'Staging',
+  [Stage.Production]: 'Production',
+  [Stage.Archived]: 'Archived',
+};
+
+export function stageFromMlflow(stage: string | undefined): Stage {
+  switch ((stage ?? 'None').toLowerCase()) {
+    case 'staging':
+      return Stage.Staging;
+    case 'production':
+      return Stage.Production;
+    case 'archived':
+      return Stage.Archived;
+    default:
+      return Stage.None;
+  }
+}
+
+function millis(value: number | string | undefined): number {
+  const n = Number(value ?? 0);
+  return Number.isFinite(n) ? n : 0;
+}
+
+/** MLflow's tag list as a map, without the tags `hide` names. */
+export function tagsOf(
+  tags: MlflowTag[] | undefined,
+  hide: (key: string) => boolean = () => false,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const tag of tags ?? []) if (!hide(tag.key)) out[tag.key] = tag.value ?? '';
+  return out;
+}
+
+export function tagList(tags: Record<string, string>): MlflowTag[] {
+  return Object.entries(tags).map(([key, value]) => ({ key, value }));
+}
+
+/** The service's view of an MLflow model: its own name, without the tenancy tags. */
+export function toModel(model: MlflowRegisteredModel): RegisteredModelRecord {
+  const newest = new Map<Stage, number>();
+  for (const v of model.latest_versions ?? []) {
+    const stage = stageFromMlflow(v.current_stage);
+    const version = Number(v.version);
+    if ((newest.get(stage) ?? 0) < version) newest.set(stage, version);
+  }
+  const latestVersions: LatestVersion[] = [...newest.entries()].map(([stage, version]) => ({
+    stage,
+    version,
+  }));
+  return {
+    name: plainName(model.name),
+    description: model.description ?? '',
+    tags: tagsOf(model.tags, isTenancyTag),
+    createdAt: millis(model.creation_timestamp),
+    lastUpdatedAt: millis(model.last_updated_timestamp),
+    latestVersions,
+  };
+}
+
+export function toVersion(version: MlflowModelVersion): ModelVersionRecord {
+  return {
+    name: plainName(version.name),
+    version: Number(version.version),
+    stage: stageFromMlflow(version.current_stage),
+    description: version.description ?? '',
+    source: version.source ?? '',
+    runId: version.run_id !== undefined && version.run_id !== '' ? version.run_id : null,
+    tags: tagsOf(version.tags),
+    createdAt: millis(version.creation_timestamp),
+    lastUpdatedAt: millis(version.last_updated_timestamp),
+  };
+}
+
+/** MLflow's page tokens are base64 of `{"offset": N}`; anything else never came from it. */
+export function isMlflowPageToken(token: string): boolean {
+  if (!/^[A-Za-z0-9+/]{1,1000}={0,2}$/.test(token)) return false;
+  try {
+    const parsed = JSON.parse(Buffer.from(token, 'base64').toString('utf8')) as {
+      offset?: unknown;
+    } | null;
+    return (
+      typeof parsed?.offset === 'number' &&
+      Number.isSafeInteger(parsed.offset) &&
+      parsed.offset >= 0
+    );
+  } catch {
+    return false;
+  }
+}
