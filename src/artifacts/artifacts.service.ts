@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
@@ -21,8 +21,7 @@ const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
  * An upload still 'uploading' after this long was cut off by a crash (a live 10 GiB upload at
  * a slow 150 kB/s still ends within it); its bytes are swept.
  */
-const STALE_UPLOAD_MS = 24 * 60 * 60 * 1000;
-const SWEEP_INTERVAL_MS = 60 * 60 * 1000;
+export const STALE_UPLOAD_MS = 24 * 60 * 60 * 1000;
 
 export function newArtifactId(): string {
   const bytes = randomBytes(10);
@@ -68,9 +67,8 @@ function artifactNotFound(id: string): RegistryError {
 }
 
 @Injectable()
-export class ArtifactsService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ArtifactsService {
   private readonly logger = new Logger(ArtifactsService.name);
-  private sweeper?: NodeJS.Timeout;
   /** Uploads this process is writing: never swept, however long they take. */
   private readonly uploading = new Set<string>();
 
@@ -294,22 +292,7 @@ export class ArtifactsService implements OnApplicationBootstrap, OnApplicationSh
     }
   }
 
-  /**
-   * Removes uploads that a crash cut off: at start, then every hour. On SQLite one process owns
-   * DATA_DIR, so every upload still unfinished when it starts (this runs before it listens) was
-   * cut off by the previous process and goes at once; replicas sharing PostgreSQL cannot tell a
-   * dead upload from another replica's live one, and wait for a day.
-   */
-  onApplicationBootstrap(): void {
-    this.sweeper = setInterval(() => void this.sweepUnfinishedUploads(), SWEEP_INTERVAL_MS);
-    this.sweeper.unref();
-    void this.sweepUnfinishedUploads(this.database.dialect === 'sqlite' ? 0 : STALE_UPLOAD_MS);
-  }
-
-  onApplicationShutdown(): void {
-    if (this.sweeper) clearInterval(this.sweeper);
-  }
-
+  /** Removes uploads that a crash cut off, older than `olderThanMs` (see ArtifactSweeper). */
   async sweepUnfinishedUploads(olderThanMs = STALE_UPLOAD_MS): Promise<number> {
     let removed = 0;
     try {
