@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
@@ -67,7 +67,7 @@ function artifactNotFound(id: string): RegistryError {
 }
 
 @Injectable()
-export class ArtifactsService {
+export class ArtifactsService implements OnApplicationBootstrap {
   private readonly logger = new Logger(ArtifactsService.name);
   /** Uploads this process is writing: never swept, however long they take. */
   private readonly uploading = new Set<string>();
@@ -289,6 +289,22 @@ export class ArtifactsService {
     for (const row of await this.repository.registeredTo(tenant, model, version)) {
       if (row.location !== null) await this.storage.deletePrefix(row.location);
       await this.discard(row.id, artifactPrefix(tenant, row.id));
+    }
+  }
+
+  /**
+   * Before the service listens, with the database to this process alone (SQLite): a claim
+   * without a version was left by a registration of a process that died (none of this one's
+   * has started), so it is made stale now instead of answering 409 for CLAIM_STALE_MS. It is
+   * not dropped: the next registration of the artifact takes it over, and like every takeover
+   * first looks for the version the dead one may have created. Replicas on PostgreSQL cannot
+   * tell a dead registration from another replica's live one: their claims wait to grow stale.
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.database.singleProcess) return;
+    const expired = await this.repository.expireClaims();
+    if (expired > 0) {
+      this.logger.warn(`${expired} registration(s) of a stopped process can be retried at once`);
     }
   }
 
