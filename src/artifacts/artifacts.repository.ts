@@ -87,6 +87,21 @@ export class ArtifactsRepository {
     return Number((await q.executeTakeFirst()).numUpdatedRows) === 1;
   }
 
+  /**
+   * Dates every claim that has no version back to 0, as old as a claim can be: stale for the
+   * next registration of its artifact, which takes it over like any abandoned claim. Returns
+   * how many.
+   */
+  async expireClaims(): Promise<number> {
+    const result = await this.db
+      .updateTable('artifacts')
+      .set({ claimed_at: 0 })
+      .where('model_name', 'is not', null)
+      .where('model_version', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
   /** Gives up a claim that did not lead to a version. */
   async release(id: string, model: string): Promise<void> {
     await this.db

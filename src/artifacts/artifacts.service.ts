@@ -1,10 +1,4 @@
-import {
-  Injectable,
-  Logger,
-  OnApplicationBootstrap,
-  OnApplicationShutdown,
-  OnModuleInit,
-} from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
@@ -28,8 +22,7 @@ const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
  * An upload still 'uploading' after this long was cut off by a crash (a live 10 GiB upload at
  * a slow 150 kB/s still ends within it); its bytes are swept.
  */
-const STALE_UPLOAD_MS = 24 * 60 * 60 * 1000;
-const SWEEP_INTERVAL_MS = 60 * 60 * 1000;
+export const STALE_UPLOAD_MS = 24 * 60 * 60 * 1000;
 
 export function newArtifactId(): string {
   const bytes = randomBytes(10);
@@ -77,11 +70,8 @@ function artifactNotFound(id: string): RegistryError {
 }
 
 @Injectable()
-export class ArtifactsService
-  implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown
-{
+export class ArtifactsService implements OnModuleInit, OnApplicationBootstrap {
   private readonly logger = new Logger(ArtifactsService.name);
-  private sweeper?: NodeJS.Timeout;
   /** Uploads this process is writing: never swept, however long they take. */
   private readonly uploading = new Set<string>();
 
@@ -317,21 +307,22 @@ export class ArtifactsService
   }
 
   /**
-   * Removes uploads that a crash cut off: at start, then every hour. On SQLite one process owns
-   * DATA_DIR, so every upload still unfinished when it starts (this runs before it listens) was
-   * cut off by the previous process and goes at once; replicas sharing PostgreSQL cannot tell a
-   * dead upload from another replica's live one, and wait for a day.
+   * Before the service listens, with the database to this process alone (SQLite): a claim
+   * without a version was left by a registration of a process that died (none of this one's
+   * has started), so it is made stale now instead of answering 409 for CLAIM_STALE_MS. It is
+   * not dropped: the next registration of the artifact takes it over, and like every takeover
+   * first looks for the version the dead one may have created. Replicas on PostgreSQL cannot
+   * tell a dead registration from another replica's live one: their claims wait to grow stale.
    */
-  onApplicationBootstrap(): void {
-    this.sweeper = setInterval(() => void this.sweepUnfinishedUploads(), SWEEP_INTERVAL_MS);
-    this.sweeper.unref();
-    void this.sweepUnfinishedUploads(this.database.dialect === 'sqlite' ? 0 : STALE_UPLOAD_MS);
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.database.singleProcess) return;
+    const expired = await this.repository.expireClaims();
+    if (expired > 0) {
+      this.logger.warn(`${expired} registration(s) of a stopped process can be retried at once`);
+    }
   }
 
-  onApplicationShutdown(): void {
-    if (this.sweeper) clearInterval(this.sweeper);
-  }
-
+  /** Removes uploads that a crash cut off, older than `olderThanMs` (see ArtifactSweeper). */
   async sweepUnfinishedUploads(olderThanMs = STALE_UPLOAD_MS): Promise<number> {
     let removed = 0;
     try {

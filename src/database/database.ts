@@ -42,6 +42,18 @@ export class Database implements OnApplicationShutdown {
     readonly dialect: DatabaseDialect,
   ) {}
 
+  /**
+   * Whether this process is the only one using the service's data: on SQLite, whose file in
+   * DATA_DIR one process owns (several replicas need PostgreSQL). Then whatever the database
+   * shows in progress when the process starts (an upload, a registration's lock or claim) was
+   * left by a process that died, and can be cleared before the service listens; replicas
+   * sharing PostgreSQL cannot tell a dead process's work from another replica's and wait for
+   * it to grow old.
+   */
+  get singleProcess(): boolean {
+    return this.dialect === 'sqlite';
+  }
+
   static open(config: AppConfig, options: DatabaseOpenOptions = {}): Promise<Database> {
     return config.databaseUrl !== undefined
       ? Database.openPostgres(config.databaseUrl, options.bootWaitMs ?? POSTGRES_POOL.bootWaitMs)

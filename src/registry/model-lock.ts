@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { ErrorCode } from '../common/errors/error-code';
 import { RegistryError } from '../common/errors/registry-error';
@@ -12,10 +12,10 @@ const WAIT_MS = 30_000;
  * A lease per (tenant, model) in the service database, so that registrations of one model run
  * one at a time across every replica sharing the database. Taken with one conditional upsert
  * (free, or expired), renewed while held, released at the end; a crashed holder's lease simply
- * expires.
+ * expires, or, with the database to one process (SQLite), is released when the next one starts.
  */
 @Injectable()
-export class ModelLock {
+export class ModelLock implements OnApplicationBootstrap {
   private readonly logger = new Logger(ModelLock.name);
 
   /** A holder that stops renewing (a crashed replica) loses the lock after this long. */
@@ -26,6 +26,21 @@ export class ModelLock {
     config: AppConfig,
   ) {
     this.leaseMs = config.registrationLockLeaseMs;
+  }
+
+  /**
+   * On SQLite, before the service listens: every lock in the table was held by a registration
+   * of a process that died (none of this one's has started), so it goes now instead of keeping
+   * that model's registrations waiting (503) for up to a lease. On PostgreSQL a lock may be
+   * another replica's, live: those wait for their lease to expire.
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.database.singleProcess) return;
+    const result = await this.database.db.deleteFrom('registration_locks').executeTakeFirst();
+    const released = Number(result.numDeletedRows);
+    if (released > 0) {
+      this.logger.warn(`released ${released} registration lock(s) left by a stopped process`);
+    }
   }
 
   /**

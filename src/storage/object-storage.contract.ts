@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { ErrorCode } from '../common/errors/error-code';
 import { RegistryError } from '../common/errors/registry-error';
 import { ObjectStorage } from './object-storage';
@@ -308,6 +308,25 @@ export function describeObjectStorageContract(
       expect(await storage.stat(kept)).toBeNull();
       await storage.put(kept, Readable.from([Buffer.from('again')]));
       expect(await storage.stat(kept)).toEqual({ size: 5 });
+    });
+
+    it('a sweep of abandoned writes, however young, keeps every object and spares a write in progress', async () => {
+      const stored = key();
+      await storage.put(stored, Readable.from([Buffer.from('kept')]));
+      await storage.copy(stored, key('metrics.json'), 4);
+      // More than one S3 part before the pause, so the write in progress is a multipart upload.
+      const first = randomBytes(9 * 1024 * 1024);
+      const rest = randomBytes(1024);
+      const body = new PassThrough();
+      const k = key();
+      const writing = storage.put(k, body);
+      body.write(first);
+      await new Promise((r) => setTimeout(r, 500));
+      await storage.sweepAbandonedWrites(0);
+      body.end(rest);
+      expect(await writing).toEqual({ size: first.length + rest.length });
+      expect((await readAll(await storage.get(k))).equals(Buffer.concat([first, rest]))).toBe(true);
+      expect((await readAll(await storage.get(stored))).toString()).toBe('kept');
     });
 
     it('names each object with a URI that ends with its key', () => {

@@ -61,6 +61,15 @@ export abstract class ObjectStorage {
    */
   abstract deleteObjects(keys: readonly string[]): Promise<void>;
 
+  /**
+   * Removes what writes cut off by a crash left in the store (a filesystem's temporary files,
+   * S3's incomplete multipart uploads), never a stored object and never a write this instance
+   * has in progress. Only writes older than `olderThanMs` go; 0 removes every one. The caller
+   * picks the age, since only it knows whether another process may be writing meanwhile.
+   * Returns how many were removed.
+   */
+  abstract sweepAbandonedWrites(olderThanMs: number): Promise<number>;
+
   /** The URI clients see for an object, e.g. file:///data/artifacts/... or s3://bucket/... */
   abstract uri(key: string): string;
 

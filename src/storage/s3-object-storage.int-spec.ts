@@ -351,6 +351,32 @@ describe('S3ObjectStorage (real S3)', () => {
     expect(await listNames(raw, bucket, runPrefix + prefix)).toEqual([]);
   });
 
+  it('aborts the multipart uploads a killed process left under its prefix, by age, and no other', async () => {
+    const storage = open({ prefix: `${runPrefix}sweep/` });
+    await storage.ping();
+    // What a SIGKILL mid-upload leaves: an upload started, a part stored, never completed.
+    const left = `${runPrefix}sweep/acme/churn/v1/model.pkl`;
+    const id = await raw.initiateNewMultipartUpload(bucket, left, {});
+    await raw.uploadPart(
+      { bucketName: bucket, objectName: left, uploadID: id, partNumber: 1, headers: {} },
+      randomBytes(5 * MiB),
+    );
+    const outside = `${runPrefix}outside/acme/churn/v1/model.pkl`;
+    const outsideId = await raw.initiateNewMultipartUpload(bucket, outside, {});
+    try {
+      // Minutes old, not a day: kept.
+      expect(await storage.sweepAbandonedWrites(24 * 60 * 60 * 1000)).toBe(0);
+      expect((await incompleteUploads(raw, bucket, left)).map((u) => u.uploadId)).toEqual([id]);
+      expect(await storage.sweepAbandonedWrites(0)).toBe(1);
+      expect(await incompleteUploads(raw, bucket, `${runPrefix}sweep/`)).toEqual([]);
+      expect((await incompleteUploads(raw, bucket, outside)).map((u) => u.uploadId)).toEqual([
+        outsideId,
+      ]);
+    } finally {
+      await raw.abortMultipartUpload(bucket, outside, outsideId);
+    }
+  });
+
   describe('fault behaviour', () => {
     it('answers BACKEND_UNAVAILABLE at once when nothing listens on the port', async () => {
       const server = net.createServer();

@@ -258,4 +258,109 @@ describe('S3ObjectStorage against a scripted server', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     expect(Date.now() - started).toBeLessThan(3000);
   });
+
+  describe('sweeping incomplete multipart uploads (left by a process killed mid-upload)', () => {
+    const day = 24 * 60 * 60 * 1000;
+    const upload = (key: string, id: string, ageMs: number) =>
+      `<Upload><Key>${key}</Key><UploadId>${id}</UploadId>` +
+      `<Initiated>${new Date(Date.now() - ageMs).toISOString()}</Initiated></Upload>`;
+    const listing = (uploads: string[], next?: string) =>
+      '<?xml version="1.0" encoding="UTF-8"?><ListMultipartUploadsResult>' +
+      `<Bucket>bucket</Bucket><IsTruncated>${next !== undefined}</IsTruncated>` +
+      (next !== undefined ? `<NextKeyMarker>${next}</NextKeyMarker>` : '') +
+      `${uploads.join('')}</ListMultipartUploadsResult>`;
+    const xml = (res: ServerResponse, body: string) =>
+      res.writeHead(200, { 'Content-Type': 'application/xml' }).end(body);
+    const aborts = () => fake.requests.filter((r) => r.startsWith('DELETE '));
+
+    it('aborts those under its prefix started longer ago than the age, page by page', async () => {
+      fake.handler = (req, res) => {
+        const url = new URL(req.url ?? '/', 'http://s3');
+        if (req.method === 'HEAD') res.writeHead(200).end();
+        else if (req.method === 'GET' && url.searchParams.has('uploads')) {
+          expect(url.searchParams.get('prefix')).toBe('p/');
+          if (!url.searchParams.get('key-marker')) {
+            xml(
+              res,
+              listing(
+                [
+                  upload('p/t/m/v1/model.pkl', 'old1', 2 * day),
+                  upload('p/t/a/model.pkl', 'young', 1000),
+                ],
+                'p/t/m/v1/model.pkl',
+              ),
+            );
+          } else {
+            expect(url.searchParams.get('key-marker')).toBe('p/t/m/v1/model.pkl');
+            xml(
+              res,
+              listing([
+                upload('p/t/m/v2/model.pkl', 'old2', 2 * day),
+                upload('p/t/m/v3/x', 'gone', 2 * day),
+              ]),
+            );
+          }
+        } else if (req.method === 'DELETE' && url.searchParams.get('uploadId') === 'gone') {
+          xmlError(res, 404, 'NoSuchUpload');
+        } else if (req.method === 'DELETE') res.writeHead(204).end();
+        else res.writeHead(500).end();
+      };
+      expect(await storage.sweepAbandonedWrites(day)).toBe(2);
+      expect(aborts()).toEqual([
+        'DELETE /bucket/p/t/m/v1/model.pkl?uploadId=old1',
+        'DELETE /bucket/p/t/m/v2/model.pkl?uploadId=old2',
+        'DELETE /bucket/p/t/m/v3/x?uploadId=gone',
+      ]);
+      fake.requests.length = 0;
+      // Age 0: every one, the young included.
+      expect(await storage.sweepAbandonedWrites(0)).toBe(3);
+      expect(aborts()).toContain('DELETE /bucket/p/t/a/model.pkl?uploadId=young');
+    });
+
+    it('never aborts the upload of an object it is writing, even with age 0', async () => {
+      const copier = new S3ObjectStorage(
+        {
+          bucket: 'bucket',
+          prefix: 'p/',
+          endpoint: { useSSL: false, host: '127.0.0.1', port: fakePort },
+          region: 'us-east-1',
+          accessKey: 'key',
+          secretKey: 'secret',
+        },
+        { requestTimeoutMs: 5000, copyTimeoutMs: 5000, copyPartSize: 5 },
+      );
+      let initiate: ServerResponse | undefined;
+      fake.handler = (req, res) => {
+        const url = new URL(req.url ?? '/', 'http://s3');
+        if (req.method === 'HEAD' && url.pathname === '/bucket') res.writeHead(200).end();
+        else if (req.method === 'HEAD') {
+          res
+            .writeHead(200, {
+              'Content-Length': '10',
+              ETag: '"e"',
+              'Last-Modified': new Date().toUTCString(),
+            })
+            .end();
+        } else if (req.method === 'POST' && url.searchParams.has('uploads')) {
+          initiate = res; // held: S3 has made the upload, the copy has not heard back yet
+        } else if (req.method === 'GET' && url.searchParams.has('uploads')) {
+          xml(res, listing([upload('p/a/to.pkl', 'live', 2 * day)]));
+        } else if (req.method === 'DELETE') res.writeHead(204).end();
+        else res.writeHead(500).end();
+      };
+      try {
+        const copying = errorOf(copier.copy('a/from.pkl', 'a/to.pkl'));
+        while (initiate === undefined) await new Promise((r) => setTimeout(r, 5));
+        expect(await copier.sweepAbandonedWrites(0)).toBe(0);
+        expect(aborts()).toEqual([]);
+        xmlError(initiate, 500, 'InternalError');
+        expectUnavailable(await copying);
+        // The copy is over: its upload is now as abandoned as any.
+        expect(await copier.sweepAbandonedWrites(0)).toBe(1);
+        expect(aborts()).toEqual(['DELETE /bucket/p/a/to.pkl?uploadId=live']);
+      } finally {
+        copier.onApplicationShutdown();
+      }
+    });
+  });
 });

@@ -14,6 +14,7 @@ import { ErrorCode } from '../common/errors/error-code';
 import { RegistryError } from '../common/errors/registry-error';
 import type { S3Settings } from '../config/app-config';
 import { assertByteRange, assertSafeKey, ByteRange, ObjectStorage } from './object-storage';
+import { abortIncompleteUploads } from './s3-multipart-sweep';
 
 const MiB = 1024 * 1024;
 
@@ -253,6 +254,8 @@ export class S3ObjectStorage extends ObjectStorage implements OnApplicationShutd
   private readonly copyConcurrency: number;
   private bucketReady = false;
   private bucketPending?: Promise<void>;
+  /** Object names this instance is writing (multipart or not), with how many writes each. */
+  private readonly writing = new Map<string, number>();
 
   constructor(
     private readonly settings: S3Settings,
@@ -340,6 +343,7 @@ export class S3ObjectStorage extends ObjectStorage implements OnApplicationShutd
       spare = undefined;
       filled = 0;
     };
+    this.track(name, +1);
     try {
       for await (const chunk of body) {
         const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
@@ -380,6 +384,8 @@ export class S3ObjectStorage extends ObjectStorage implements OnApplicationShutd
       if (!body.destroyed) body.destroy();
       if (uploadId !== undefined) await this.abortUpload(name, uploadId);
       throw err;
+    } finally {
+      this.track(name, -1);
     }
   }
 
@@ -513,6 +519,25 @@ export class S3ObjectStorage extends ObjectStorage implements OnApplicationShutd
     );
   }
 
+  /**
+   * Aborts the incomplete multipart uploads under the prefix that a process killed mid-upload or
+   * mid-copy left behind, started more than `olderThanMs` ago (0: all), except those of objects
+   * this instance is writing (marked before their upload starts, so none is missed). Uploads
+   * that fail while the process lives are aborted where they fail; this is for the others.
+   */
+  async sweepAbandonedWrites(olderThanMs: number): Promise<number> {
+    await this.ensureBucket();
+    const before = Date.now() - olderThanMs;
+    return abortIncompleteUploads(
+      this.client,
+      this.bucket,
+      this.prefix,
+      (upload) =>
+        !this.writing.has(upload.key) && (olderThanMs === 0 || upload.initiated.getTime() < before),
+      (what, fn) => this.call(what, fn),
+    );
+  }
+
   uri(key: string): string {
     return `s3://${this.bucket}/${this.objectName(key)}`;
   }
@@ -532,6 +557,12 @@ export class S3ObjectStorage extends ObjectStorage implements OnApplicationShutd
 
   onApplicationShutdown(): void {
     this.agent.destroy();
+  }
+
+  private track(name: string, change: 1 | -1): void {
+    const count = (this.writing.get(name) ?? 0) + change;
+    if (count > 0) this.writing.set(name, count);
+    else this.writing.delete(name);
   }
 
   private objectName(key: string): string {
@@ -608,6 +639,22 @@ export class S3ObjectStorage extends ObjectStorage implements OnApplicationShutd
     const headers: Record<string, string> = {};
     const contentType = metaData['content-type'];
     if (typeof contentType === 'string') headers['Content-Type'] = contentType;
+    this.track(to, +1);
+    try {
+      await this.copyInPartsTracked(from, to, size, etag, headers, notFound);
+    } finally {
+      this.track(to, -1);
+    }
+  }
+
+  private async copyInPartsTracked(
+    from: string,
+    to: string,
+    size: number,
+    etag: string,
+    headers: Record<string, string>,
+    notFound: () => never,
+  ): Promise<void> {
     const uploadId = await this.call('start multipart copy', () =>
       this.client.initiateNewMultipartUpload(this.bucket, to, headers),
     );

@@ -1,6 +1,7 @@
 import { SignJWT } from 'jose';
-import { createHash } from 'node:crypto';
-import { ClientRequest, request as httpRequest } from 'node:http';
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { ClientRequest, IncomingMessage, request as httpRequest } from 'node:http';
 
 /** What test/support/service-process.ts gives the service as AUTH_JWT_SECRET. */
 const SECRET = 'test-secret-that-is-at-least-32-characters-long';
@@ -216,4 +217,49 @@ export function rawUpload(
   });
   req.write(head);
   return { req, done, write: (bytes) => req.write(bytes), finish: () => void req.end(tail) };
+}
+
+/**
+ * POST /artifacts with a `model.pkl` of `size` bytes made on the fly (one random MiB over and
+ * over), streamed with backpressure: a file of hundreds of MiB without holding it in memory.
+ */
+export async function uploadGenerated(url: string, bearer: string, size: number): Promise<Answer> {
+  const boundary = 'generated-upload-boundary';
+  const head = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="model"; filename="model.pkl"\r\n` +
+      'Content-Type: application/octet-stream\r\n\r\n',
+  );
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  const u = new URL(url);
+  const req = httpRequest({
+    host: u.hostname,
+    port: Number(u.port),
+    method: 'POST',
+    path: `${BASE}/artifacts`,
+    headers: {
+      Authorization: `Bearer ${bearer}`,
+      'Content-Type': `multipart/form-data; boundary=${boundary}`,
+      'Content-Length': String(head.length + size + tail.length),
+    },
+  });
+  const answered = once(req, 'response') as Promise<[IncomingMessage]>;
+  answered.catch(() => undefined); // a failure shows below, from whichever await meets it
+  const block = randomBytes(1024 * 1024);
+  req.write(head);
+  for (let sent = 0; sent < size; sent += block.length) {
+    if (!req.write(block.subarray(0, Math.min(block.length, size - sent)))) {
+      await Promise.race([once(req, 'drain'), answered]);
+    }
+  }
+  req.end(tail);
+  const [res] = await answered;
+  let text = '';
+  for await (const chunk of res) text += (chunk as Buffer).toString();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // keep the text
+  }
+  return { status: res.statusCode ?? 0, body: parsed, headers: new Headers() };
 }
