@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { SignJWT } from 'jose';
 import { ROOT } from './env';
 import { call } from './http';
-import { pidCpuSeconds } from './load';
+import { pidCpuSeconds, statusBytes } from '../../test/support/proc-stats';
 
 export const SECRET = 'bench-secret-0123456789-0123456789-abcdef';
 export const BASE = '/api/v1/ml/registry';
@@ -51,9 +51,8 @@ export class Child {
 
   /** VmRSS of the child, bytes. */
   rss(): number {
-    const status = readFileSync(`/proc/${this.proc.pid}/status`, 'utf8');
-    const m = /VmRSS:\s+(\d+) kB/.exec(status);
-    return m ? Number(m[1]) * 1024 : NaN;
+    // Throws once the child is gone: RssSampler counts on it.
+    return statusBytes(this.proc.pid!, ['VmRSS']).VmRSS ?? NaN;
   }
 
   /** CPU seconds (user + system) the child has used so far. */

@@ -18,6 +18,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { SignJWT } from 'jose';
+import { RssParts, rssParts } from '../../test/support/proc-stats';
 import { ROOT, ServiceProcess, startService } from '../../test/support/service-process';
 
 const BASE = '/api/v1/ml/registry';
@@ -519,26 +520,6 @@ class Driver {
 interface Sample {
   t: number;
   rss: number;
-}
-
-interface RssParts {
-  anon: number;
-  file: number;
-  shmem: number;
-}
-
-/** RssAnon, RssFile and RssShmem of a process, in bytes (Linux), or null. */
-function rssParts(pid: number): RssParts | null {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (name: string): number => {
-      const match = new RegExp(`^${name}:\\s+(\\d+)\\s+kB`, 'm').exec(status);
-      return match ? Number(match[1]) * 1024 : 0;
-    };
-    return { anon: kb('RssAnon'), file: kb('RssFile'), shmem: kb('RssShmem') };
-  } catch {
-    return null;
-  }
 }
 
 /** Least-squares slope of y over x. */
