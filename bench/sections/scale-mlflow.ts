@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
+import { stackDir } from '../../test/support/stack';
 import { Context, randomFile } from '../lib/context';
-import { realBackendEnv, ROOT } from '../lib/env';
+import { realBackendEnv } from '../lib/env';
 import { call, callOk, round, summarize, LatencySummary } from '../lib/http';
 import { Child, freePort, startService, token } from '../lib/service';
 import { readsAtScale, registerSeries, RegisterSeries, ScaleResult, scaleModelName } from './scale';
@@ -21,7 +22,7 @@ async function startMlflow(
   dsn: string,
 ): Promise<{ url: string; proc: ChildProcess; stop: () => Promise<void> }> {
   const stack = ctx.stack!;
-  const mlflow = join(ROOT, '.stack', 'venv', 'bin', 'mlflow');
+  const mlflow = join(stackDir(), 'venv', 'bin', 'mlflow');
   if (!existsSync(mlflow)) throw new Error(`${mlflow} is missing: the stack's venv is needed`);
   const port = await freePort();
   const proc = spawn(

@@ -14,12 +14,19 @@
  *   npx ts-node --transpile-only scripts/load/run.ts [--duration 300] [--rate 50] [--real]
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { SignJWT } from 'jose';
 import { RssParts, rssParts } from '../../test/support/proc-stats';
 import { ROOT, ServiceProcess, startService } from '../../test/support/service-process';
+import {
+  freshDatabase,
+  loadStackEnv,
+  realBackendEnv,
+  STACK_ENV_FILE,
+  uniqueNamespace,
+} from '../../test/support/stack';
 
 const BASE = '/api/v1/ml/registry';
 const SECRET = 'test-secret-that-is-at-least-32-characters-long';
@@ -114,22 +121,8 @@ const token = (sub: string, roles: string[]): Promise<string> =>
     .setExpirationTime('12h')
     .sign(new TextEncoder().encode(SECRET));
 
-/** The STACK_* variables of the running test stack (for --real). */
-function loadStackEnv(): void {
-  if (process.env['STACK_MLFLOW_URI'] !== undefined) return;
-  const file = join(ROOT, '.stack', 'run', 'env');
-  if (!existsSync(file)) throw new Error(`--real needs the test stack: ${file} is missing`);
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const m = /^(?:export\s+)?(STACK_[A-Z0-9_]+)=(.*)$/.exec(line.trim());
-    if (m) process.env[m[1]] = m[2].replace(/^["']|["']$/g, '');
-  }
-}
-
 async function realEnv(): Promise<Record<string, string>> {
-  loadStackEnv();
-  // Loaded after the STACK_* variables are set.
-  const { freshDatabase, realBackendEnv, uniqueNamespace } =
-    await import('../../test/support/stack');
+  if (!loadStackEnv()) throw new Error(`--real needs the test stack: ${STACK_ENV_FILE} is missing`);
   const databaseUrl = await freshDatabase('load');
   return realBackendEnv({ namespace: uniqueNamespace('load'), databaseUrl });
 }
