@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
+import { freePort } from '../../test/support/service-process';
 import { stackDir } from '../../test/support/stack';
 import { Context, randomFile } from '../lib/context';
 import { realBackendEnv } from '../lib/env';
 import { call, callOk, round, summarize, LatencySummary } from '../lib/http';
-import { Child, freePort, startService, token } from '../lib/service';
+import { Child, startService, token } from '../lib/service';
 import { readsAtScale, registerSeries, RegisterSeries, ScaleResult, scaleModelName } from './scale';
 
 export interface ScaleMlflowResult extends ScaleResult {

@@ -19,7 +19,12 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { SignJWT } from 'jose';
 import { RssParts, rssParts } from '../../test/support/proc-stats';
-import { ROOT, ServiceProcess, startService } from '../../test/support/service-process';
+import {
+  ROOT,
+  ServiceProcess,
+  startService,
+  TEST_SECRET,
+} from '../../test/support/service-process';
 import {
   freshDatabase,
   loadStackEnv,
@@ -29,7 +34,6 @@ import {
 } from '../../test/support/stack';
 
 const BASE = '/api/v1/ml/registry';
-const SECRET = 'test-secret-that-is-at-least-32-characters-long';
 const MiB = 1024 * 1024;
 
 interface Options {
@@ -119,7 +123,7 @@ const token = (sub: string, roles: string[]): Promise<string> =>
     .setIssuedAt()
     .setSubject(sub)
     .setExpirationTime('12h')
-    .sign(new TextEncoder().encode(SECRET));
+    .sign(new TextEncoder().encode(TEST_SECRET));
 
 async function realEnv(): Promise<Record<string, string>> {
   if (!loadStackEnv()) throw new Error(`--real needs the test stack: ${STACK_ENV_FILE} is missing`);
