@@ -1,8 +1,8 @@
 import request from 'supertest';
-import { auth, registerVersion } from '../../test/support/fixtures';
-import { RecordingProxy } from '../../test/support/recording-proxy';
-import { freshDatabase, realBackendEnv, stack, uniqueNamespace } from '../../test/support/stack';
-import { BASE, createTestApp, removeDir, TestApp } from '../../test/support/test-app';
+import { auth, registerVersion } from './support/fixtures';
+import { RecordingProxy } from './support/recording-proxy';
+import { freshDatabase, realBackendEnv, stack, uniqueNamespace } from './support/stack';
+import { BASE, createTestApp, removeDir, TestApp } from './support/test-app';
 
 /** The MLflow REST endpoint a path names: `registered-models/get`. */
 function endpoint(path: string): string {
