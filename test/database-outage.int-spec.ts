@@ -2,8 +2,9 @@ import { Client } from 'pg';
 import request from 'supertest';
 import { POSTGRES_POOL } from '../src/database/postgres';
 import { auth, registerVersion } from './support/fixtures';
-import { freshDatabase } from './support/stack';
-import { TcpProxy } from './support/tcp-proxy';
+import { proxiedDatabase } from './support/stack';
+import type { TcpProxy } from './support/tcp-proxy';
+import { timed } from './support/timed';
 import { BASE, createTestApp, removeDir, TestApp } from './support/test-app';
 
 // The database adapter's own behaviour at boot (waiting, migrating once) is
@@ -11,22 +12,12 @@ import { BASE, createTestApp, removeDir, TestApp } from './support/test-app';
 
 const env = (databaseUrl: string) => ({ DATABASE_URL: databaseUrl, ML_REGISTRY_CACHE_TTL: '0' });
 
-async function timed<T>(work: PromiseLike<T>): Promise<{ value: T; ms: number }> {
-  const started = Date.now();
-  const value = await work;
-  return { value, ms: Date.now() - started };
-}
-
 describe('the service database on PostgreSQL, when it fails', () => {
   let databaseUrl: string;
-  // PostgreSQL through a proxy that fails as the server or the network does, without touching
-  // the shared server.
   let proxy: TcpProxy;
 
   beforeAll(async () => {
-    databaseUrl = await freshDatabase('outage');
-    const u = new URL(databaseUrl);
-    proxy = await TcpProxy.start({ host: u.hostname, port: Number(u.port || 5432) });
+    ({ databaseUrl, proxy } = await proxiedDatabase('outage'));
   });
 
   afterAll(async () => {

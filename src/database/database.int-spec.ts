@@ -1,7 +1,8 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import { Pool } from 'pg';
-import { freshDatabase } from '../../test/support/stack';
-import { TcpProxy } from '../../test/support/tcp-proxy';
+import { freshDatabase, proxiedDatabase } from '../../test/support/stack';
+import type { TcpProxy } from '../../test/support/tcp-proxy';
+import { timed } from '../../test/support/timed';
 import { loadConfig } from '../config/app-config';
 import { Database } from './database';
 import { describeMigrationsOnExistingData } from './migrations.contract';
@@ -9,22 +10,12 @@ import type { DatabaseSchema } from './schema';
 
 // What the whole service does when its database fails is test/database-outage.int-spec.ts.
 
-async function timed<T>(work: PromiseLike<T>): Promise<{ value: T; ms: number }> {
-  const started = Date.now();
-  const value = await work;
-  return { value, ms: Date.now() - started };
-}
-
 describe('the service database on PostgreSQL, when it fails', () => {
   let databaseUrl: string;
-  // PostgreSQL through a proxy that fails as the server or the network does, without touching
-  // the shared server.
   let proxy: TcpProxy;
 
   beforeAll(async () => {
-    databaseUrl = await freshDatabase('outage');
-    const u = new URL(databaseUrl);
-    proxy = await TcpProxy.start({ host: u.hostname, port: Number(u.port || 5432) });
+    ({ databaseUrl, proxy } = await proxiedDatabase('outage'));
   });
 
   afterAll(async () => {

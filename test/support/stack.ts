@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
+import { TcpProxy } from './tcp-proxy';
 
 /**
  * The real test stack started by `scripts/stack/stack.sh up` (MLflow, S3, PostgreSQL, Redis on
@@ -95,6 +96,19 @@ export async function freshDatabase(label = 'test'): Promise<string> {
   }
   base.pathname = `/${name}`;
   return base.toString();
+}
+
+/**
+ * A new, empty database (as freshDatabase) reached through a TcpProxy, so that a test can make
+ * PostgreSQL fail as the server or the network does without touching the shared server.
+ */
+export async function proxiedDatabase(
+  label: string,
+): Promise<{ databaseUrl: string; proxy: TcpProxy }> {
+  const databaseUrl = await freshDatabase(label);
+  const u = new URL(databaseUrl);
+  const proxy = await TcpProxy.start({ host: u.hostname, port: Number(u.port || 5432) });
+  return { databaseUrl, proxy };
 }
 
 /** A short, unique namespace for one test app's MLflow names, cache keys and S3 prefix. */
