@@ -3,7 +3,7 @@
  * `npm run bench:smoke` (tiny sizes and durations: checks that it runs; writes only
  * bench-results/). Options: --smoke, --only=identity,hot,cold,artifacts,scale, --embedded-only.
  * Needs `dist/` (the npm scripts build it first) and, except with --embedded-only, the test stack
- * (`scripts/stack/stack.sh up`, found through .stack/run/env).
+ * (`scripts/stack/stack.sh up`, found through the STACK_* variables or .stack/run/env).
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

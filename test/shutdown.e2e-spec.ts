@@ -1,71 +1,25 @@
-import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { startService } from './support/service-process';
 import { slowUpload } from './support/slow-upload';
-import { mintToken, removeDir, TEST_SECRET, tempDataDir } from './support/test-app';
+import { mintToken, removeDir, tempDataDir } from './support/test-app';
 
-const ROOT = join(__dirname, '..');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** The service as `npm start` runs it, but from source, in its own process. */
-function startService(
-  dataDir: string,
-  port: number,
-): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      TS_NODE_PROJECT: 'tsconfig.json',
-      DATA_DIR: dataDir,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      AUTH_JWT_SECRET: TEST_SECRET,
-      LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  return { child, output: () => out };
-}
-
-async function waitUntilLive(port: number, timeoutMs = 60_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await fetch(`http://127.0.0.1:${port}/health/live`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return;
-    if (Date.now() > until) throw new Error('service did not come up');
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-const exitOf = (child: ChildProcess): Promise<number | null> =>
-  new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+/**
+ * The service as `npm start` runs it (dist/main.js), in its own process, logging every request.
+ * The service's own shutdown grace (25 s), not the launcher's short one: the upload in flight
+ * must finish within it on a loaded machine.
+ */
+const start = (dataDir: string, port?: number) =>
+  startService({ dataDir, port, env: { LOG_LEVEL: 'info', SHUTDOWN_GRACE_MS: '25000' } });
 
 describe('graceful shutdown (process)', () => {
   const dataDir = tempDataDir();
   afterAll(() => removeDir(dataDir));
 
   it('on SIGTERM finishes the upload in flight, refuses new work, exits 0, and the data is there after a restart', async () => {
-    const port = await freePort();
-    const { child, output } = startService(dataDir, port);
-    const exited = exitOf(child);
+    const service = await start(dataDir);
+    const { child, output, port } = service;
+    const exited = service.exited.then((e) => e.code);
     try {
-      await waitUntilLive(port);
       const token = await mintToken(
         { tenant_id: 'acme-corp', roles: ['editor'] },
         { sub: 'alice' },
@@ -115,10 +69,9 @@ describe('graceful shutdown (process)', () => {
       });
       expect(output()).not.toContain(token);
 
-      const again = startService(dataDir, port);
-      const exitedAgain = exitOf(again.child);
+      const again = await start(dataDir, port);
+      const exitedAgain = again.exited.then((e) => e.code);
       try {
-        await waitUntilLive(port);
         const manifest = await fetch(
           `http://127.0.0.1:${port}/api/v1/ml/registry/artifacts/${artifactId}`,
           {
@@ -133,7 +86,7 @@ describe('graceful shutdown (process)', () => {
         expect(await exitedAgain).toBe(0);
       }
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
+      await service.kill();
     }
   }, 120_000);
 });

@@ -1,55 +1,31 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { loadStackEnv, stack, Stack, STACK_ENV_FILE, stackDir } from '../../test/support/stack';
 
-export interface StackEnv {
-  mlflowUri: string;
-  s3Endpoint: string;
-  s3AccessKey: string;
-  s3SecretKey: string;
-  s3Bucket: string;
-  databaseUrl: string;
-  redisUrl: string;
-}
+/** The running test stack, as test/support/stack.ts reads it for every suite. */
+export type StackEnv = Stack;
 
 export const ROOT = resolve(__dirname, '..', '..');
-const ENV_FILE = resolve(ROOT, '.stack', 'run', 'env');
 
 /**
- * The running test stack (`scripts/stack/stack.sh up` writes `.stack/run/env`). Throws with the
- * command to run when it is absent: the MLflow and S3 parts need it, the embedded parts do not.
+ * The running test stack: the STACK_* variables of the environment, else this checkout's
+ * `.stack/run/env` (`scripts/stack/stack.sh up` writes it). Throws with the command to run when
+ * neither is there: the MLflow and S3 parts need it, the embedded parts do not.
  */
 export function stackEnv(): StackEnv {
-  if (!existsSync(ENV_FILE)) {
+  if (!loadStackEnv()) {
     throw new Error(
-      `the test stack is not running (${ENV_FILE} is missing): start it with ` +
-        '`scripts/stack/stack.sh up`, or run only the embedded parts with `npm run bench -- --embedded-only`',
+      `the test stack is not running (no STACK_* variables, and ${STACK_ENV_FILE} is missing): ` +
+        'start it with `scripts/stack/stack.sh up` (or `source` the env file of a running one), ' +
+        'or run only the embedded parts with `npm run bench -- --embedded-only`',
     );
   }
-  const vars: Record<string, string> = {};
-  for (const line of readFileSync(ENV_FILE, 'utf8').split('\n')) {
-    const m = /^(?:export\s+)?(STACK_[A-Z0-9_]+)=(.*)$/.exec(line.trim());
-    if (m) vars[m[1]] = m[2].replace(/^['"]|['"]$/g, '');
-  }
-  const need = (k: string): string => {
-    const v = vars[k];
-    if (!v)
-      throw new Error(`${ENV_FILE} has no ${k}: restart the stack (scripts/stack/stack.sh up)`);
-    return v;
-  };
-  return {
-    mlflowUri: need('STACK_MLFLOW_URI'),
-    s3Endpoint: need('STACK_S3_ENDPOINT'),
-    s3AccessKey: need('STACK_S3_ACCESS_KEY'),
-    s3SecretKey: need('STACK_S3_SECRET_KEY'),
-    s3Bucket: need('STACK_S3_BUCKET'),
-    databaseUrl: need('STACK_DATABASE_URL'),
-    redisUrl: need('STACK_REDIS_URL'),
-  };
+  return stack();
 }
 
 /** The pid the stack recorded for one of its services (`mlflow`, `s3`, ...), if it is running. */
 export function stackPid(service: string): number | undefined {
-  const pidFile = resolve(ROOT, '.stack', 'run', `${service}.pid`);
+  const pidFile = join(stackDir(), 'run', `${service}.pid`);
   if (!existsSync(pidFile)) return undefined;
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;

@@ -1,5 +1,4 @@
 import autocannon from 'autocannon';
-import { readdirSync, readFileSync } from 'node:fs';
 
 export interface LoadResult {
   label: string;
@@ -15,37 +14,6 @@ export interface LoadResult {
   non2xx: number;
   /** CPU milliseconds the server used per request, when its CPU time can be read. */
   cpuMsPerRequest?: number;
-}
-
-/**
- * A process's /proc/<pid>/stat fields after the command name (which may hold spaces): [2] is
- * its process group, [11] and [12] its user and system CPU time in clock ticks.
- */
-function statFields(pid: number | string): string[] {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-}
-
-const cpuSecondsOf = (fields: string[]): number => (Number(fields[11]) + Number(fields[12])) / 100;
-
-/** CPU seconds (user + system) one process has used so far (from /proc). */
-export function pidCpuSeconds(pid: number): number {
-  return cpuSecondsOf(statFields(pid));
-}
-
-/** CPU seconds used so far by every process of a process group (from /proc). */
-export function groupCpuSeconds(pgid: number): number {
-  let total = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const fields = statFields(entry);
-      if (Number(fields[2]) === pgid) total += cpuSecondsOf(fields);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return total;
 }
 
 /** A fixed-duration closed-loop load (autocannon) on one URL; fails on errors or non-2xx. */

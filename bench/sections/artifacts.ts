@@ -3,10 +3,10 @@ import { rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { pidCpuSeconds } from '../../test/support/proc-stats';
 import { Context, MiB, randomFile } from '../lib/context';
 import { realBackendEnv, StackEnv, stackPid } from '../lib/env';
 import { round } from '../lib/http';
-import { pidCpuSeconds } from '../lib/load';
 import { BASE, startService, token } from '../lib/service';
 import { download, RssSampler, uploadArtifact } from '../lib/upload';
 

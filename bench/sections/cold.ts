@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
+import { RecordedCall, RecordingProxy } from '../../test/support/recording-proxy';
 import { Context, randomFile } from '../lib/context';
 import { realBackendEnv } from '../lib/env';
-import { call, callOk, percentile, round, summarize, LatencySummary } from '../lib/http';
-import { RecordedCall, RecordingProxy } from '../lib/recording-proxy';
+import { agent, call, callOk, percentile, round, summarize, LatencySummary } from '../lib/http';
 import { BASE, Child, startService, token } from '../lib/service';
 import { uploadArtifact } from '../lib/upload';
 import { mlflowName } from './hot';
@@ -166,8 +166,8 @@ export async function coldReadsAndWrites(ctx: Context, tenant: string): Promise<
   const h = { authorization: `Bearer ${editor}` };
   const small = randomFile(ctx, 'cold.pkl', 16 * 1024);
   const children: Child[] = [];
-  const proxy = new RecordingProxy(stack.mlflowUri);
-  const s3Proxy = new RecordingProxy(stack.s3Endpoint, { keepHost: true });
+  const proxy = new RecordingProxy(stack.mlflowUri, { agent });
+  const s3Proxy = new RecordingProxy(stack.s3Endpoint, { keepHost: true, agent });
   try {
     // Two models of this tenant: `c-svc` for the service, `c-replay` for the replays.
     const bootstrap = await startService('service-cold-setup', { env });

@@ -1,9 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { groupCpuSeconds } from '../../test/support/proc-stats';
 import { Context, randomFile } from '../lib/context';
 import { realBackendEnv, stackPid } from '../lib/env';
 import { callOk, round } from '../lib/http';
-import { groupCpuSeconds, load, LoadResult } from '../lib/load';
+import { load, LoadResult } from '../lib/load';
 import { BASE, Child, startBare, startService, token } from '../lib/service';
 import { uploadArtifact } from '../lib/upload';
 

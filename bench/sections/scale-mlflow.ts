@@ -4,10 +4,12 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
+import { freePort } from '../../test/support/service-process';
+import { stackDir } from '../../test/support/stack';
 import { Context, randomFile } from '../lib/context';
-import { realBackendEnv, ROOT } from '../lib/env';
+import { realBackendEnv } from '../lib/env';
 import { call, callOk, round, summarize, LatencySummary } from '../lib/http';
-import { Child, freePort, startService, token } from '../lib/service';
+import { Child, startService, token } from '../lib/service';
 import { readsAtScale, registerSeries, RegisterSeries, ScaleResult, scaleModelName } from './scale';
 
 export interface ScaleMlflowResult extends ScaleResult {
@@ -21,7 +23,7 @@ async function startMlflow(
   dsn: string,
 ): Promise<{ url: string; proc: ChildProcess; stop: () => Promise<void> }> {
   const stack = ctx.stack!;
-  const mlflow = join(ROOT, '.stack', 'venv', 'bin', 'mlflow');
+  const mlflow = join(stackDir(), 'venv', 'bin', 'mlflow');
   if (!existsSync(mlflow)) throw new Error(`${mlflow} is missing: the stack's venv is needed`);
   const port = await freePort();
   const proc = spawn(

@@ -1,245 +1,25 @@
-import { createConnection, createServer, Server, Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { Kysely, PostgresDialect } from 'kysely';
-import { Client, Pool } from 'pg';
-import request from 'supertest';
-import { freshDatabase } from '../../test/support/stack';
-import { auth, registerVersion } from '../../test/support/fixtures';
-import { BASE, createTestApp, removeDir, TestApp } from '../../test/support/test-app';
+import { Pool } from 'pg';
+import { freshDatabase, proxiedDatabase } from '../../test/support/stack';
+import type { TcpProxy } from '../../test/support/tcp-proxy';
+import { timed } from '../../test/support/timed';
 import { loadConfig } from '../config/app-config';
 import { Database } from './database';
 import { describeMigrationsOnExistingData } from './migrations.contract';
-import { POSTGRES_POOL } from './postgres';
 import type { DatabaseSchema } from './schema';
 
-/**
- * A TCP proxy in front of PostgreSQL that fails like the server or the network does, without
- * touching the shared server: `stop()` resets every connection and refuses new ones (a stopped
- * or restarting server), `blackhole()` accepts and forwards nothing (a host or network that
- * drops packets), `start()` forwards again.
- */
-class FaultyProxy {
-  private server?: Server;
-  private readonly pairs = new Set<[Socket, Socket]>();
-  /** Connections accepted while blackholed: never forwarded, reset by stop() like the rest. */
-  private readonly held = new Set<Socket>();
-  private mode: 'up' | 'blackhole' = 'up';
-  port = 0;
-
-  constructor(
-    private readonly host: string,
-    private readonly upstreamPort: number,
-  ) {}
-
-  async start(): Promise<void> {
-    this.mode = 'up';
-    if (this.server) return;
-    const server = createServer((client) => {
-      client.on('error', () => undefined);
-      if (this.mode === 'blackhole') {
-        // accepted, never answered
-        this.held.add(client);
-        client.on('close', () => this.held.delete(client));
-        return;
-      }
-      const upstream = createConnection(this.upstreamPort, this.host);
-      upstream.on('error', () => client.destroy());
-      client.on('error', () => upstream.destroy());
-      const pair: [Socket, Socket] = [client, upstream];
-      this.pairs.add(pair);
-      const drop = () => {
-        this.pairs.delete(pair);
-        client.destroy();
-        upstream.destroy();
-      };
-      client.on('close', drop);
-      upstream.on('close', drop);
-      client.on('data', (d) => {
-        if (this.mode === 'up') upstream.write(d);
-      });
-      upstream.on('data', (d) => {
-        if (this.mode === 'up') client.write(d);
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
-    this.port = (server.address() as AddressInfo).port;
-    this.server = server;
-  }
-
-  async stop(): Promise<void> {
-    for (const [client, upstream] of this.pairs) {
-      client.destroy();
-      upstream.destroy();
-    }
-    this.pairs.clear();
-    for (const client of this.held) client.destroy();
-    this.held.clear();
-    const server = this.server;
-    this.server = undefined;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-
-  /** Connections stay open, nothing passes any more, in either direction. */
-  blackhole(): void {
-    this.mode = 'blackhole';
-  }
-
-  url(databaseUrl: string): string {
-    const u = new URL(databaseUrl);
-    u.hostname = '127.0.0.1';
-    u.port = String(this.port);
-    return u.toString();
-  }
-}
-
-const env = (databaseUrl: string) => ({ DATABASE_URL: databaseUrl, ML_REGISTRY_CACHE_TTL: '0' });
-
-async function timed<T>(work: PromiseLike<T>): Promise<{ value: T; ms: number }> {
-  const started = Date.now();
-  const value = await work;
-  return { value, ms: Date.now() - started };
-}
+// What the whole service does when its database fails is test/database-outage.int-spec.ts.
 
 describe('the service database on PostgreSQL, when it fails', () => {
   let databaseUrl: string;
-  let proxy: FaultyProxy;
+  let proxy: TcpProxy;
 
   beforeAll(async () => {
-    databaseUrl = await freshDatabase('outage');
-    const u = new URL(databaseUrl);
-    proxy = new FaultyProxy(u.hostname, Number(u.port || 5432));
-    await proxy.start();
+    ({ databaseUrl, proxy } = await proxiedDatabase('outage'));
   });
 
   afterAll(async () => {
-    await proxy.stop();
-  });
-
-  describe('at runtime', () => {
-    let t: TestApp;
-    let editor: string;
-
-    beforeAll(async () => {
-      await proxy.start();
-      t = await createTestApp({ env: env(proxy.url(databaseUrl)) });
-      editor = await t.token('alice', ['editor']);
-      await registerVersion(t, editor, 'churn');
-    });
-
-    afterAll(async () => {
-      await proxy.start();
-      await t.close();
-      removeDir(t.dataDir);
-    });
-
-    const list = () =>
-      request(t.http)
-        .get(`${BASE}/models`)
-        .set(...auth(editor));
-
-    it('answers 503 with Retry-After while the server is down, and serves again once it is back', async () => {
-      await list().expect(200);
-      await proxy.stop();
-      try {
-        for (let i = 0; i < 3; i++) {
-          const { value: res, ms } = await timed(list());
-          expect(res.status).toBe(503);
-          expect(res.headers['retry-after']).toBeDefined();
-          expect(res.body).toMatchObject({
-            code: 'BACKEND_UNAVAILABLE',
-            message: expect.stringMatching(/database/) as unknown,
-          });
-          expect(ms).toBeLessThan(2_000);
-        }
-        const write = await request(t.http)
-          .patch(`${BASE}/models/churn`)
-          .set(...auth(editor))
-          .send({ description: 'while down' });
-        expect(write.status).toBe(503);
-        const ready = await request(t.http).get('/health/ready');
-        expect(ready.status).toBe(503);
-        expect(ready.body).toMatchObject({ checks: { database: { status: 'down' } } });
-      } finally {
-        await proxy.start();
-      }
-      // The pool opens new connections: no restart.
-      const res = await list().expect(200);
-      expect(res.body).toMatchObject({ models: [{ name: 'churn' }] });
-      await request(t.http).get('/health/ready').expect(200);
-    });
-
-    it('answers 503 within the timeouts when the network drops everything, then recovers', async () => {
-      await list().expect(200);
-      proxy.blackhole();
-      try {
-        const { value: res, ms } = await timed(list());
-        expect(res.status).toBe(503);
-        expect(res.headers['retry-after']).toBeDefined();
-        // an idle pooled connection waits for query_timeout, a new one for connectionTimeout
-        expect(ms).toBeLessThan(
-          Math.max(POSTGRES_POOL.queryTimeoutMs, POSTGRES_POOL.connectionTimeoutMillis) + 1_500,
-        );
-      } finally {
-        await proxy.stop(); // the dead connections go; the next ones are new
-        await proxy.start();
-      }
-      await list().expect(200);
-    }, 60_000);
-  });
-
-  describe('statements', () => {
-    let t: TestApp;
-    let editor: string;
-
-    beforeAll(async () => {
-      t = await createTestApp({ env: env(databaseUrl) });
-      editor = await t.token('alice', ['editor']);
-      await registerVersion(t, editor, 'locked');
-    });
-
-    afterAll(async () => {
-      await t.close();
-      removeDir(t.dataDir);
-    });
-
-    it('a statement that waits too long (a row lock held elsewhere) is a 503, not a hang', async () => {
-      const holder = new Client({ connectionString: databaseUrl });
-      await holder.connect();
-      try {
-        await holder.query('BEGIN');
-        await holder.query(`SELECT * FROM reg_models WHERE name = 'locked' FOR UPDATE`);
-        const { value: res, ms } = await timed(
-          request(t.http)
-            .patch(`${BASE}/models/locked`)
-            .set(...auth(editor))
-            .send({ description: 'waits for the lock' }),
-        );
-        expect(res.status).toBe(503);
-        expect(res.headers['retry-after']).toBeDefined();
-        expect(ms).toBeGreaterThanOrEqual(POSTGRES_POOL.statementTimeoutMs - 100);
-        expect(ms).toBeLessThan(POSTGRES_POOL.statementTimeoutMs + 2_000);
-      } finally {
-        await holder.query('ROLLBACK');
-        await holder.end();
-      }
-      await request(t.http)
-        .patch(`${BASE}/models/locked`)
-        .set(...auth(editor))
-        .send({ description: 'now' })
-        .expect(200);
-    }, 20_000);
-
-    it('text PostgreSQL cannot store (NUL) is a 400 naming the reason, not a 500', async () => {
-      const res = await request(t.http)
-        .patch(`${BASE}/models/locked`)
-        .set(...auth(editor))
-        .send({ description: 'a\u0000b' });
-      expect(res.status).toBe(400);
-      expect(res.body).toMatchObject({
-        code: 'VALIDATION_FAILED',
-        message: expect.stringMatching(/NUL/) as unknown,
-      });
-    });
+    await proxy.down();
   });
 
   describe('at boot', () => {
@@ -251,10 +31,10 @@ describe('the service database on PostgreSQL, when it fails', () => {
       });
 
     it('waits for a server that is not up yet', async () => {
-      await proxy.stop();
-      setTimeout(() => void proxy.start(), 1_500);
+      await proxy.down();
+      setTimeout(() => void proxy.up(), 1_500);
       const { value: database, ms } = await timed(
-        Database.open(configFor(proxy.url(databaseUrl)), { bootWaitMs: 10_000 }),
+        Database.open(configFor(proxy.through(databaseUrl)), { bootWaitMs: 10_000 }),
       );
       expect(ms).toBeGreaterThanOrEqual(1_000);
       await database.ping();
@@ -273,10 +53,10 @@ describe('the service database on PostgreSQL, when it fails', () => {
     });
 
     it('gives up after the bounded wait, saying what it could not reach', async () => {
-      await proxy.stop();
+      await proxy.down();
       try {
         const { value: outcome, ms } = await timed(
-          Database.open(configFor(proxy.url(databaseUrl)), { bootWaitMs: 3_000 }).then(
+          Database.open(configFor(proxy.through(databaseUrl)), { bootWaitMs: 3_000 }).then(
             () => new Error('opened'),
             (err: unknown) => err as Error,
           ),
@@ -288,7 +68,7 @@ describe('the service database on PostgreSQL, when it fails', () => {
         expect(ms).toBeGreaterThanOrEqual(2_000);
         expect(ms).toBeLessThan(5_000);
       } finally {
-        await proxy.start();
+        await proxy.up();
       }
     });
 

@@ -5,6 +5,7 @@ import * as net from 'node:net';
 import { Readable } from 'node:stream';
 import { errorOf, expectUnavailable } from '../../test/support/errors';
 import { stack } from '../../test/support/stack';
+import { TcpProxy } from '../../test/support/tcp-proxy';
 import { ErrorCode } from '../common/errors/error-code';
 import { RegistryError } from '../common/errors/registry-error';
 import type { S3Settings } from '../config/app-config';
@@ -88,64 +89,6 @@ function failingSource(after: number, err = new Error('client went away')): Read
   });
 }
 
-/**
- * A TCP proxy in front of the stack's S3 that can be told to misbehave: stop listening (S3
- * down), swallow bytes (S3 hangs), or cut every connection whose request matches a pattern.
- */
-class FaultyProxy {
-  port = 0;
-  stalled = false;
-  /** Stall everything once a request matching this goes through. */
-  stallOn?: RegExp;
-  cut?: RegExp;
-  private server?: net.Server;
-  private readonly sockets = new Set<net.Socket>();
-
-  constructor(private readonly target: { host: string; port: number }) {}
-
-  async start(port = this.port): Promise<void> {
-    const server = net.createServer((client) => this.relay(client));
-    server.listen(port, '127.0.0.1');
-    await once(server, 'listening');
-    this.server = server;
-    this.port = (server.address() as net.AddressInfo).port;
-  }
-
-  async stop(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    for (const s of this.sockets) s.destroy();
-    if (server) await new Promise((resolve) => server.close(resolve));
-  }
-
-  private relay(client: net.Socket): void {
-    const upstream = net.connect(this.target.port, this.target.host);
-    for (const s of [client, upstream]) {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-      s.on('error', () => undefined);
-    }
-    const kill = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('close', kill);
-    upstream.on('close', kill);
-    client.on('data', (data: Buffer) => {
-      if (this.stallOn?.test(data.toString('latin1'))) this.stalled = true;
-      if (this.stalled) return;
-      if (this.cut?.test(data.toString('latin1'))) {
-        kill();
-        return;
-      }
-      upstream.write(data);
-    });
-    upstream.on('data', (data: Buffer) => {
-      if (!this.stalled) client.write(data);
-    });
-  }
-}
-
 describeObjectStorageContract('s3', () => {
   const storage = new S3ObjectStorage(settings());
   return Promise.resolve({
@@ -226,14 +169,15 @@ describe('S3ObjectStorage (real S3)', () => {
     expect(await incompleteUploads(raw, bucket, runPrefix)).toEqual([]);
   });
 
+  // The stack's S3 through a proxy told to misbehave: stop listening (S3 down), swallow bytes
+  // (S3 hangs), or cut every connection whose request matches a pattern.
   describe('through a faulty proxy', () => {
-    let proxy: FaultyProxy;
+    let proxy: TcpProxy;
     beforeEach(async () => {
       const { endpoint } = settings();
-      proxy = new FaultyProxy({ host: endpoint!.host, port: endpoint!.port });
-      await proxy.start();
+      proxy = await TcpProxy.start({ host: endpoint!.host, port: endpoint!.port });
     });
-    afterEach(() => proxy.stop());
+    afterEach(() => proxy.down());
     const viaProxy = (overrides: Partial<S3Settings> = {}, options: S3StorageOptions = {}) =>
       open(
         { endpoint: { useSSL: false, host: '127.0.0.1', port: proxy.port }, ...overrides },
@@ -245,10 +189,10 @@ describe('S3ObjectStorage (real S3)', () => {
       const k = key();
       await storage.put(k, Readable.from([Buffer.from('previous')]));
       // Every attempt at part 2 has its connection cut; everything else goes through.
-      proxy.cut = /[?&]partNumber=2[ &]/;
+      proxy.cutOn = /[?&]partNumber=2[ &]/;
       const err = await errorOf(storage.put(k, failingSource(30 * MiB)));
       expectUnavailable(err);
-      proxy.cut = undefined;
+      proxy.cutOn = undefined;
       expect((await readAll(await storage.get(k))).toString()).toBe('previous');
       expect(await incompleteUploads(raw, bucket, runPrefix)).toEqual([]);
     });
@@ -260,7 +204,7 @@ describe('S3ObjectStorage (real S3)', () => {
       const stream = await storage.get(k);
       const started = Date.now();
       let received = 0;
-      proxy.stalled = true;
+      proxy.blackholed = true;
       const err = await errorOf(
         (async () => {
           for await (const chunk of stream) received += (chunk as Buffer).length;
@@ -280,14 +224,14 @@ describe('S3ObjectStorage (real S3)', () => {
       const storage = viaProxy({ prefix }, { transferIdleTimeoutMs: 1000, requestTimeoutMs: 1000 });
       await storage.ping();
       // S3 swallows part 2 and everything after it: it reads but never answers.
-      proxy.stallOn = /[?&]partNumber=2[ &]/;
+      proxy.blackholeOn = /[?&]partNumber=2[ &]/;
       const started = Date.now();
       const body = Readable.from(Array.from({ length: 24 }, () => randomBytes(MiB)));
       expectUnavailable(await errorOf(storage.put('a/model.pkl', body)));
       const elapsed = Date.now() - started;
       expect(elapsed).toBeLessThan(8000);
-      proxy.stallOn = undefined;
-      proxy.stalled = false;
+      proxy.blackholeOn = undefined;
+      proxy.blackholed = false;
       expect(await storage.stat('a/model.pkl')).toBeNull();
       for (const u of await incompleteUploads(raw, bucket, prefix)) {
         await raw.abortMultipartUpload(bucket, u.key, u.uploadId);
@@ -296,13 +240,12 @@ describe('S3ObjectStorage (real S3)', () => {
 
     it('boots with S3 down, reports it, and creates the bucket once S3 is back (no restart)', async () => {
       const fresh = `it-bucket-${randomUUID().slice(0, 8)}`;
-      const port = proxy.port;
-      await proxy.stop();
+      await proxy.down();
       // Constructing makes no call to S3: this is what the service does at boot.
       const storage = viaProxy({ bucket: fresh, prefix: '' }, { requestTimeoutMs: 2000 });
       expectUnavailable(await errorOf(storage.ping()));
       expectUnavailable(await errorOf(storage.put('a/b.txt', Readable.from([Buffer.from('x')]))));
-      await proxy.start(port);
+      await proxy.up();
       await expect(storage.ping()).resolves.toBeUndefined();
       expect(await raw.bucketExists(fresh)).toBe(true);
       await storage.put('a/b.txt', Readable.from([Buffer.from('back')]));

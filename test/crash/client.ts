@@ -2,9 +2,7 @@ import { SignJWT } from 'jose';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { ClientRequest, IncomingMessage, request as httpRequest } from 'node:http';
-
-/** What test/support/service-process.ts gives the service as AUTH_JWT_SECRET. */
-const SECRET = 'test-secret-that-is-at-least-32-characters-long';
+import { TEST_SECRET } from '../support/service-process';
 export const BASE = '/api/v1/ml/registry';
 
 export type Role = 'viewer' | 'editor' | 'approver' | 'admin';
@@ -15,7 +13,7 @@ export function token(sub: string, roles: Role[], tenant = 'acme-corp'): Promise
     .setIssuedAt()
     .setSubject(sub)
     .setExpirationTime('2h')
-    .sign(new TextEncoder().encode(SECRET));
+    .sign(new TextEncoder().encode(TEST_SECRET));
 }
 
 export interface Answer {

@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { freshDatabase, realBackendEnv, stack, uniqueNamespace } from '../support/stack';
-import { TcpProxy } from './tcp-proxy';
+import { TcpProxy } from '../support/tcp-proxy';
 
 export interface Deployment {
   /** Environment for startService: every backend real, MLflow (and S3 if asked) via proxies. */

@@ -3,7 +3,6 @@ import {
   existsSync,
   mkdirSync,
   readdirSync,
-  readFileSync,
   rmdirSync,
   statSync,
   utimesSync,
@@ -14,8 +13,10 @@ import { join, resolve } from 'node:path';
 
 /** The worktree this file belongs to: the service is built and run from here. */
 export const ROOT = resolve(__dirname, '..', '..');
-const MAIN = join(ROOT, 'dist', 'main.js');
-const TEST_SECRET = 'test-secret-that-is-at-least-32-characters-long';
+/** The built service: what `npm start` runs. */
+export const MAIN = join(ROOT, 'dist', 'main.js');
+/** The service's AUTH_JWT_SECRET, for the tokens the tests mint. */
+export const TEST_SECRET = 'test-secret-that-is-at-least-32-characters-long';
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -86,6 +87,31 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** How to run one node process that serves HTTP on 127.0.0.1 (the service, the bench's bare app). */
+export interface LaunchOptions {
+  /** Names the process in errors. */
+  name?: string;
+  /** node's arguments: its flags, the script and the script's own arguments. */
+  args: string[];
+  port: number;
+  /** The whole environment of the process: nothing is inherited from this one. */
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** Polled until it answers 200. */
+  readyPath: string;
+  /** How long to wait for readyPath (ms). */
+  readyTimeoutMs?: number;
+  /**
+   * 'capture' (the default): stdout and stderr kept for output() and onOutput, which the tests
+   * read. 'stderr': stdout to /dev/null, stderr to this process's, nothing kept: the bench's
+   * choice, as a pipe read by the process that measures would take its CPU, and a full one
+   * would slow the service down.
+   */
+  output?: 'capture' | 'stderr';
+  /** Sees every chunk the process writes to stdout or stderr (with 'capture'). */
+  onOutput?: (chunk: string) => void;
+}
+
 export interface ServiceOptions {
   dataDir: string;
   /** Extra environment (backends, intervals); overrides the defaults below. */
@@ -105,7 +131,7 @@ export interface ServiceProcess {
   readonly port: number;
   readonly url: string;
   readonly child: ChildProcess;
-  /** Everything the process wrote to stdout and stderr (pino JSON lines). */
+  /** Everything the process wrote to stdout and stderr (pino JSON lines); '' unless captured. */
   output(): string;
   /** Sends a signal and resolves once the process has exited, with its exit code/signal. */
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -116,17 +142,20 @@ export interface ServiceProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-async function waitReady(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+async function waitReady(
+  name: string,
+  url: string,
+  child: ChildProcess,
+  timeoutMs: number,
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   let last = 'no answer';
   while (Date.now() < until) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(
-        `the service exited before it was ready (${child.exitCode ?? child.signalCode})`,
-      );
+      throw new Error(`${name} exited before it was ready (${child.exitCode ?? child.signalCode})`);
     }
     try {
-      const res = await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(2000) });
+      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
       if (res.status === 200) return;
       last = `${res.status} ${await res.text()}`;
     } catch (err) {
@@ -134,34 +163,18 @@ async function waitReady(url: string, child: ChildProcess, timeoutMs: number): P
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`the service was not ready within ${timeoutMs} ms: ${last}`);
+  throw new Error(`${name} was not ready within ${timeoutMs} ms: ${last}`);
 }
 
-/**
- * Starts the real service (`node dist/main.js`, built by ensureBuilt) as a child process on
- * `dataDir`, and resolves once /health/ready answers 200.
- */
-export async function startService(options: ServiceOptions): Promise<ServiceProcess> {
-  ensureBuilt();
-  const port = options.port ?? (await freePort());
-  const url = `http://127.0.0.1:${port}`;
-  const env: Record<string, string> = {
-    PATH: process.env['PATH'] ?? '',
-    HOME: process.env['HOME'] ?? '',
-    NODE_ENV: 'test',
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    DATA_DIR: options.dataDir,
-    AUTH_JWT_SECRET: TEST_SECRET,
-    LOG_LEVEL: 'warn',
-    APPROVAL_RETRY_INTERVAL_MS: '200',
-    SHUTDOWN_GRACE_MS: '2000',
-    ...options.env,
-  };
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), MAIN], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+/** Starts a node process serving HTTP and resolves once its readyPath answers 200. */
+export async function launch(options: LaunchOptions): Promise<ServiceProcess> {
+  const name = options.name ?? 'the service';
+  const url = `http://127.0.0.1:${options.port}`;
+  const capture = (options.output ?? 'capture') === 'capture';
+  const child = spawn(process.execPath, options.args, {
+    cwd: options.cwd,
+    env: options.env,
+    stdio: ['ignore', capture ? 'pipe' : 'ignore', capture ? 'pipe' : 'inherit'],
   });
   let output = '';
   const keep = (chunk: Buffer): void => {
@@ -176,15 +189,18 @@ export async function startService(options: ServiceOptions): Promise<ServiceProc
     child.once('exit', (code, signal) => r({ code, signal })),
   );
   try {
-    await waitReady(url, child, options.readyTimeoutMs ?? 60_000);
+    await waitReady(name, `${url}${options.readyPath}`, child, options.readyTimeoutMs ?? 60_000);
   } catch (err) {
     child.kill('SIGKILL');
     await exited;
-    throw new Error(`${(err as Error).message}\n--- service output ---\n${output.slice(-5000)}`);
+    const tail = capture
+      ? `\n--- service output ---\n${output.slice(-5000)}`
+      : ' (its stderr is above)';
+    throw new Error(`${(err as Error).message}${tail}`);
   }
   const service: ServiceProcess = {
     pid: child.pid ?? -1,
-    port,
+    port: options.port,
     url,
     child,
     exited,
@@ -199,19 +215,41 @@ export async function startService(options: ServiceOptions): Promise<ServiceProc
     },
     restart: async () => {
       await service.kill();
-      return startService({ ...options, port });
+      return launch(options);
     },
   };
   return service;
 }
 
-/** Resident set size of a process, in bytes (Linux /proc); null when it is gone. */
-export function rssBytes(pid: number): number | null {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
-    return match ? Number(match[1]) * 1024 : null;
-  } catch {
-    return null;
-  }
+/**
+ * Starts the real service (`node dist/main.js`, built by ensureBuilt) as a child process on
+ * `dataDir`, and resolves once /health/ready answers 200.
+ */
+export async function startService(options: ServiceOptions): Promise<ServiceProcess> {
+  ensureBuilt();
+  const port = options.port ?? (await freePort());
+  return launch({
+    args: [...(options.nodeArgs ?? []), MAIN],
+    port,
+    cwd: ROOT,
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      HOME: process.env['HOME'] ?? '',
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      DATA_DIR: options.dataDir,
+      AUTH_JWT_SECRET: TEST_SECRET,
+      LOG_LEVEL: 'warn',
+      APPROVAL_RETRY_INTERVAL_MS: '200',
+      SHUTDOWN_GRACE_MS: '2000',
+      ...options.env,
+    },
+    readyPath: '/health/ready',
+    readyTimeoutMs: options.readyTimeoutMs,
+    onOutput: options.onOutput,
+  });
 }
+
+// Kept here too: the tests import it from the launcher, the process whose RSS they read.
+export { rssBytes } from './proc-stats';

@@ -1,7 +1,10 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
+import { TcpProxy } from './tcp-proxy';
 
 /**
  * The real test stack started by `scripts/stack/stack.sh up` (MLflow, S3, PostgreSQL, Redis on
@@ -32,6 +35,41 @@ function required(name: string): string {
   return value;
 }
 
+/** The checkout this file belongs to. */
+const ROOT = resolve(__dirname, '..', '..');
+
+/** The env file `scripts/stack/stack.sh up` writes for the stack of this checkout. */
+export const STACK_ENV_FILE = join(ROOT, '.stack', 'run', 'env');
+
+/**
+ * For the scripts and the bench, which are run by hand: sets the STACK_* variables from
+ * STACK_ENV_FILE unless the environment has them already (a shell that sourced an env file,
+ * perhaps of the stack another checkout started). Returns whether they are set. The jest suites
+ * do not call it: they are given the variables (scripts/test-integration.sh).
+ */
+export function loadStackEnv(): boolean {
+  if (process.env['STACK_MLFLOW_URI'] !== undefined) return true;
+  if (!existsSync(STACK_ENV_FILE)) return false;
+  for (const line of readFileSync(STACK_ENV_FILE, 'utf8').split('\n')) {
+    const m = /^(?:export\s+)?(STACK_[A-Z0-9_]+)=(.*)$/.exec(line.trim());
+    if (m) process.env[m[1]] = m[2].replace(/^["']|["']$/g, '');
+  }
+  return process.env['STACK_MLFLOW_URI'] !== undefined;
+}
+
+/**
+ * The state folder of the running stack (pid files, the MLflow venv): the `.stack/` beside the
+ * stack.sh that started it (STACK_SCRIPT), which is not this checkout's in a git worktree.
+ * stack.sh's own STACK_DIR override wins, as it does there.
+ */
+export function stackDir(): string {
+  const script = process.env['STACK_SCRIPT'];
+  return (
+    process.env['STACK_DIR'] ??
+    (script ? resolve(dirname(script), '..', '..', '.stack') : join(ROOT, '.stack'))
+  );
+}
+
 export function stack(): Stack {
   return {
     mlflowUri: required('STACK_MLFLOW_URI'),
@@ -58,6 +96,19 @@ export async function freshDatabase(label = 'test'): Promise<string> {
   }
   base.pathname = `/${name}`;
   return base.toString();
+}
+
+/**
+ * A new, empty database (as freshDatabase) reached through a TcpProxy, so that a test can make
+ * PostgreSQL fail as the server or the network does without touching the shared server.
+ */
+export async function proxiedDatabase(
+  label: string,
+): Promise<{ databaseUrl: string; proxy: TcpProxy }> {
+  const databaseUrl = await freshDatabase(label);
+  const u = new URL(databaseUrl);
+  const proxy = await TcpProxy.start({ host: u.hostname, port: Number(u.port || 5432) });
+  return { databaseUrl, proxy };
 }
 
 /** A short, unique namespace for one test app's MLflow names, cache keys and S3 prefix. */

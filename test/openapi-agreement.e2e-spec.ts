@@ -1,6 +1,6 @@
 import request from 'supertest';
-import { auth, download, registerVersion } from '../test/support/fixtures';
-import { BASE, createTestApp, removeDir, TestApp } from '../test/support/test-app';
+import { auth, download, registerVersion } from './support/fixtures';
+import { BASE, createTestApp, removeDir, TestApp } from './support/test-app';
 
 type Schema = Record<string, unknown>;
 interface Parameter {

@@ -1,59 +1,12 @@
-import { createServer, IncomingMessage, request as httpRequest, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
 import request from 'supertest';
-import { auth, registerVersion } from '../../test/support/fixtures';
-import { freshDatabase, realBackendEnv, stack, uniqueNamespace } from '../../test/support/stack';
-import { BASE, createTestApp, removeDir, TestApp } from '../../test/support/test-app';
+import { auth, registerVersion } from './support/fixtures';
+import { RecordingProxy } from './support/recording-proxy';
+import { freshDatabase, realBackendEnv, stack, uniqueNamespace } from './support/stack';
+import { BASE, createTestApp, removeDir, TestApp } from './support/test-app';
 
-/** An HTTP proxy in front of MLflow that notes every call: `METHOD endpoint`. */
-class CountingProxy {
-  private calls: string[] = [];
-  private server?: Server;
-
-  constructor(private readonly upstream: string) {}
-
-  async start(): Promise<string> {
-    this.server = createServer((req, res) => {
-      this.calls.push(`${req.method} ${endpoint(req)}`);
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const headers = { ...req.headers };
-        delete headers.host;
-        const up = httpRequest(
-          `${this.upstream}${req.url ?? '/'}`,
-          { method: req.method, headers },
-          (upRes) => {
-            res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-            upRes.pipe(res);
-          },
-        );
-        up.on('error', () => {
-          res.writeHead(502);
-          res.end();
-        });
-        up.end(Buffer.concat(chunks));
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  /** The calls since the last take(), sorted (calls made at once arrive in any order). */
-  take(): string[] {
-    return this.calls.splice(0, this.calls.length).sort();
-  }
-
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) =>
-      this.server ? this.server.close(() => resolve()) : resolve(),
-    );
-  }
-}
-
-function endpoint(req: IncomingMessage): string {
-  return (req.url ?? '/').split('?')[0].replace('/api/2.0/mlflow/', '');
+/** The MLflow REST endpoint a path names: `registered-models/get`. */
+function endpoint(path: string): string {
+  return path.split('?')[0].replace('/api/2.0/mlflow/', '');
 }
 
 const GET_MODEL = 'GET registered-models/get';
@@ -69,7 +22,13 @@ const sorted = (calls: string[]) => [...calls].sort();
  * is asked twice (issue 5, goal 2). A change that adds a round trip fails here.
  */
 describe('MLflow round trips per operation (cache off)', () => {
-  const proxy = new CountingProxy(stack().mlflowUri);
+  const proxy = new RecordingProxy(stack().mlflowUri);
+  /** The calls since the last take(), `METHOD endpoint`, sorted (calls made at once arrive in any order). */
+  const calls = (): string[] =>
+    proxy
+      .take()
+      .map((c) => `${c.method} ${endpoint(c.path)}`)
+      .sort();
   let t: TestApp;
   let editor: string;
   let approver: string;
@@ -122,7 +81,7 @@ describe('MLflow round trips per operation (cache off)', () => {
   it('registers a new model: its model and run are created, never read back', async () => {
     const res = await register('trips-new');
     expect(res.body).toMatchObject({ name: 'trips-new', version: 1, stage: 'none' });
-    expect(proxy.take()).toEqual(
+    expect(calls()).toEqual(
       sorted([
         ...NEW_RUN,
         GET_MODEL, // not found: create it
@@ -140,7 +99,7 @@ describe('MLflow round trips per operation (cache off)', () => {
       stage: 'none',
       metrics: { accuracy: 0.9 },
     });
-    expect(proxy.take()).toEqual(sorted([...NEW_RUN, GET_MODEL, 'POST model-versions/create']));
+    expect(calls()).toEqual(sorted([...NEW_RUN, GET_MODEL, 'POST model-versions/create']));
     // What the registration answered without reading back is what a read finds.
     const read = await request(t.http)
       .get(`${BASE}/models/trips-new/versions/2`)
@@ -155,7 +114,7 @@ describe('MLflow round trips per operation (cache off)', () => {
       .get(`${BASE}/models/trips-new/versions/1`)
       .set(...auth(editor))
       .expect(200);
-    expect(proxy.take()).toEqual(sorted([GET_MODEL, GET_VERSION, GET_RUN]));
+    expect(calls()).toEqual(sorted([GET_MODEL, GET_VERSION, GET_RUN]));
   });
 
   it('lists models cold: one search', async () => {
@@ -163,7 +122,7 @@ describe('MLflow round trips per operation (cache off)', () => {
       .get(`${BASE}/models`)
       .set(...auth(editor))
       .expect(200);
-    expect(proxy.take()).toEqual(['GET registered-models/search']);
+    expect(calls()).toEqual(['GET registered-models/search']);
   });
 
   it('moves a version to staging: the moved version is not read back', async () => {
@@ -173,7 +132,7 @@ describe('MLflow round trips per operation (cache off)', () => {
       .send({ stage: 'staging' })
       .expect(200);
     expect(res.body).toMatchObject({ version: 1, stage: 'staging' });
-    expect(proxy.take()).toEqual(
+    expect(calls()).toEqual(
       sorted([GET_MODEL, GET_VERSION, 'POST model-versions/transition-stage', GET_RUN]),
     );
   });
@@ -184,7 +143,7 @@ describe('MLflow round trips per operation (cache off)', () => {
       .set(...auth(editor))
       .send({ stage: 'staging' })
       .expect(409);
-    expect(proxy.take()).toEqual(sorted([GET_MODEL, GET_VERSION]));
+    expect(calls()).toEqual(sorted([GET_MODEL, GET_VERSION]));
   });
 
   it('requests, then approves and applies a production move', async () => {
@@ -193,7 +152,7 @@ describe('MLflow round trips per operation (cache off)', () => {
       .set(...auth(editor))
       .send({ stage: 'production' })
       .expect(202);
-    expect(proxy.take()).toEqual(sorted([GET_MODEL, GET_VERSION]));
+    expect(calls()).toEqual(sorted([GET_MODEL, GET_VERSION]));
 
     const approved = await request(t.http)
       .post(
@@ -206,7 +165,7 @@ describe('MLflow round trips per operation (cache off)', () => {
       approval: { status: 'approved', apply_state: 'applied' },
       version: { version: 2, stage: 'production' },
     });
-    expect(proxy.take()).toEqual(
+    expect(calls()).toEqual(
       sorted([
         GET_MODEL,
         GET_VERSION,
@@ -222,7 +181,7 @@ describe('MLflow round trips per operation (cache off)', () => {
       .get(`${BASE}/models/trips-new`)
       .set(...auth(editor))
       .expect(200);
-    expect(proxy.take()).toEqual(sorted([GET_MODEL, GET_MODEL, SEARCH_VERSIONS, GET_RUN, GET_RUN]));
+    expect(calls()).toEqual(sorted([GET_MODEL, GET_MODEL, SEARCH_VERSIONS, GET_RUN, GET_RUN]));
   });
 
   it('answers 404 for another tenant’s model, reading nothing of it', async () => {
@@ -232,6 +191,6 @@ describe('MLflow round trips per operation (cache off)', () => {
       .set(...auth(outsider))
       .expect(404);
     // The version is read at once with the model; nothing of it is used (or, here, found).
-    expect(proxy.take()).toEqual(sorted([GET_MODEL, GET_VERSION]));
+    expect(calls()).toEqual(sorted([GET_MODEL, GET_VERSION]));
   });
 });

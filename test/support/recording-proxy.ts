@@ -1,4 +1,5 @@
 import {
+  Agent,
   createServer,
   IncomingMessage,
   Server,
@@ -7,7 +8,6 @@ import {
 } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { agent } from './http';
 
 export interface RecordedCall {
   method: string;
@@ -26,19 +26,24 @@ export interface RecordedCall {
 
 /**
  * An HTTP proxy in front of MLflow (or S3) that records the calls the service makes (method,
- * path, body, when), so the same sequence can be replayed straight at MLflow and a request's
- * time can be split into its backend calls. Used only to learn the sequence and the timeline:
+ * path, body, answer, when): the MLflow round trips an operation costs (test/), the sequence to
+ * replay straight at MLflow and a request's time split into its backend calls (bench/). A call
+ * is recorded once its answer has been read. Used only to learn the calls and the timeline:
  * timed runs of the service go to the backends directly, without this hop. With `keepHost`
- * the Host header is passed on unchanged (S3 signatures cover it).
+ * the Host header is passed on unchanged (S3 signatures cover it); `agent` is the keep-alive
+ * agent the calls go out on (the bench gives its own, so both sides use one client).
  */
 export class RecordingProxy {
   readonly calls: RecordedCall[] = [];
   private server?: Server;
+  private readonly agent: Agent;
 
   constructor(
     private readonly upstream: string,
-    private readonly options: { keepHost?: boolean } = {},
-  ) {}
+    private readonly options: { keepHost?: boolean; agent?: Agent } = {},
+  ) {
+    this.agent = options.agent ?? new Agent({ keepAlive: true });
+  }
 
   async start(): Promise<string> {
     this.server = createServer((req, res) => this.forward(req, res));
@@ -68,7 +73,7 @@ export class RecordingProxy {
       if (!this.options.keepHost) delete headers.host;
       const up = httpRequest(
         `${this.upstream}${req.url ?? '/'}`,
-        { method: req.method, headers, agent },
+        { method: req.method, headers, agent: this.agent },
         (upRes) => {
           const answer: Buffer[] = [];
           upRes.on('data', (c: Buffer) => answer.push(c));
