@@ -1,4 +1,5 @@
 import { RegistryError } from '../common/errors/registry-error';
+import type { ArtifactRow } from './artifacts.repository';
 
 /** The files an artifact may hold, by multipart part name. */
 export type PartName = 'model' | 'preprocessor' | 'config' | 'metrics' | 'requirements';
@@ -66,3 +67,10 @@ export const artifactPrefix = (tenant: string, artifactId: string): string =>
 /** Where a registered version's files live: `<tenant>/<model>/v<version>/`. */
 export const versionPrefix = (tenant: string, model: string, version: number): string =>
   `${tenant}/${model}/v${version}/`;
+
+/**
+ * Where an artifact's file is in the object store: under its version once registered (its
+ * `location`), else where it was uploaded.
+ */
+export const keyOf = (row: ArtifactRow, file: ArtifactFileName): string =>
+  `${row.location ?? artifactPrefix(row.tenant_id, row.id)}${file}`;

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ArtifactPlacement } from './artifact-placement';
 import { ArtifactSweeper } from './artifact-sweeper';
 import { ArtifactsController } from './artifacts.controller';
 import { ArtifactsRepository } from './artifacts.repository';
@@ -6,7 +7,7 @@ import { ArtifactsService } from './artifacts.service';
 
 @Module({
   controllers: [ArtifactsController],
-  providers: [ArtifactsService, ArtifactsRepository, ArtifactSweeper],
-  exports: [ArtifactsService],
+  providers: [ArtifactsService, ArtifactPlacement, ArtifactsRepository, ArtifactSweeper],
+  exports: [ArtifactsService, ArtifactPlacement],
 })
 export class ArtifactsModule {}

@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Caller } from '../common/auth/caller.decorator';
@@ -7,14 +7,12 @@ import { ErrorCode } from '../common/errors/error-code';
 import { RegistryError } from '../common/errors/registry-error';
 import { AppConfig } from '../config/app-config';
 import { IdempotencyHooks } from '../idempotency/idempotency-hooks';
-import type { ParamValue } from '../mlflow/registry-types';
-import { Database, type Db } from '../database/database';
+import { Database } from '../database/database';
 import { ByteRange, ObjectStorage } from '../storage/object-storage';
 import { iso } from '../versions/version.mapper';
-import { ArtifactFileName, artifactPrefix, contentTypeOf, versionPrefix } from './artifact-files';
+import { ArtifactFileName, artifactPrefix, contentTypeOf, keyOf } from './artifact-files';
 import { ArtifactRow, ArtifactsRepository, filesOf, StoredFile } from './artifacts.repository';
 import type { ArtifactManifestDto } from './dto/artifact-manifest.dto';
-import { parseConfigDocument, parseMetricsDocument } from './metadata-documents';
 import { receiveArtifact } from './multipart-receiver';
 
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
@@ -50,22 +48,7 @@ export interface ArtifactFile {
   key: string;
 }
 
-/** A claim without a version for this long is taken to be abandoned (see claim()). */
-const CLAIM_STALE_MS = 2 * 60 * 1000;
-
-export function alreadyRegistered(row: {
-  id: string;
-  model_name: string | null;
-  model_version: number | null;
-}): RegistryError {
-  return new RegistryError(
-    ErrorCode.ArtifactAlreadyRegistered,
-    `artifact '${row.id}' is already registered as ${row.model_name ?? '?'} version ${row.model_version ?? '?'}`,
-    { model: row.model_name, version: row.model_version },
-  );
-}
-
-function artifactNotFound(id: string): RegistryError {
+export function artifactNotFound(id: string): RegistryError {
   return new RegistryError(ErrorCode.ArtifactNotFound, `artifact '${id}' does not exist`);
 }
 
@@ -170,132 +153,13 @@ export class ArtifactsService implements OnModuleInit, OnApplicationBootstrap {
       size: entry.size,
       sha256: entry.sha256,
       contentType: contentTypeOf(file),
-      key: this.keyOf(row, file),
+      key: keyOf(row, file),
     };
   }
 
   /** The file's bytes, or those of `range` (inclusive, inside its size) with a ranged read. */
   read(file: ArtifactFile, range?: ByteRange): Promise<Readable> {
     return this.storage.get(file.key, range);
-  }
-
-  /** The model file of an artifact: what a registered version points to. */
-  modelFile(row: ArtifactRow): StoredFile {
-    const model = filesOf(row).find((f) => f.name === 'model.pkl' || f.name === 'model.pt');
-    if (!model) throw new Error(`artifact ${row.id} has no model file`);
-    return model;
-  }
-
-  /** Where the artifact's files are: under its version once registered, else where uploaded. */
-  prefixOf(row: ArtifactRow): string {
-    return row.location ?? artifactPrefix(row.tenant_id, row.id);
-  }
-
-  private keyOf(row: ArtifactRow, file: ArtifactFileName): string {
-    return `${this.prefixOf(row)}${file}`;
-  }
-
-  /**
-   * Copies the artifact's files (server-side) to where `model` version `version` keeps them,
-   * `<tenant>/<model>/v<version>/`, and returns the URI of the model file there: the source
-   * the version is created with. The upload's own copy stays until the registration completes.
-   * The files are copied at once (a failure leaves what was copied for unplace() to remove).
-   */
-  async place(row: ArtifactRow, model: string, version: number): Promise<string> {
-    const to = versionPrefix(row.tenant_id, model, version);
-    const copies = await Promise.allSettled(
-      filesOf(row).map((file) =>
-        this.storage.copy(this.keyOf(row, file.name), to + file.name, file.size),
-      ),
-    );
-    const failed = copies.find((c): c is PromiseRejectedResult => c.status === 'rejected');
-    if (failed !== undefined) throw failed.reason;
-    return this.storage.uri(to + this.modelFile(row).name);
-  }
-
-  /** Removes what place() copied, after a registration that failed for sure. */
-  async unplace(row: ArtifactRow, model: string, version: number): Promise<void> {
-    await this.storage.deletePrefix(versionPrefix(row.tenant_id, model, version));
-  }
-
-  /**
-   * The prefix a version's source points into, when it is a place() of this artifact (the
-   * source is the truth: a registration resumed after a crash reads it back from there);
-   * null when the source is the upload location itself.
-   */
-  locationFor(row: ArtifactRow, model: string, source: string): string | null {
-    const match = /\/v(\d+)\/[^/]+$/.exec(source);
-    if (!match) return null;
-    const prefix = versionPrefix(row.tenant_id, model, Number(match[1]));
-    return this.storage.uri(prefix + this.modelFile(row).name) === source ? prefix : null;
-  }
-
-  /** metrics.json of an artifact, checked against its recorded digest; null when absent. */
-  async readMetrics(row: ArtifactRow): Promise<Record<string, number> | null> {
-    const bytes = await this.readVerified(row, 'metrics.json');
-    return bytes ? parseMetricsDocument(bytes) : null;
-  }
-
-  /** config.json's hyperparameters, checked against the recorded digest; null when absent. */
-  async readHyperparameters(row: ArtifactRow): Promise<Record<string, ParamValue> | null> {
-    const bytes = await this.readVerified(row, 'config.json');
-    return bytes ? parseConfigDocument(bytes).hyperparameters : null;
-  }
-
-  /**
-   * Reserves the artifact for one registration of `model`: 409 if a version already uses it,
-   * or if another registration holds it. A claim older than CLAIM_STALE_MS without a version
-   * belongs to a registration that died or failed ambiguously; it is taken over, and
-   * `resumedFrom` names the model it was for, so the caller can look for a version that
-   * registration may have created after all. `current`: the artifact as just read (a
-   * compare-and-set: should it have changed since, the claim is refused as taken).
-   */
-  async claim(current: ArtifactRow, model: string): Promise<{ resumedFrom: string | null }> {
-    const now = Date.now();
-    if (current.model_version !== null) throw alreadyRegistered(current);
-    const held =
-      current.model_name !== null && Number(current.claimed_at ?? 0) > now - CLAIM_STALE_MS;
-    if (held || !(await this.repository.claim(current.id, current, model, now))) {
-      throw new RegistryError(
-        ErrorCode.ArtifactAlreadyRegistered,
-        `artifact '${current.id}' is being registered by another request; retry in a few minutes if it fails`,
-        { model: current.model_name, version: null },
-      );
-    }
-    return { resumedFrom: current.model_name };
-  }
-
-  release(row: ArtifactRow, model: string): Promise<void> {
-    return this.repository.release(row.id, model);
-  }
-
-  /**
-   * Links the artifact to its version, its files now at `location` (null: where uploaded);
-   * false when it already was (by a concurrent completion).
-   */
-  markRegistered(
-    row: ArtifactRow,
-    model: string,
-    version: number,
-    location: string | null,
-    db?: Db,
-  ): Promise<boolean> {
-    return this.repository.markRegistered(row.id, model, version, Date.now(), location, db);
-  }
-
-  /**
-   * After a registration moved the files under their version: drop the upload's copy. Its keys
-   * are known (an upload is ready only with every file it stored recorded), so one batch
-   * deletion does it, without listing the prefix first.
-   */
-  async dropUploadCopy(row: ArtifactRow): Promise<void> {
-    const prefix = artifactPrefix(row.tenant_id, row.id);
-    try {
-      await this.storage.deleteObjects(filesOf(row).map((file) => prefix + file.name));
-    } catch (err) {
-      // Nothing points at it any more; deleting the version later removes it too.
-      this.logger.warn({ err, artifactId: row.id }, 'could not remove the upload copy');
-    }
   }
 
   /** Deletes the bytes and records of the artifacts registered to a model (or one version). */
@@ -309,7 +173,7 @@ export class ArtifactsService implements OnModuleInit, OnApplicationBootstrap {
   /**
    * Before the service listens, with the database to this process alone (SQLite): a claim
    * without a version was left by a registration of a process that died (none of this one's
-   * has started), so it is made stale now instead of answering 409 for CLAIM_STALE_MS. It is
+   * has started), so it is made stale now instead of answering 409 for two minutes. It is
    * not dropped: the next registration of the artifact takes it over, and like every takeover
    * first looks for the version the dead one may have created. Replicas on PostgreSQL cannot
    * tell a dead registration from another replica's live one: their claims wait to grow stale.
@@ -355,20 +219,6 @@ export class ArtifactsService implements OnModuleInit, OnApplicationBootstrap {
       // The row stays 'uploading' (or registered) and the sweep retries; nothing points at it.
       this.logger.error({ err, artifactId: id }, 'could not remove artifact files');
     }
-  }
-
-  private async readVerified(row: ArtifactRow, file: ArtifactFileName): Promise<Buffer | null> {
-    const entry = filesOf(row).find((f) => f.name === file);
-    if (!entry) return null;
-    const stream = await this.storage.get(this.keyOf(row, file));
-    const chunks: Buffer[] = [];
-    for await (const chunk of stream) chunks.push(chunk as Buffer);
-    const bytes = Buffer.concat(chunks);
-    const digest = createHash('sha256').update(bytes).digest('hex');
-    if (digest !== entry.sha256) {
-      throw new Error(`artifact ${row.id} ${file}: stored bytes do not match the recorded SHA-256`);
-    }
-    return bytes;
   }
 
   private toManifest(row: ArtifactRow): ArtifactManifestDto {

@@ -21,6 +21,7 @@ import { ModelDto, ModelListDto, ModelSummaryDto } from './dto/model.dto';
 import { RegisterModelDto } from './dto/register-model.dto';
 import { ModelDeletion } from './deletion/model-deletion.service';
 import { ModelsService } from './models.service';
+import { RegisterModelVersion } from './registration/register-model-version.usecase';
 import { Idempotent } from '../idempotency/idempotency.interceptor';
 
 @ApiTags('models')
@@ -28,6 +29,7 @@ import { Idempotent } from '../idempotency/idempotency.interceptor';
 export class RegistryController {
   constructor(
     private readonly models: ModelsService,
+    private readonly registration: RegisterModelVersion,
     private readonly deletion: ModelDeletion,
   ) {}
 
@@ -50,7 +52,7 @@ export class RegistryController {
     description: 'The artifact is already registered',
   })
   register(@CurrentCaller() caller: Caller, @Body() dto: RegisterModelDto): Promise<VersionDto> {
-    return this.models.register(caller, dto);
+    return this.registration.execute(caller, dto);
   }
 
   @Get()

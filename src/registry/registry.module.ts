@@ -3,13 +3,14 @@ import { ArtifactsModule } from '../artifacts/artifacts.module';
 import { AuditModule } from '../audit/audit.module';
 import { VersionsModule } from '../versions/versions.module';
 import { ModelDeletion } from './deletion/model-deletion.service';
-import { ModelLock } from './model-lock';
+import { ModelLock } from './registration/model-lock';
+import { RegisterModelVersion } from './registration/register-model-version.usecase';
 import { ModelsService } from './models.service';
 import { RegistryController } from './registry.controller';
 
 @Module({
   imports: [ArtifactsModule, AuditModule, VersionsModule],
   controllers: [RegistryController],
-  providers: [ModelsService, ModelDeletion, ModelLock],
+  providers: [ModelsService, RegisterModelVersion, ModelDeletion, ModelLock],
 })
 export class RegistryModule {}

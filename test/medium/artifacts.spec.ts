@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { ArtifactPlacement } from '../../src/artifacts/artifact-placement';
 import { ArtifactsRepository } from '../../src/artifacts/artifacts.repository';
 import { ArtifactsService } from '../../src/artifacts/artifacts.service';
 import { Role } from '../../src/common/auth/roles';
@@ -14,6 +15,7 @@ import { callerOf, Medium, medium, uploadRequest } from '../support/medium';
 describe('artifacts (medium)', () => {
   let m: Medium;
   let artifacts: ArtifactsService;
+  let placement: ArtifactPlacement;
   let repository: ArtifactsRepository;
   let storage: ObjectStorage;
   const alice = callerOf('alice', [Role.Editor]);
@@ -22,6 +24,7 @@ describe('artifacts (medium)', () => {
   beforeAll(async () => {
     m = await medium();
     artifacts = m.get(ArtifactsService);
+    placement = m.get(ArtifactPlacement);
     repository = m.get(ArtifactsRepository);
     storage = m.get<ObjectStorage>(ObjectStorage);
   });
@@ -46,10 +49,10 @@ describe('artifacts (medium)', () => {
 
   it('a claim held by a live registration refuses another; a stale one is taken over, naming its model', async () => {
     const { artifact_id: id } = await artifacts.upload(uploadRequest(), alice);
-    const row = await artifacts.requireReady(tenant, id);
-    await expect(artifacts.claim(row, 'first')).resolves.toEqual({ resumedFrom: null });
-    const held = await artifacts.requireReady(tenant, id);
-    await expect(artifacts.claim(held, 'second')).rejects.toMatchObject({
+    await expect(placement.reserve(tenant, id, 'first')).resolves.toMatchObject({
+      resumedFrom: null,
+    });
+    await expect(placement.reserve(tenant, id, 'second')).rejects.toMatchObject({
       code: ErrorCode.ArtifactAlreadyRegistered,
     });
     await m.database.db
@@ -57,16 +60,16 @@ describe('artifacts (medium)', () => {
       .set({ claimed_at: Date.now() - 10 * 60 * 1000 })
       .where('id', '=', id)
       .execute();
-    const stale = await artifacts.requireReady(tenant, id);
-    await expect(artifacts.claim(stale, 'second')).resolves.toEqual({ resumedFrom: 'first' });
+    await expect(placement.reserve(tenant, id, 'second')).resolves.toMatchObject({
+      resumedFrom: 'first',
+    });
   });
 
-  it('of two claims made from the same read, exactly one wins (compare-and-set)', async () => {
+  it('of two reservations racing for one artifact, exactly one wins (compare-and-set)', async () => {
     const { artifact_id: id } = await artifacts.upload(uploadRequest(), alice);
-    const row = await artifacts.requireReady(tenant, id);
     const outcomes = await Promise.allSettled([
-      artifacts.claim(row, 'a'),
-      artifacts.claim(row, 'b'),
+      placement.reserve(tenant, id, 'a'),
+      placement.reserve(tenant, id, 'b'),
     ]);
     expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
   });

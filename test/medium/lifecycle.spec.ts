@@ -11,7 +11,7 @@ import { Role } from '../../src/common/auth/roles';
 import { ErrorCode } from '../../src/common/errors/error-code';
 import { Stage } from '../../src/mlflow/registry-types';
 import { ModelDeletion } from '../../src/registry/deletion/model-deletion.service';
-import { ModelsService } from '../../src/registry/models.service';
+import { RegisterModelVersion } from '../../src/registry/registration/register-model-version.usecase';
 import { ObjectStorage } from '../../src/storage/object-storage';
 import { ApprovalApplier } from '../../src/transitions/approval-applier';
 import { ApprovalsService } from '../../src/transitions/approvals.service';
@@ -20,7 +20,7 @@ import { callerOf, Medium, medium, uploadRequest } from '../support/medium';
 
 describe('transitions, approvals and deletions (medium)', () => {
   let m: Medium;
-  let models: ModelsService;
+  let registration: RegisterModelVersion;
   let transitions: TransitionsService;
   let reconciler: IntentReconciler;
   let deletion: ModelDeletion;
@@ -34,7 +34,7 @@ describe('transitions, approvals and deletions (medium)', () => {
 
   beforeAll(async () => {
     m = await medium();
-    models = m.get(ModelsService);
+    registration = m.get(RegisterModelVersion);
     transitions = m.get(TransitionsService);
     reconciler = m.get(IntentReconciler);
     deletion = m.get(ModelDeletion);
@@ -49,7 +49,7 @@ describe('transitions, approvals and deletions (medium)', () => {
     const name = `life-${++names}`;
     for (let i = 0; i < count; i++) {
       const up = await m.get(ArtifactsService).upload(uploadRequest(), alice);
-      await models.register(alice, { name, artifact_id: up.artifact_id });
+      await registration.execute(alice, { name, artifact_id: up.artifact_id });
     }
     return name;
   }

@@ -8,13 +8,13 @@ import type { Caller } from '../../src/common/auth/caller.decorator';
 import { Role } from '../../src/common/auth/roles';
 import { ErrorCode } from '../../src/common/errors/error-code';
 import { RegistryError } from '../../src/common/errors/registry-error';
-import { ModelsService } from '../../src/registry/models.service';
+import { RegisterModelVersion } from '../../src/registry/registration/register-model-version.usecase';
 import { ObjectStorage } from '../../src/storage/object-storage';
 import { callerOf, Medium, medium, uploadRequest } from '../support/medium';
 
 describe('registration (medium)', () => {
   let m: Medium;
-  let registration: ModelsService;
+  let registration: RegisterModelVersion;
   let artifacts: ArtifactsService;
   let storage: ObjectStorage;
   const alice: Caller = callerOf('alice', [Role.Editor]);
@@ -24,7 +24,7 @@ describe('registration (medium)', () => {
 
   beforeAll(async () => {
     m = await medium();
-    registration = m.get(ModelsService);
+    registration = m.get(RegisterModelVersion);
     artifacts = m.get(ArtifactsService);
     storage = m.get<ObjectStorage>(ObjectStorage);
   });
@@ -88,7 +88,7 @@ describe('registration (medium)', () => {
   it('records model, run, version, placement, claim and history together; the upload copy goes', async () => {
     const id = await uploaded();
     const model = name();
-    const v = await registration.register(alice, { name: model, artifact_id: id });
+    const v = await registration.execute(alice, { name: model, artifact_id: id });
     expect(v).toMatchObject({ name: model, version: 1, stage: 'none', metrics: { f1_score: 0.9 } });
     expect(await claimOf(id)).toMatchObject({ model_name: model, model_version: 1 });
     expect(await placed(model, 1)).not.toBeNull();
@@ -101,7 +101,7 @@ describe('registration (medium)', () => {
     const model = name();
     const before = await runs();
     m.registry.fail('createRun');
-    await expect(registration.register(alice, { name: model, artifact_id: id })).rejects.toThrow(
+    await expect(registration.execute(alice, { name: model, artifact_id: id })).rejects.toThrow(
       RegistryError,
     );
     expect(await modelExists(model)).toBe(false);
@@ -110,7 +110,7 @@ describe('registration (medium)', () => {
     expect(await placed(model, 1)).toBeNull();
     // Given up, not lost: a retry registers it.
     await expect(
-      registration.register(alice, { name: model, artifact_id: id }),
+      registration.execute(alice, { name: model, artifact_id: id }),
     ).resolves.toMatchObject({
       version: 1,
     });
@@ -121,7 +121,7 @@ describe('registration (medium)', () => {
     const model = name();
     const before = await runs();
     await storage.put(`${tenant}/artifacts/${id}/metrics.json`, Readable.from([Buffer.from('{}')]));
-    await expect(registration.register(alice, { name: model, artifact_id: id })).rejects.toThrow(
+    await expect(registration.execute(alice, { name: model, artifact_id: id })).rejects.toThrow(
       /do not match the recorded SHA-256/,
     );
     expect(await runs()).toBe(before);
@@ -134,7 +134,7 @@ describe('registration (medium)', () => {
     const model = name();
     const before = await runs();
     m.registry.fail('createModelVersion', { when: 'before' });
-    await expect(registration.register(alice, { name: model, artifact_id: id })).rejects.toThrow(
+    await expect(registration.execute(alice, { name: model, artifact_id: id })).rejects.toThrow(
       RegistryError,
     );
     expect(await placed(model, 1)).toBeNull();
@@ -146,10 +146,10 @@ describe('registration (medium)', () => {
 
   it('in a model that exists, a failed version creation keeps the model and its versions', async () => {
     const model = name();
-    await registration.register(alice, { name: model, artifact_id: await uploaded() });
+    await registration.execute(alice, { name: model, artifact_id: await uploaded() });
     const id = await uploaded();
     m.registry.fail('createModelVersion', { when: 'before' });
-    await expect(registration.register(alice, { name: model, artifact_id: id })).rejects.toThrow();
+    await expect(registration.execute(alice, { name: model, artifact_id: id })).rejects.toThrow();
     expect((await m.registry.searchModelVersions(tenant, model)).map((v) => v.version)).toEqual([
       1,
     ]);
@@ -160,7 +160,7 @@ describe('registration (medium)', () => {
     const id = await uploaded();
     const model = name();
     m.registry.fail('createModelVersion', { when: 'after' });
-    const v = await registration.register(alice, { name: model, artifact_id: id });
+    const v = await registration.execute(alice, { name: model, artifact_id: id });
     expect(v).toMatchObject({ version: 1, artifact_id: id });
     expect(await claimOf(id)).toMatchObject({ model_name: model, model_version: 1 });
     expect(await registeredEntries(model)).toBe(1);
@@ -173,18 +173,18 @@ describe('registration (medium)', () => {
     m.registry.fail('createModelVersion', { when: 'after' });
     m.registry.fail('searchModelVersions');
     await expect(
-      registration.register(alice, { name: model, artifact_id: id }),
+      registration.execute(alice, { name: model, artifact_id: id }),
     ).rejects.toMatchObject({
       code: ErrorCode.BackendUnavailable,
     });
     expect(await claimOf(id)).toMatchObject({ model_name: model, model_version: null });
     await expect(
-      registration.register(alice, { name: model, artifact_id: id }),
+      registration.execute(alice, { name: model, artifact_id: id }),
     ).rejects.toMatchObject({
       code: ErrorCode.ArtifactAlreadyRegistered,
     });
     await makeClaimStale(id);
-    const v = await registration.register(alice, { name: model, artifact_id: id });
+    const v = await registration.execute(alice, { name: model, artifact_id: id });
     expect(v.version).toBe(1);
     expect(await m.registry.searchModelVersions(tenant, model)).toHaveLength(1);
     expect(await registeredEntries(model)).toBe(1);
@@ -192,7 +192,7 @@ describe('registration (medium)', () => {
 
   it('a version numbered differently than predicted is given back; the registration takes the next number', async () => {
     const model = name();
-    const first = await registration.register(alice, {
+    const first = await registration.execute(alice, {
       name: model,
       artifact_id: await uploaded(),
     });
@@ -201,7 +201,7 @@ describe('registration (medium)', () => {
     await m.registry.createModelVersion(tenant, model, { source: first.artifact_uri });
     await m.registry.deleteModelVersion(tenant, model, 2);
     const id = await uploaded();
-    const v = await registration.register(alice, { name: model, artifact_id: id });
+    const v = await registration.execute(alice, { name: model, artifact_id: id });
     // Predicted 2, numbered 3 (given back), then 4: the backend never hands out 3 again either.
     expect(v.version).toBe(4);
     expect(await placed(model, 2)).toBeNull();
@@ -214,10 +214,10 @@ describe('registration (medium)', () => {
 
   it('a model deleted between its read and the version creation is made again', async () => {
     const model = name();
-    await registration.register(alice, { name: model, artifact_id: await uploaded() });
+    await registration.execute(alice, { name: model, artifact_id: await uploaded() });
     const id = await uploaded();
     const paused = m.registry.pause('createModelVersion');
-    const registering = registration.register(alice, { name: model, artifact_id: id });
+    const registering = registration.execute(alice, { name: model, artifact_id: id });
     await paused.reached;
     await m.registry.deleteRegisteredModel(tenant, model);
     paused.release();
@@ -229,17 +229,17 @@ describe('registration (medium)', () => {
   it('two registrations of one model at once get two numbers (the model lock)', async () => {
     const model = name();
     const [a, b] = await Promise.all([
-      registration.register(alice, { name: model, artifact_id: await uploaded() }),
-      registration.register(alice, { name: model, artifact_id: await uploaded() }),
+      registration.execute(alice, { name: model, artifact_id: await uploaded() }),
+      registration.execute(alice, { name: model, artifact_id: await uploaded() }),
     ]);
     expect([a.version, b.version].sort()).toEqual([1, 2]);
   });
 
   it('a registered artifact cannot back a second version', async () => {
     const id = await uploaded();
-    await registration.register(alice, { name: name(), artifact_id: id });
+    await registration.execute(alice, { name: name(), artifact_id: id });
     await expect(
-      registration.register(alice, { name: name(), artifact_id: id }),
+      registration.execute(alice, { name: name(), artifact_id: id }),
     ).rejects.toMatchObject({
       code: ErrorCode.ArtifactAlreadyRegistered,
     });

@@ -1,9 +1,9 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { ErrorCode } from '../common/errors/error-code';
-import { RegistryError } from '../common/errors/registry-error';
-import { AppConfig } from '../config/app-config';
-import { Database, type Db } from '../database/database';
+import { ErrorCode } from '../../common/errors/error-code';
+import { RegistryError } from '../../common/errors/registry-error';
+import { AppConfig } from '../../config/app-config';
+import { Database, type Db } from '../../database/database';
 
 /** How long a registration waits for the one before it before answering 503. */
 const WAIT_MS = 30_000;
