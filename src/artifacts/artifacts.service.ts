@@ -9,7 +9,7 @@ import { AppConfig } from '../config/app-config';
 import { IdempotencyHooks } from '../idempotency/idempotency-hooks';
 import { Database } from '../database/database';
 import { ByteRange, ObjectStorage } from '../storage/object-storage';
-import { iso } from '../versions/version.mapper';
+import { iso } from '../common/time';
 import { ArtifactFileName, artifactPrefix, contentTypeOf, keyOf } from './artifact-files';
 import { ArtifactRow, ArtifactsRepository, filesOf, StoredFile } from './artifacts.repository';
 import type { ArtifactManifestDto } from './dto/artifact-manifest.dto';

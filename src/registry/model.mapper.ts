@@ -1,5 +1,6 @@
 import { RegisteredModelRecord, Stage } from '../mlflow/registry-types';
-import { iso, publicTags } from '../versions/version.mapper';
+import { publicTags } from '../versions/version.mapper';
+import { iso } from '../common/time';
 import type { ModelSummaryDto } from './dto/model.dto';
 
 function newestIn(model: RegisteredModelRecord, stage: Stage): number | null {

@@ -10,7 +10,7 @@ import { scheduleEvery, singleFlight } from '../common/scheduling/periodic';
 import { AppConfig } from '../config/app-config';
 import { MlflowRegistry } from '../mlflow/mlflow-registry';
 import { ModelVersionRecord, RegisteredModelRecord, Stage } from '../mlflow/registry-types';
-import { modelUid } from '../versions/versions.service';
+import { modelUid } from '../domain/model-identity';
 import { deciderOf, requesterOf } from './principals';
 import { TransitionsService } from './transitions.service';
 

@@ -1,6 +1,6 @@
 import { ApplyState, ApprovalRow, ApprovalStatus } from '../audit/approvals.repository';
 import type { Stage } from '../mlflow/registry-types';
-import { iso } from '../versions/version.mapper';
+import { iso } from '../common/time';
 import type { ApprovalDto } from './dto/approval.dto';
 import { deciderOf, requesterOf } from './principals';
 

@@ -15,14 +15,16 @@ import { ErrorCode } from '../common/errors/error-code';
 import { isRegistryError, RegistryError } from '../common/errors/registry-error';
 import { DomainEvents } from '../common/events/domain-events';
 import { isUniqueViolation } from '../database/unique-violation';
-import { modelUid, VersionsService } from '../versions/versions.service';
+import { VersionsService } from '../versions/versions.service';
+import { modelUid } from '../domain/model-identity';
 import { ApprovalApplier } from './approval-applier';
 import { mapApproval } from './approval.mapper';
 import type { ApprovalDecisionResultDto, ApprovalDto, ApprovalListDto } from './dto/approval.dto';
 import type { ListApprovalsQueryDto } from './dto/approval-queries.dto';
 import type { TransitionRequestDto } from './dto/transition-request.dto';
 import { requesterOf, samePrincipal } from './principals';
-import { checkArchiveFlag, TransitionsService } from './transitions.service';
+import { TransitionsService } from './transitions.service';
+import { checkArchiveFlag } from '../domain/stage';
 
 function approvalNotFound(id: string): RegistryError {
   return new RegistryError(ErrorCode.ApprovalNotFound, `approval request '${id}' does not exist`);

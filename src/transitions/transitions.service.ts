@@ -16,14 +16,14 @@ import { isRegistryError, RegistryError } from '../common/errors/registry-error'
 import { KnownModel, MlflowRegistry } from '../mlflow/mlflow-registry';
 import { ModelVersionRecord, RegisteredModelRecord, Stage } from '../mlflow/registry-types';
 import type { VersionDto } from '../versions/dto/version.dto';
-import { iso, mapVersion } from '../versions/version.mapper';
-import { modelUid, VersionsService } from '../versions/versions.service';
+import { mapVersion } from '../versions/version.mapper';
+import { iso } from '../common/time';
+import { VersionsService } from '../versions/versions.service';
+import { modelUid } from '../domain/model-identity';
 import type { TransitionEntryDto } from './dto/transition-entry.dto';
 import type { TransitionRequestDto } from './dto/transition-request.dto';
 import { tenantOf } from './principals';
-
-/** Stages that several versions may hold at once, and that `archive_existing_versions` clears. */
-const ACTIVE_STAGES: readonly Stage[] = [Stage.Staging, Stage.Production];
+import { archiveApplies, checkArchiveFlag } from '../domain/stage';
 
 interface PlannedTransition {
   archive: boolean;
@@ -39,14 +39,6 @@ export interface TransitionAudit {
   approvalId: string | null;
   requestedBy: PrincipalId | null;
   approvedBy: PrincipalId | null;
-}
-
-export function checkArchiveFlag(stage: Stage, archive: boolean | undefined): void {
-  if (archive === true && !ACTIVE_STAGES.includes(stage)) {
-    throw RegistryError.validation(
-      'archive_existing_versions applies only to staging or production',
-    );
-  }
 }
 
 @Injectable()
@@ -176,7 +168,7 @@ export class TransitionsService implements OnModuleInit {
     audit: TransitionAudit,
     known?: KnownModel,
   ): Promise<PlannedTransition> {
-    const archive = archiveExisting && ACTIVE_STAGES.includes(stage);
+    const archive = archiveExisting && archiveApplies(stage);
     const displaced = archive
       ? (
           await this.registry.searchModelVersions(audit.tenant, current.name, { stage }, known)

@@ -1,16 +1,9 @@
 import type { ModelVersionRecord, RunRecord } from '../mlflow/registry-types';
 import type { VersionDto } from './dto/version.dto';
+import { iso } from '../common/time';
+import { SERVICE_TAGS } from '../domain/service-tags';
 
 /** Tags the service writes on models and versions; never shown to clients, never set by them. */
-export const SERVICE_TAGS = {
-  modelUid: 'registry.model_uid',
-  createdBy: 'registry.created_by',
-  /** The creator's own tenant (with `createdBy`, the person: a `sub` is unique per tenant). */
-  createdByTenant: 'registry.created_by_tenant',
-  artifactId: 'registry.artifact_id',
-} as const;
-
-export const iso = (ms: number): string => new Date(ms).toISOString();
 
 export function publicTags(tags: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};

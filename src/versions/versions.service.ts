@@ -12,7 +12,9 @@ import type {
 import type { UpdateMetadataDto } from './dto/update-metadata.dto';
 import type { VersionDto } from './dto/version.dto';
 import { requireSomeChange } from './update-metadata';
-import { mapVersion, SERVICE_TAGS } from './version.mapper';
+import { mapVersion } from './version.mapper';
+
+import { modelUid } from '../domain/model-identity';
 
 /**
  * Reads and metadata updates of model versions, through the cache. Also the one place that
@@ -91,8 +93,4 @@ export class VersionsService {
       return null;
     }
   };
-}
-
-export function modelUid(model: RegisteredModelRecord): string {
-  return model.tags[SERVICE_TAGS.modelUid] ?? `created-${model.createdAt}`;
 }

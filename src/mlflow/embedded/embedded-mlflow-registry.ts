@@ -19,6 +19,7 @@ import {
   encodePageToken,
 } from './embedded-registry-queries';
 import { EmbeddedRunStore } from './embedded-run-store';
+import { archiveApplies } from '../../domain/stage';
 
 /**
  * The registry backend embedded in the service database, with MLflow's semantics: version
@@ -329,7 +330,7 @@ export class EmbeddedMlflowRegistry extends MlflowRegistry {
     await this.db.transaction().execute(async (trx) => {
       const model = await this.queries.lockModel(trx, tenant, name);
       await this.queries.requireVersion(trx, model, version);
-      if (archiveExistingVersions && (stage === Stage.Staging || stage === Stage.Production)) {
+      if (archiveExistingVersions && archiveApplies(stage)) {
         await trx
           .updateTable('reg_versions')
           .set({ stage: Stage.Archived, last_updated_at: now })

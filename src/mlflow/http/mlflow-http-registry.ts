@@ -26,6 +26,7 @@ import {
 import { MlflowModelAccess } from './mlflow-model-access';
 import { MlflowRunStore } from './mlflow-run-store';
 import { MlflowTenancy } from './mlflow-tenancy';
+import { archiveApplies } from '../../domain/stage';
 
 /**
  * The MLflow port against a real MLflow Tracking Server (REST API 2.0): the port's calls on
@@ -379,8 +380,7 @@ export class MlflowHttpRegistry extends MlflowRegistry {
     await this.models.check(tenant, name, known);
     // MLflow answers 500 to archive_existing_versions with a target other than
     // Staging/Production; for those targets it means nothing anyway.
-    const archive =
-      archiveExistingVersions && (stage === Stage.Staging || stage === Stage.Production);
+    const archive = archiveExistingVersions && archiveApplies(stage);
     return this.models.onVersion(tenant, name, version, async (mlflowName) => {
       const { model_version } = await this.client.post<{ model_version: MlflowModelVersion }>(
         'model-versions/transition-stage',

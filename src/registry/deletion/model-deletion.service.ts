@@ -11,7 +11,8 @@ import { isRegistryError } from '../../common/errors/registry-error';
 import { DomainEvents } from '../../common/events/domain-events';
 import { MlflowRegistry } from '../../mlflow/mlflow-registry';
 import type { ModelVersionRecord, Stage } from '../../mlflow/registry-types';
-import { modelUid, VersionsService } from '../../versions/versions.service';
+import { VersionsService } from '../../versions/versions.service';
+import { modelUid } from '../../domain/model-identity';
 
 /**
  * Deleting a model or a version, and settling a deletion whose request ended before it was

@@ -17,8 +17,10 @@ import {
   type RunValues,
 } from '../../mlflow/registry-types';
 import type { VersionDto } from '../../versions/dto/version.dto';
-import { mapVersion, SERVICE_TAGS } from '../../versions/version.mapper';
-import { modelUid, VersionsService } from '../../versions/versions.service';
+import { mapVersion } from '../../versions/version.mapper';
+import { SERVICE_TAGS } from '../../domain/service-tags';
+import { VersionsService } from '../../versions/versions.service';
+import { modelUid } from '../../domain/model-identity';
 import type { RegisterModelDto } from '../dto/register-model.dto';
 import { LockLease, ModelLock } from './model-lock';
 import { RegistrationAttempt } from './registration-attempt';

@@ -18,7 +18,7 @@ import {
   MODEL_NAME_PATTERN,
   toInteger,
 } from '../../common/validation/params.dto';
-import { lowerCase } from '../../versions/dto/list-versions.query.dto';
+import { lowerCase } from '../../common/validation/transforms';
 
 export class ListApprovalsQueryDto extends TenantQueryDto {
   @ApiPropertyOptional({

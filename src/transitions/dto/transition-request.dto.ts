@@ -4,7 +4,7 @@ import { Transform } from 'class-transformer';
 import { IsBoolean, IsEnum, IsString, MaxLength } from 'class-validator';
 import { blankAsAbsent } from '../../common/validation/comments';
 import { Stage } from '../../mlflow/registry-types';
-import { lowerCase } from '../../versions/dto/list-versions.query.dto';
+import { lowerCase } from '../../common/validation/transforms';
 
 export class TransitionRequestDto {
   @ApiProperty({

@@ -3,9 +3,7 @@ import { Transform } from 'class-transformer';
 import { IsEnum, IsOptional } from 'class-validator';
 import { Stage } from '../../mlflow/registry-types';
 import { TenantQueryDto } from '../../common/validation/tenant-query.dto';
-
-export const lowerCase = ({ value }: { value: unknown }): unknown =>
-  typeof value === 'string' ? value.toLowerCase() : value;
+import { lowerCase } from '../../common/validation/transforms';
 
 export class ListVersionsQueryDto extends TenantQueryDto {
   @ApiPropertyOptional({
