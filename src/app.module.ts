@@ -19,7 +19,7 @@ import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { MlflowModule } from './mlflow/mlflow.module';
-import { RegistryModule } from './registry/registry.module';
+import { ModelsModule } from './registry/models.module';
 import { RequestGuard } from './request.guard';
 import { StorageModule } from './storage/storage.module';
 import { ApprovalGuard } from './transitions/approval.guard';
@@ -50,7 +50,7 @@ export class AppModule {
         MetadataCacheModule,
         ArtifactsModule,
         IdempotencyModule,
-        RegistryModule,
+        ModelsModule,
         VersionsModule,
         TransitionsModule,
         ComparisonModule,

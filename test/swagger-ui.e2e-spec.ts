@@ -11,7 +11,7 @@ import { createTestApp, removeDir, TestApp } from './support/test-app';
 
 const CHROMIUM = '/usr/bin/chromium';
 const MODEL_NAME = 'swagger-ui-fraud-detector';
-const LIST_OPERATION = '#operations-models-RegistryController_list';
+const LIST_OPERATION = '#operations-models-ModelsController_list';
 
 // Chromium startup is slow on small machines.
 jest.setTimeout(60_000);

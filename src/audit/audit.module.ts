@@ -1,12 +1,14 @@
 import { Module } from '@nestjs/common';
-import { ApprovalsRepository } from './approvals.repository';
 import { HistoryRepository } from './history.repository';
 import { IntentReconciler } from './intent-reconciler';
 import { IntentsRepository } from './intents.repository';
 
-/** The service's own records of decisions: approval requests and the append-only history. */
+/**
+ * The service's own records: the append-only history, and the intents of changes asked of the
+ * registry backend (with the reconciler that settles those left behind).
+ */
 @Module({
-  providers: [ApprovalsRepository, HistoryRepository, IntentsRepository, IntentReconciler],
-  exports: [ApprovalsRepository, HistoryRepository, IntentsRepository, IntentReconciler],
+  providers: [HistoryRepository, IntentsRepository, IntentReconciler],
+  exports: [HistoryRepository, IntentsRepository, IntentReconciler],
 })
 export class AuditModule {}

@@ -15,7 +15,7 @@ import { mapModelSummary } from './model.mapper';
 @Injectable()
 export class ModelsService {
   constructor(
-    private readonly registry: MlflowRegistry,
+    private readonly backend: MlflowRegistry,
     private readonly versions: VersionsService,
     private readonly cache: MetadataCache,
   ) {}
@@ -26,7 +26,7 @@ export class ModelsService {
       tenant,
       `list:${maxResults}:${query.page_token ?? ''}`,
       async () => {
-        const page = await this.registry.searchRegisteredModels(tenant, {
+        const page = await this.backend.searchRegisteredModels(tenant, {
           maxResults,
           pageToken: query.page_token,
         });
@@ -50,14 +50,14 @@ export class ModelsService {
 
   async update(tenant: string, name: string, dto: UpdateMetadataDto): Promise<ModelSummaryDto> {
     requireSomeChange(dto);
-    await this.registry.getRegisteredModel(tenant, name);
+    await this.backend.getRegisteredModel(tenant, name);
     try {
       if (dto.description !== undefined) {
-        await this.registry.updateRegisteredModel(tenant, name, { description: dto.description });
+        await this.backend.updateRegisteredModel(tenant, name, { description: dto.description });
       }
       for (const [key, value] of Object.entries(dto.tags ?? {})) {
-        if (value === null) await this.registry.deleteRegisteredModelTag(tenant, name, key);
-        else await this.registry.setRegisteredModelTag(tenant, name, key, value);
+        if (value === null) await this.backend.deleteRegisteredModelTag(tenant, name, key);
+        else await this.backend.setRegisteredModelTag(tenant, name, key, value);
       }
     } finally {
       await this.cache.invalidateModel(tenant, name);

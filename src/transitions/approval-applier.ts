@@ -2,7 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { ApprovalRow, ApprovalsRepository } from '../audit/approvals.repository';
+import { ApprovalRow, ApprovalsRepository } from './approvals.repository';
 import { HistoryRepository } from '../audit/history.repository';
 import { ErrorCode } from '../common/errors/error-code';
 import { isRegistryError } from '../common/errors/registry-error';
@@ -34,7 +34,7 @@ export class ApprovalApplier implements OnApplicationBootstrap {
   constructor(
     private readonly repository: ApprovalsRepository,
     private readonly history: HistoryRepository,
-    private readonly registry: MlflowRegistry,
+    private readonly backend: MlflowRegistry,
     private readonly transitions: TransitionsService,
     private readonly config: AppConfig,
     private readonly scheduler: SchedulerRegistry,
@@ -167,7 +167,7 @@ export class ApprovalApplier implements OnApplicationBootstrap {
     row: ApprovalRow,
   ): Promise<{ version: ModelVersionRecord; model: RegisteredModelRecord } | null> {
     try {
-      const found = await this.registry.getModelVersionWithModel(
+      const found = await this.backend.getModelVersionWithModel(
         row.tenant_id,
         row.model_name,
         row.version,

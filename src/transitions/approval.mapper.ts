@@ -1,4 +1,4 @@
-import { ApplyState, ApprovalRow, ApprovalStatus } from '../audit/approvals.repository';
+import { ApplyState, ApprovalRow, ApprovalStatus } from './approvals.repository';
 import type { Stage } from '../mlflow/registry-types';
 import { iso } from '../common/time';
 import type { ApprovalDto } from './dto/approval.dto';

@@ -6,7 +6,7 @@ import {
   ApprovalsRepository,
   ApprovalStatus,
   PageCursor,
-} from '../audit/approvals.repository';
+} from './approvals.repository';
 import { HistoryEntry, HistoryEvent, HistoryRepository } from '../audit/history.repository';
 import type { Caller } from '../common/auth/caller.decorator';
 import type { PrincipalId } from '../common/auth/principal';

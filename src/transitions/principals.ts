@@ -1,4 +1,4 @@
-import type { ApprovalRow } from '../audit/approvals.repository';
+import type { ApprovalRow } from './approvals.repository';
 import type { PrincipalId } from '../common/auth/principal';
 
 /**

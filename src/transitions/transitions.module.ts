@@ -3,6 +3,7 @@ import { AuditModule } from '../audit/audit.module';
 import { VersionsModule } from '../versions/versions.module';
 import { ApprovalApplier } from './approval-applier';
 import { ApprovalsController } from './approvals.controller';
+import { ApprovalsRepository } from './approvals.repository';
 import { ApprovalsService } from './approvals.service';
 import { TransitionsController } from './transitions.controller';
 import { TransitionsService } from './transitions.service';
@@ -10,6 +11,6 @@ import { TransitionsService } from './transitions.service';
 @Module({
   imports: [AuditModule, VersionsModule],
   controllers: [TransitionsController, ApprovalsController],
-  providers: [TransitionsService, ApprovalsService, ApprovalApplier],
+  providers: [TransitionsService, ApprovalsService, ApprovalApplier, ApprovalsRepository],
 })
 export class TransitionsModule {}

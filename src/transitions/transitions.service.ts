@@ -44,7 +44,7 @@ export interface TransitionAudit {
 @Injectable()
 export class TransitionsService implements OnModuleInit {
   constructor(
-    private readonly registry: MlflowRegistry,
+    private readonly backend: MlflowRegistry,
     private readonly versions: VersionsService,
     private readonly history: HistoryRepository,
     private readonly intents: IntentsRepository,
@@ -127,7 +127,7 @@ export class TransitionsService implements OnModuleInit {
     version: number,
     stage: Stage,
   ): Promise<{ version: ModelVersionRecord; model: RegisteredModelRecord }> {
-    const read = await this.registry.getModelVersionWithModel(tenant, name, version);
+    const read = await this.backend.getModelVersionWithModel(tenant, name, version);
     const current = read.version;
     if (current.stage === stage) {
       throw new RegistryError(
@@ -171,7 +171,7 @@ export class TransitionsService implements OnModuleInit {
     const archive = archiveExisting && archiveApplies(stage);
     const displaced = archive
       ? (
-          await this.registry.searchModelVersions(audit.tenant, current.name, { stage }, known)
+          await this.backend.searchModelVersions(audit.tenant, current.name, { stage }, known)
         ).filter((v) => v.version !== current.version)
       : [];
     const entries = [
@@ -201,7 +201,7 @@ export class TransitionsService implements OnModuleInit {
     known?: KnownModel,
   ): Promise<ModelVersionRecord> {
     try {
-      return await this.registry.transitionModelVersionStage(
+      return await this.backend.transitionModelVersionStage(
         tenant,
         current.name,
         current.version,
@@ -230,7 +230,7 @@ export class TransitionsService implements OnModuleInit {
     const { tenant_id: tenant, model_name: model, model_uid: uid, version } = row;
     let stage: Stage | null;
     try {
-      const current = await this.registry.getModelVersion(tenant, model, version);
+      const current = await this.backend.getModelVersion(tenant, model, version);
       stage = (await this.versions.getModelUid(tenant, model)) === uid ? current.stage : null;
     } catch (err) {
       if (

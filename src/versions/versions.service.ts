@@ -23,13 +23,13 @@ import { modelUid } from '../domain/model-identity';
 @Injectable()
 export class VersionsService {
   constructor(
-    private readonly registry: MlflowRegistry,
+    private readonly backend: MlflowRegistry,
     private readonly cache: MetadataCache,
   ) {}
 
   getModelRecord(tenant: string, name: string): Promise<RegisteredModelRecord> {
     return this.cache.modelScoped(tenant, name, 'model', () =>
-      this.registry.getRegisteredModel(tenant, name),
+      this.backend.getRegisteredModel(tenant, name),
     );
   }
 
@@ -43,13 +43,13 @@ export class VersionsService {
 
   get(tenant: string, name: string, version: number): Promise<VersionDto> {
     return this.cache.modelScoped(tenant, name, `v:${version}`, async () =>
-      this.toDto(tenant, await this.registry.getModelVersion(tenant, name, version)),
+      this.toDto(tenant, await this.backend.getModelVersion(tenant, name, version)),
     );
   }
 
   list(tenant: string, name: string, stage?: Stage): Promise<VersionDto[]> {
     return this.cache.modelScoped(tenant, name, `versions:${stage ?? '*'}`, async () => {
-      const records = await this.registry.searchModelVersions(tenant, name, stage ? { stage } : {});
+      const records = await this.backend.searchModelVersions(tenant, name, stage ? { stage } : {});
       return Promise.all(records.map((r) => this.toDto(tenant, r)));
     });
   }
@@ -62,16 +62,16 @@ export class VersionsService {
   ): Promise<VersionDto> {
     requireSomeChange(dto);
     // Existence first (404), so a PATCH of a missing version changes nothing anywhere.
-    await this.registry.getModelVersion(tenant, name, version);
+    await this.backend.getModelVersion(tenant, name, version);
     try {
       if (dto.description !== undefined) {
-        await this.registry.updateModelVersion(tenant, name, version, {
+        await this.backend.updateModelVersion(tenant, name, version, {
           description: dto.description,
         });
       }
       for (const [key, value] of Object.entries(dto.tags ?? {})) {
-        if (value === null) await this.registry.deleteModelVersionTag(tenant, name, version, key);
-        else await this.registry.setModelVersionTag(tenant, name, version, key, value);
+        if (value === null) await this.backend.deleteModelVersionTag(tenant, name, version, key);
+        else await this.backend.setModelVersionTag(tenant, name, version, key, value);
       }
     } finally {
       await this.cache.invalidateModel(tenant, name);
@@ -86,7 +86,7 @@ export class VersionsService {
   runOf = async (tenant: string, record: ModelVersionRecord): Promise<RunRecord | null> => {
     if (!record.runId) return null;
     try {
-      return await this.registry.getRun(tenant, record.runId);
+      return await this.backend.getRun(tenant, record.runId);
     } catch (err) {
       // A run removed behind our back (e.g. in MLflow's UI) loses the metrics, not the version.
       if (!isRegistryError(err, ErrorCode.RunNotFound)) throw err;

@@ -25,7 +25,7 @@ export class ModelDeletion implements OnModuleInit {
   private readonly logger = new Logger(ModelDeletion.name);
 
   constructor(
-    private readonly registry: MlflowRegistry,
+    private readonly backend: MlflowRegistry,
     private readonly versions: VersionsService,
     private readonly artifacts: ArtifactsService,
     private readonly intents: IntentsRepository,
@@ -50,20 +50,20 @@ export class ModelDeletion implements OnModuleInit {
    */
   async deleteModel(caller: Caller, name: string): Promise<void> {
     const { tenant } = caller;
-    const model = await this.registry.getRegisteredModel(tenant, name);
-    const versions = await this.registry.searchModelVersions(tenant, name);
+    const model = await this.backend.getRegisteredModel(tenant, name);
+    const versions = await this.backend.searchModelVersions(tenant, name);
     await this.remove(caller, name, modelUid(model), versions, 'model deleted', undefined, () =>
-      this.registry.deleteRegisteredModel(tenant, name),
+      this.backend.deleteRegisteredModel(tenant, name),
     );
   }
 
   /** Deletes one version, its run and its artifact bytes; its history stays. */
   async deleteVersion(caller: Caller, name: string, version: number): Promise<void> {
     const { tenant } = caller;
-    const record = await this.registry.getModelVersion(tenant, name, version);
+    const record = await this.backend.getModelVersion(tenant, name, version);
     const uid = await this.versions.getModelUid(tenant, name);
     await this.remove(caller, name, uid, [record], 'version deleted', version, () =>
-      this.registry.deleteModelVersion(tenant, name, version),
+      this.backend.deleteModelVersion(tenant, name, version),
     );
   }
 
@@ -115,7 +115,7 @@ export class ModelDeletion implements OnModuleInit {
     });
     for (const v of versions) {
       if (v.runId === null) continue;
-      await this.registry.deleteRun(tenant, v.runId).catch((err: unknown) => {
+      await this.backend.deleteRun(tenant, v.runId).catch((err: unknown) => {
         this.logger.warn({ err, runId: v.runId }, 'could not delete the run of a deleted version');
       });
     }
@@ -127,7 +127,7 @@ export class ModelDeletion implements OnModuleInit {
     const { tenant_id: tenant, model_name: model, model_uid: uid, version } = row;
     try {
       if (row.kind === (IntentKind.DeleteVersion as string)) {
-        await this.registry.getModelVersion(tenant, model, version);
+        await this.backend.getModelVersion(tenant, model, version);
       }
       return (await this.versions.getModelUid(tenant, model)) !== uid;
     } catch (err) {

@@ -43,7 +43,7 @@ export class RegisterModelVersion {
   private readonly logger = new Logger(RegisterModelVersion.name);
 
   constructor(
-    private readonly registry: MlflowRegistry,
+    private readonly backend: MlflowRegistry,
     private readonly versions: VersionsService,
     private readonly placement: ArtifactPlacement,
     private readonly history: HistoryRepository,
@@ -203,7 +203,7 @@ export class RegisterModelVersion {
     attempt: RegistrationAttempt,
   ): Promise<Created> {
     const { tenant } = caller;
-    const run = this.registry
+    const run = this.backend
       .createRun(tenant, values)
       .then((created) => attempt.runWasMade(created));
     try {
@@ -243,7 +243,7 @@ export class RegisterModelVersion {
       attempt.versionWasRequested();
       try {
         // The model was read (or created) just above, under the lock: no second look.
-        record = await this.registry.createModelVersion(
+        record = await this.backend.createModelVersion(
           tenant,
           dto.name,
           {
@@ -274,7 +274,7 @@ export class RegisterModelVersion {
         { model: dto.name, predicted: next, got: record.version },
         'the registry numbered a version differently than predicted; trying the next number',
       );
-      await this.registry.deleteModelVersion(tenant, dto.name, record.version);
+      await this.backend.deleteModelVersion(tenant, dto.name, record.version);
       await this.placement.removePlacement(artifact, dto.name, next);
       attempt.filesRemoved();
       floor = record.version;
@@ -301,7 +301,7 @@ export class RegisterModelVersion {
     artifactId: string,
   ): Promise<ModelVersionRecord | undefined> {
     try {
-      const versions = await this.registry.searchModelVersions(tenant, name);
+      const versions = await this.backend.searchModelVersions(tenant, name);
       return versions.find((v) => v.tags[SERVICE_TAGS.artifactId] === artifactId);
     } catch (err) {
       if (isRegistryError(err, ErrorCode.ModelNotFound)) return undefined;
@@ -320,13 +320,13 @@ export class RegisterModelVersion {
     ready: Promise<unknown>,
   ): Promise<{ model: RegisteredModelRecord; created: boolean }> {
     try {
-      return { model: await this.registry.getRegisteredModel(tenant, name), created: false };
+      return { model: await this.backend.getRegisteredModel(tenant, name), created: false };
     } catch (err) {
       if (!isRegistryError(err, ErrorCode.ModelNotFound)) throw err;
     }
     await ready;
     try {
-      const model = await this.registry.createRegisteredModel(tenant, {
+      const model = await this.backend.createRegisteredModel(tenant, {
         name,
         description,
         tags: { [SERVICE_TAGS.modelUid]: randomUUID() },
@@ -335,7 +335,7 @@ export class RegisterModelVersion {
     } catch (err) {
       // Another registration created it a moment ago: use theirs.
       if (!isRegistryError(err, ErrorCode.ModelAlreadyExists)) throw err;
-      return { model: await this.registry.getRegisteredModel(tenant, name), created: false };
+      return { model: await this.backend.getRegisteredModel(tenant, name), created: false };
     }
   }
 
@@ -350,11 +350,11 @@ export class RegisterModelVersion {
       const placed = attempt.placement;
       if (placed !== undefined) await this.placement.removePlacement(artifact, name, placed);
       const run = attempt.run;
-      if (run) await this.registry.deleteRun(tenant, run.runId);
+      if (run) await this.backend.deleteRun(tenant, run.runId);
       if (attempt.modelCreated) {
         // Only if still empty: a concurrent registration may have added its version meanwhile.
-        const remaining = await this.registry.searchModelVersions(tenant, name);
-        if (remaining.length === 0) await this.registry.deleteRegisteredModel(tenant, name);
+        const remaining = await this.backend.searchModelVersions(tenant, name);
+        if (remaining.length === 0) await this.backend.deleteRegisteredModel(tenant, name);
       }
     } catch (err) {
       this.logger.error({ err, model: name }, 'could not undo a failed registration');

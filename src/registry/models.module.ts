@@ -6,11 +6,11 @@ import { ModelDeletion } from './deletion/model-deletion.service';
 import { ModelLock } from './registration/model-lock';
 import { RegisterModelVersion } from './registration/register-model-version.usecase';
 import { ModelsService } from './models.service';
-import { RegistryController } from './registry.controller';
+import { ModelsController } from './models.controller';
 
 @Module({
   imports: [ArtifactsModule, AuditModule, VersionsModule],
-  controllers: [RegistryController],
+  controllers: [ModelsController],
   providers: [ModelsService, RegisterModelVersion, ModelDeletion, ModelLock],
 })
-export class RegistryModule {}
+export class ModelsModule {}

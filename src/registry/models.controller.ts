@@ -26,7 +26,7 @@ import { Idempotent } from '../idempotency/idempotency.interceptor';
 
 @ApiTags('models')
 @Controller('models')
-export class RegistryController {
+export class ModelsController {
   constructor(
     private readonly models: ModelsService,
     private readonly registration: RegisterModelVersion,
