@@ -10,10 +10,10 @@ import {
 } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
-import { ErrorCode } from '../common/errors/error-code';
-import { RegistryError } from '../common/errors/registry-error';
-import type { S3Settings } from '../config/app-config';
-import { assertByteRange, assertSafeKey, ByteRange, ObjectStorage } from './object-storage';
+import { ErrorCode } from '../../common/errors/error-code';
+import { RegistryError } from '../../common/errors/registry-error';
+import type { S3Settings } from '../../config/app-config';
+import { assertByteRange, assertSafeKey, ByteRange, ObjectStorage } from '../object-storage';
 import { abortIncompleteUploads } from './s3-multipart-sweep';
 
 const MiB = 1024 * 1024;
