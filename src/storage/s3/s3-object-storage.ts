@@ -10,10 +10,18 @@ import {
 } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
-import { ErrorCode } from '../../common/errors/error-code';
 import { RegistryError } from '../../common/errors/registry-error';
 import type { S3Settings } from '../../config/app-config';
 import { assertByteRange, assertSafeKey, ByteRange, ObjectStorage } from '../object-storage';
+import {
+  describeCause,
+  fileNotFound,
+  isMissing,
+  isResetConnection,
+  RETRYABLE_STATUS,
+  s3Code,
+  translate,
+} from './s3-errors';
 import { abortIncompleteUploads } from './s3-multipart-sweep';
 
 const MiB = 1024 * 1024;
@@ -56,97 +64,12 @@ interface Timeouts {
 /** Bodies larger than this are transfers (upload parts), under `transferIdleTimeoutMs`. */
 const TRANSFER_BODY_BYTES = 64 * 1024;
 
-/** S3 error codes that say our credentials or endpoint settings are wrong: logged as errors. */
-const MISCONFIGURED = new Set([
-  'AccessDenied',
-  'InvalidAccessKeyId',
-  'SignatureDoesNotMatch',
-  'AuthorizationHeaderMalformed',
-  'ExpiredToken',
-  'InvalidToken',
-  'TokenRefreshRequired',
-  'AccountProblem',
-  'AllAccessDisabled',
-  'InvalidSecurity',
-  'RequestTimeTooSkewed',
-  'MovedPermanently',
-  'PermanentRedirect',
-  'TemporaryRedirect',
-]);
-
-/** S3 error codes of a store that is overloaded or failing: try again later. */
-const TRANSIENT = new Set([
-  'SlowDown',
-  'ServiceUnavailable',
-  'InternalError',
-  'RequestTimeout',
-  'Busy',
-  'OperationAborted',
-  'RequestTimeoutException',
-  'XMinioServerNotInitialized',
-]);
-
-const NOT_FOUND = new Set(['NoSuchKey', 'NotFound', 'NoSuchBucket']);
-
-/**
- * Statuses that minio-js turns into a bare `Error('Request failed after 0 retries: Error:
- * Retryable HTTP status: 503')` (with retries off), without reading the answer.
- */
-const RETRYABLE_STATUS = new Set([408, 429, 499, 500, 502, 503, 504, 520]);
-const RETRYABLE_STATUS_ERROR = /Retryable HTTP status: (\d+)/;
-
-/** Connection-level failures worth one more attempt on a fresh connection (stale keep-alive). */
-const RETRYABLE_NETWORK = new Set(['ECONNRESET', 'EPIPE']);
-
 class S3TimeoutError extends Error {
   readonly code = 'ETIMEDOUT';
   constructor(ms: number, what: string) {
     super(`no answer from the object store for ${ms} ms (${what})`);
     this.name = 'S3TimeoutError';
   }
-}
-
-function fileNotFound(key: string): RegistryError {
-  return new RegistryError(ErrorCode.ArtifactFileNotFound, `stored file '${key}' does not exist`);
-}
-
-// Errors are told apart by shape, not `instanceof Error`: errors made by Node's core (socket
-// errors) come from another realm than the code under jest's module sandbox.
-function field(err: unknown, name: string): unknown {
-  return typeof err === 'object' && err !== null
-    ? (err as Record<string, unknown>)[name]
-    : undefined;
-}
-
-/** The S3 error code of a minio error (S3Error, or the bare `{Code}` object its XML parser throws). */
-function s3Code(err: unknown): string | undefined {
-  if (err instanceof S3Error) return err.code ?? '';
-  const bare = field(err, 'Code');
-  return typeof bare === 'string' ? bare : undefined;
-}
-
-/** Codes of errors on the way to the store: sockets, DNS, HTTP parsing, TLS. */
-const NETWORK_CODE =
-  /^(E[A-Z]+|HPE_[A-Z_]+|ERR_(SOCKET|TLS|SSL)_[A-Z_]+|ERR_STREAM_PREMATURE_CLOSE|[A-Z_]*CERT[A-Z_]*|UNABLE_TO_[A-Z_]+)$/;
-/** TLS failures: a wrong endpoint or CA, not an outage. */
-const TLS_CODE = /CERT|ERR_TLS|ERR_SSL|UNABLE_TO_|EPROTO/;
-
-/** The code of a network / TLS / HTTP parser error (ECONNREFUSED, ETIMEDOUT, HPE_..., ...). */
-function networkCode(err: unknown): string | undefined {
-  if (err instanceof S3Error) return undefined;
-  const code = field(err, 'code');
-  return typeof code === 'string' && NETWORK_CODE.test(code) ? code : undefined;
-}
-
-function messageOf(err: unknown): string {
-  const message = field(err, 'message') ?? field(err, 'Message');
-  return typeof message === 'string' ? message : String(err);
-}
-
-function describeCause(err: unknown): string {
-  const code = s3Code(err) ?? networkCode(err);
-  const message = messageOf(err);
-  return code !== undefined && code !== '' ? `${code}: ${message}` : message;
 }
 
 /**
@@ -238,10 +161,10 @@ async function runLimited<T>(tasks: (() => Promise<T>)[], limit: number): Promis
  *   when it comes back. Nothing here calls the store before the first request.
  * - **Time limits**: see `S3StorageOptions` and `timedTransport`; a refused connection fails at
  *   once (minio's own retries are off: they would wait and resend, and leak the connection).
- * - **Errors**: a missing object is ARTIFACT_FILE_NOT_FOUND; a store that cannot be reached, is
- *   too slow, answers 5xx/SlowDown or refuses our credentials is BACKEND_UNAVAILABLE (503 with
- *   Retry-After), the cause logged (credential and endpoint problems as errors). Other S3
- *   errors are bugs and propagate as they are.
+ * - **Errors** (`s3-errors.ts`): a missing object is ARTIFACT_FILE_NOT_FOUND; a store that
+ *   cannot be reached, is too slow, answers 5xx/SlowDown or refuses our credentials is
+ *   BACKEND_UNAVAILABLE (503 with Retry-After), the cause logged (credential and endpoint
+ *   problems as errors). Other S3 errors are bugs and propagate as they are.
  */
 export class S3ObjectStorage extends ObjectStorage implements OnApplicationShutdown {
   private readonly logger = new Logger(S3ObjectStorage.name);
@@ -739,47 +662,15 @@ export class S3ObjectStorage extends ObjectStorage implements OnApplicationShutd
       try {
         return await fn();
       } catch (err) {
-        const code = s3Code(err);
-        if (code === 'NoSuchBucket') this.bucketReady = false;
-        if (options.notFound !== undefined && code !== undefined && NOT_FOUND.has(code)) {
-          return options.notFound();
-        }
-        const network = networkCode(err);
-        if (
-          options.retry &&
-          attempt === 1 &&
-          network !== undefined &&
-          RETRYABLE_NETWORK.has(network)
-        ) {
-          continue;
-        }
+        if (s3Code(err) === 'NoSuchBucket') this.bucketReady = false;
+        if (options.notFound !== undefined && isMissing(err)) return options.notFound();
+        if (options.retry && attempt === 1 && isResetConnection(err)) continue;
         throw this.translate(what, err);
       }
     }
   }
 
-  /** BACKEND_UNAVAILABLE for a store that cannot serve us; anything else as it is. */
   private translate(what: string, err: unknown): unknown {
-    if (err instanceof RegistryError) return err;
-    const code = s3Code(err);
-    const network = networkCode(err);
-    const context = { err: describeCause(err), op: what, bucket: this.bucket };
-    if ((code !== undefined && MISCONFIGURED.has(code)) || TLS_CODE.test(network ?? '')) {
-      this.logger.error(
-        context,
-        'the object store refuses our requests: check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, ' +
-          'their permissions on the bucket, S3_ENDPOINT (and its TLS certificate) and S3_REGION; ' +
-          'answering 503',
-      );
-      return RegistryError.unavailable('object store');
-    }
-    const unavailable =
-      code === 'NoSuchBucket' ||
-      RETRYABLE_STATUS_ERROR.test(messageOf(err)) ||
-      (code !== undefined && (code === '' || TRANSIENT.has(code))) ||
-      network !== undefined;
-    if (!unavailable) return err;
-    this.logger.warn(context, 'the object store did not answer usefully; answering 503');
-    return RegistryError.unavailable('object store');
+    return translate(this.logger, this.bucket, what, err);
   }
 }
