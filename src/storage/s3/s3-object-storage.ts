@@ -1,14 +1,7 @@
 import { Logger, OnApplicationShutdown } from '@nestjs/common';
-import { Client, ClientOptions, CopyDestinationOptions, CopySourceOptions, S3Error } from 'minio';
+import { Client, CopyDestinationOptions, CopySourceOptions, S3Error } from 'minio';
 import { createHash } from 'node:crypto';
-import {
-  Agent as HttpAgent,
-  ClientRequest,
-  IncomingMessage,
-  request as httpRequest,
-  RequestOptions,
-} from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { RegistryError } from '../../common/errors/registry-error';
 import type { S3Settings } from '../../config/app-config';
@@ -18,11 +11,11 @@ import {
   fileNotFound,
   isMissing,
   isResetConnection,
-  RETRYABLE_STATUS,
   s3Code,
   translate,
 } from './s3-errors';
 import { abortIncompleteUploads } from './s3-multipart-sweep';
+import { connectS3 } from './s3-transport';
 
 const MiB = 1024 * 1024;
 
@@ -53,68 +46,6 @@ export interface S3StorageOptions {
   copyPartSize?: number;
   /** UploadPartCopy calls in flight for one large copy. Default 4. */
   copyConcurrency?: number;
-}
-
-interface Timeouts {
-  requestMs: number;
-  transferMs: number;
-  copyMs: number;
-}
-
-/** Bodies larger than this are transfers (upload parts), under `transferIdleTimeoutMs`. */
-const TRANSFER_BODY_BYTES = 64 * 1024;
-
-class S3TimeoutError extends Error {
-  readonly code = 'ETIMEDOUT';
-  constructor(ms: number, what: string) {
-    super(`no answer from the object store for ${ms} ms (${what})`);
-    this.name = 'S3TimeoutError';
-  }
-}
-
-/**
- * http(s).request with a bound on silence. Every request gets a socket timeout (it also covers
- * connecting); when it fires the request is destroyed, which fails the minio call (or the
- * download stream) with an error. The bound depends on what the request is, read from its
- * shape: server-side copies and CompleteMultipartUpload may legitimately work for long without
- * a byte, upload parts are bounded by idle time while they are sent, downloads by idle time once
- * their answer started, everything else by `requestMs`.
- */
-function timedTransport(useSSL: boolean, t: Timeouts): NonNullable<ClientOptions['transport']> {
-  const base = useSSL ? httpsRequest : httpRequest;
-  const request = (
-    options: RequestOptions,
-    callback?: (res: IncomingMessage) => void,
-  ): ClientRequest => {
-    const headers = (options.headers ?? {}) as Record<string, string | undefined>;
-    const method = (options.method ?? 'GET').toUpperCase();
-    const path = options.path ?? '/';
-    let before = t.requestMs;
-    let after = t.requestMs;
-    if (headers['x-amz-copy-source'] !== undefined) {
-      before = t.copyMs;
-    } else if (method === 'POST' && /[?&]uploadId=/.test(path)) {
-      before = t.copyMs;
-    } else if (Number(headers['content-length'] ?? 0) > TRANSFER_BODY_BYTES) {
-      before = t.transferMs;
-    } else if (method === 'GET' && !path.includes('?')) {
-      after = t.transferMs;
-    }
-    let limit = before;
-    const req = base({ ...options, timeout: before }, (res) => {
-      // minio-js leaves these answers unread, which would hold the connection until the
-      // timeout: drain them so that the connection goes back to the pool.
-      if (RETRYABLE_STATUS.has(res.statusCode ?? 0)) res.resume();
-      if (after !== before) {
-        limit = after;
-        req.setTimeout(after);
-      }
-      callback?.(res);
-    });
-    req.on('timeout', () => req.destroy(new S3TimeoutError(limit, `${method} ${path}`)));
-    return req;
-  };
-  return { request } as unknown as NonNullable<ClientOptions['transport']>;
 }
 
 /** Runs `tasks` with at most `limit` at a time; on a failure starts no more, lets the running ones end, throws the first error. */
@@ -159,8 +90,8 @@ async function runLimited<T>(tasks: (() => Promise<T>)[], limit: number): Promis
  * - **The bucket** is created when missing, lazily: on first use and in `ping`; a failure is
  *   not remembered, so the service boots with the store down, reports not-ready, and recovers
  *   when it comes back. Nothing here calls the store before the first request.
- * - **Time limits**: see `S3StorageOptions` and `timedTransport`; a refused connection fails at
- *   once (minio's own retries are off: they would wait and resend, and leak the connection).
+ * - **Time limits**: see `S3StorageOptions` and `s3-transport.ts`; a refused connection fails
+ *   at once (minio's own retries are off: they would wait and resend, and leak the connection).
  * - **Errors** (`s3-errors.ts`): a missing object is ARTIFACT_FILE_NOT_FOUND; a store that
  *   cannot be reached, is too slow, answers 5xx/SlowDown or refuses our credentials is
  *   BACKEND_UNAVAILABLE (503 with Retry-After), the cause logged (credential and endpoint
@@ -190,27 +121,11 @@ export class S3ObjectStorage extends ObjectStorage implements OnApplicationShutd
     this.partSize = options.partSize ?? 8 * MiB;
     this.copyPartSize = Math.min(options.copyPartSize ?? 256 * MiB, 5 * 1024 * MiB);
     this.copyConcurrency = options.copyConcurrency ?? 4;
-    const useSSL = settings.endpoint?.useSSL ?? true;
-    const agentOptions = { keepAlive: true, keepAliveMsecs: 1000, scheduling: 'lifo' as const };
-    this.agent = useSSL ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
-    const timeouts: Timeouts = {
+    ({ client: this.client, agent: this.agent } = connectS3(settings, this.partSize, {
       requestMs: options.requestTimeoutMs ?? 10_000,
       transferMs: options.transferIdleTimeoutMs ?? 60_000,
       copyMs: options.copyTimeoutMs ?? 120_000,
-    };
-    this.client = new Client({
-      endPoint: settings.endpoint?.host ?? 's3.amazonaws.com',
-      port: settings.endpoint?.port,
-      useSSL,
-      region: settings.region,
-      accessKey: settings.accessKey,
-      secretKey: settings.secretKey,
-      pathStyle: true,
-      partSize: this.partSize,
-      transportAgent: this.agent,
-      transport: timedTransport(useSSL, timeouts),
-      retryOptions: { disableRetry: true },
-    });
+    }));
   }
 
   async put(
