@@ -1,6 +1,5 @@
 import { Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Client, CopyDestinationOptions, CopySourceOptions, S3Error } from 'minio';
-import { createHash } from 'node:crypto';
 import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { RegistryError } from '../../common/errors/registry-error';
@@ -15,6 +14,7 @@ import {
   translate,
 } from './s3-errors';
 import { abortIncompleteUploads } from './s3-multipart-sweep';
+import { S3MultipartWriter } from './s3-multipart-writer';
 import { connectS3 } from './s3-transport';
 
 const MiB = 1024 * 1024;
@@ -48,33 +48,13 @@ export interface S3StorageOptions {
   copyConcurrency?: number;
 }
 
-/** Runs `tasks` with at most `limit` at a time; on a failure starts no more, lets the running ones end, throws the first error. */
-async function runLimited<T>(tasks: (() => Promise<T>)[], limit: number): Promise<T[]> {
-  const results: T[] = [];
-  let next = 0;
-  let failure: { err: unknown } | undefined;
-  const worker = async (): Promise<void> => {
-    while (failure === undefined && next < tasks.length) {
-      const index = next++;
-      try {
-        results[index] = await tasks[index]();
-      } catch (err) {
-        failure ??= { err };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
-  if (failure !== undefined) throw failure.err;
-  return results;
-}
-
 /**
  * Objects in an S3-compatible store (AWS S3, MinIO, SeaweedFS, ...) through minio-js, with
  * path-style addressing, under `settings.prefix` in `settings.bucket`.
  *
- * - **Uploads** stream as multipart uploads of `partSize` (8 MiB) parts: at most one part is
- *   being sent while the next one is read, into two part buffers reused for the whole upload,
- *   so an upload holds about 16 MiB whatever its size.
+ * - **Uploads** (`s3-multipart-writer.ts`) stream as multipart uploads of `partSize` (8 MiB)
+ *   parts: at most one part is being sent while the next one is read, into two part buffers
+ *   reused for the whole upload, so an upload holds about 16 MiB whatever its size.
  *   A body that fits in one part is sent with one PutObject. A multipart upload becomes visible
  *   only when completed; if the source or the store fails on the way it is aborted (after the
  *   part in flight settled), so nothing is left at the key and no parts are left behind. (minio's
@@ -82,8 +62,9 @@ async function runLimited<T>(tasks: (() => Promise<T>)[], limit: number): Promis
  *   another writer's incomplete upload of the same key.)
  * - **Copies** are server-side: CopyObject up to `copyPartSize`, UploadPartCopy parts of
  *   `copyPartSize` beyond (CopyObject stops at 5 GiB; artifacts may be 10 GiB), pinned to the
- *   source's ETag, completed or aborted like uploads. (minio's composeObject is not used: it
- *   numbers every range of one source as the same part and reports an aborted copy as success.)
+ *   source's ETag, completed or aborted like uploads (`s3-multipart-writer.ts`). (minio's
+ *   composeObject is not used: it numbers every range of one source as the same part and
+ *   reports an aborted copy as success.)
  * - **Ranged reads** are one ranged GET (`Range: bytes=start-end`); S3's 416 for a range past
  *   the end is the port's empty stream, and a store that answers a range with the whole object
  *   (200) is refused rather than its first bytes passed off as the range.
@@ -103,13 +84,10 @@ export class S3ObjectStorage extends ObjectStorage implements OnApplicationShutd
   private readonly agent: HttpAgent;
   private readonly bucket: string;
   private readonly prefix: string;
-  private readonly partSize: number;
   private readonly copyPartSize: number;
-  private readonly copyConcurrency: number;
+  private readonly writer: S3MultipartWriter;
   private bucketReady = false;
   private bucketPending?: Promise<void>;
-  /** Object names this instance is writing (multipart or not), with how many writes each. */
-  private readonly writing = new Map<string, number>();
 
   constructor(
     private readonly settings: S3Settings,
@@ -118,14 +96,20 @@ export class S3ObjectStorage extends ObjectStorage implements OnApplicationShutd
     super();
     this.bucket = settings.bucket;
     this.prefix = settings.prefix;
-    this.partSize = options.partSize ?? 8 * MiB;
+    const partSize = options.partSize ?? 8 * MiB;
     this.copyPartSize = Math.min(options.copyPartSize ?? 256 * MiB, 5 * 1024 * MiB);
-    this.copyConcurrency = options.copyConcurrency ?? 4;
-    ({ client: this.client, agent: this.agent } = connectS3(settings, this.partSize, {
+    ({ client: this.client, agent: this.agent } = connectS3(settings, partSize, {
       requestMs: options.requestTimeoutMs ?? 10_000,
       transferMs: options.transferIdleTimeoutMs ?? 60_000,
       copyMs: options.copyTimeoutMs ?? 120_000,
     }));
+    this.writer = new S3MultipartWriter(
+      this.client,
+      this.bucket,
+      { partSize, copyPartSize: this.copyPartSize, copyConcurrency: options.copyConcurrency ?? 4 },
+      (what, fn, callOptions) => this.call(what, fn, callOptions),
+      this.logger,
+    );
   }
 
   async put(
@@ -145,86 +129,7 @@ export class S3ObjectStorage extends ObjectStorage implements OnApplicationShutd
     }
     // The source may have been abandoned while the bucket was being checked.
     if (body.destroyed) throw body.errored ?? new Error('source stream was destroyed');
-
-    // Two part buffers, reused for the whole upload: the one being filled and the one in flight.
-    // Incoming chunks are copied into the first; no buffer is allocated per part, so memory is
-    // two parts whatever the size (a fresh buffer per part is freed only when V8 collects its
-    // handle, and with few JavaScript allocations that can be many parts later).
-    let fill: Buffer | undefined;
-    let filled = 0;
-    let spare: Buffer | undefined;
-    let size = 0;
-    let uploadId: string | undefined;
-    let nextPart = 1;
-    const parts: { part: number; etag: string }[] = [];
-    let inFlight: Promise<void> | undefined;
-    let inFlightBuffer: Buffer | undefined;
-    const send = (id: string, part: number, bytes: Buffer): Promise<void> =>
-      this.uploadPart(name, id, part, bytes).then((etag) => {
-        parts.push({ part, etag });
-      });
-    /** Sends the full part buffer (after the part in flight, whose buffer becomes the spare). */
-    const cut = async (): Promise<void> => {
-      if (inFlight !== undefined) {
-        await inFlight;
-        inFlight = undefined;
-        spare = inFlightBuffer;
-      }
-      uploadId ??= await this.call('start multipart upload', () =>
-        this.client.initiateNewMultipartUpload(this.bucket, name, headers),
-      );
-      inFlightBuffer = fill;
-      inFlight = send(uploadId, nextPart++, fill!);
-      // Seen by the next `await inFlight` or the catch below; not an unhandled rejection.
-      inFlight.catch(() => undefined);
-      fill = spare;
-      spare = undefined;
-      filled = 0;
-    };
-    this.track(name, +1);
-    try {
-      for await (const chunk of body) {
-        const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
-        size += bytes.length;
-        let offset = 0;
-        while (offset < bytes.length) {
-          // Cut a part only when more follows it: the last part may then be 1..partSize bytes,
-          // and a body of at most one part goes up with a single PutObject.
-          if (filled === this.partSize) await cut();
-          fill ??= Buffer.allocUnsafe(this.partSize);
-          const copied = bytes.copy(fill, filled, offset);
-          filled += copied;
-          offset += copied;
-        }
-      }
-      if (inFlight !== undefined) await inFlight;
-      inFlight = undefined;
-      const rest = fill === undefined ? Buffer.alloc(0) : fill.subarray(0, filled);
-      if (uploadId === undefined) {
-        await this.call(
-          'put',
-          () => this.client.putObject(this.bucket, name, rest, rest.length, headers),
-          { retry: true },
-        );
-        return { size };
-      }
-      const id = uploadId;
-      await send(id, nextPart++, rest);
-      parts.sort((a, b) => a.part - b.part);
-      await this.call('complete multipart upload', () =>
-        this.client.completeMultipartUpload(this.bucket, name, id, parts),
-      );
-      uploadId = undefined;
-      return { size };
-    } catch (err) {
-      // S3 must not receive a part after the abort: let the one in flight end first.
-      if (inFlight !== undefined) await inFlight.catch(() => undefined);
-      if (!body.destroyed) body.destroy();
-      if (uploadId !== undefined) await this.abortUpload(name, uploadId);
-      throw err;
-    } finally {
-      this.track(name, -1);
-    }
+    return this.writer.upload(name, body, headers);
   }
 
   async get(key: string, range?: ByteRange): Promise<Readable> {
@@ -305,7 +210,7 @@ export class S3ObjectStorage extends ObjectStorage implements OnApplicationShutd
       await this.copyWhole(from, to, notFound);
       return;
     }
-    await this.copyInParts(from, to, source.size, source.etag, source.metaData, notFound);
+    await this.writer.copyInParts(from, to, source.size, source.etag, source.metaData, notFound);
   }
 
   private async copyWhole(from: string, to: string, notFound: () => never): Promise<void> {
@@ -371,7 +276,8 @@ export class S3ObjectStorage extends ObjectStorage implements OnApplicationShutd
       this.bucket,
       this.prefix,
       (upload) =>
-        !this.writing.has(upload.key) && (olderThanMs === 0 || upload.initiated.getTime() < before),
+        !this.writer.isWriting(upload.key) &&
+        (olderThanMs === 0 || upload.initiated.getTime() < before),
       (what, fn) => this.call(what, fn),
     );
   }
@@ -395,12 +301,6 @@ export class S3ObjectStorage extends ObjectStorage implements OnApplicationShutd
 
   onApplicationShutdown(): void {
     this.agent.destroy();
-  }
-
-  private track(name: string, change: 1 | -1): void {
-    const count = (this.writing.get(name) ?? 0) + change;
-    if (count > 0) this.writing.set(name, count);
-    else this.writing.delete(name);
   }
 
   private objectName(key: string): string {
@@ -443,106 +343,6 @@ export class S3ObjectStorage extends ObjectStorage implements OnApplicationShutd
         'could not create the artifact bucket; answering 503',
       );
       throw RegistryError.unavailable('object store');
-    }
-  }
-
-  private async uploadPart(name: string, uploadId: string, part: number, bytes: Buffer) {
-    const md5 = createHash('md5').update(bytes).digest('base64');
-    const result = await this.call(
-      'upload part',
-      () =>
-        this.client.uploadPart(
-          {
-            bucketName: this.bucket,
-            objectName: name,
-            uploadID: uploadId,
-            partNumber: part,
-            headers: { 'Content-MD5': md5 },
-          },
-          bytes,
-        ),
-      { retry: true },
-    );
-    return result.etag;
-  }
-
-  private async copyInParts(
-    from: string,
-    to: string,
-    size: number,
-    etag: string,
-    metaData: Record<string, unknown>,
-    notFound: () => never,
-  ): Promise<void> {
-    const headers: Record<string, string> = {};
-    const contentType = metaData['content-type'];
-    if (typeof contentType === 'string') headers['Content-Type'] = contentType;
-    this.track(to, +1);
-    try {
-      await this.copyInPartsTracked(from, to, size, etag, headers, notFound);
-    } finally {
-      this.track(to, -1);
-    }
-  }
-
-  private async copyInPartsTracked(
-    from: string,
-    to: string,
-    size: number,
-    etag: string,
-    headers: Record<string, string>,
-    notFound: () => never,
-  ): Promise<void> {
-    const uploadId = await this.call('start multipart copy', () =>
-      this.client.initiateNewMultipartUpload(this.bucket, to, headers),
-    );
-    try {
-      const tasks: (() => Promise<{ part: number; etag: string }>)[] = [];
-      for (let start = 0, part = 1; start < size; start += this.copyPartSize, part++) {
-        const end = Math.min(start + this.copyPartSize, size) - 1;
-        const number = part;
-        tasks.push(async () => {
-          const result = await this.call(
-            'copy part',
-            () =>
-              this.client.uploadPart({
-                bucketName: this.bucket,
-                objectName: to,
-                uploadID: uploadId,
-                partNumber: number,
-                headers: {
-                  'x-amz-copy-source': encodeURI(`${this.bucket}/${from}`),
-                  'x-amz-copy-source-range': `bytes=${start}-${end}`,
-                  // Every part from the same version of the source, or the copy fails.
-                  'x-amz-copy-source-if-match': `"${etag}"`,
-                },
-              }),
-            { retry: true, notFound },
-          );
-          return { part: number, etag: result.etag };
-        });
-      }
-      const parts = await runLimited(tasks, this.copyConcurrency);
-      await this.call('complete multipart copy', () =>
-        this.client.completeMultipartUpload(this.bucket, to, uploadId, parts),
-      );
-    } catch (err) {
-      await this.abortUpload(to, uploadId);
-      throw err;
-    }
-  }
-
-  /** Best effort: a failed abort leaves parts that a lifecycle rule has to remove. */
-  private async abortUpload(name: string, uploadId: string): Promise<void> {
-    try {
-      await this.client.abortMultipartUpload(this.bucket, name, uploadId);
-    } catch (err) {
-      if (s3Code(err) === 'NoSuchUpload') return;
-      this.logger.warn(
-        { err: describeCause(err), bucket: this.bucket, key: name, uploadId },
-        'could not abort a failed multipart upload; its parts stay until a lifecycle rule ' +
-          '(AbortIncompleteMultipartUpload) removes them',
-      );
     }
   }
 
