@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { AppConfig } from '../config/app-config';
 import { FilesystemObjectStorage } from './filesystem-object-storage';
 import { ObjectStorage } from './object-storage';
-import { S3ObjectStorage } from './s3-object-storage';
+import { S3ObjectStorage } from './s3/s3-object-storage';
 
 /**
  * The object store: S3 when MLFLOW_ARTIFACT_ROOT=s3://bucket[/prefix] (config.s3), else files

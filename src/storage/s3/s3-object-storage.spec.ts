@@ -3,9 +3,9 @@ import { once } from 'node:events';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
-import { errorOf, expectUnavailable } from '../../test/support/errors';
-import { ErrorCode } from '../common/errors/error-code';
-import { RegistryError } from '../common/errors/registry-error';
+import { errorOf, expectUnavailable } from '../../../test/support/errors';
+import { ErrorCode } from '../../common/errors/error-code';
+import { RegistryError } from '../../common/errors/registry-error';
 import { S3ObjectStorage } from './s3-object-storage';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
