@@ -188,24 +188,7 @@ export function rawUpload(
   req: ClientRequest;
   done: Promise<number>;
 } {
-  const boundary = 'crash-test-boundary';
-  const head = Buffer.from(
-    `--${boundary}\r\nContent-Disposition: form-data; name="model"; filename="model.pkl"\r\n` +
-      'Content-Type: application/octet-stream\r\n\r\n',
-  );
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  const u = new URL(url);
-  const req = httpRequest({
-    host: u.hostname,
-    port: Number(u.port),
-    method: 'POST',
-    path: `${BASE}/artifacts`,
-    headers: {
-      Authorization: `Bearer ${bearer}`,
-      'Content-Type': `multipart/form-data; boundary=${boundary}`,
-      'Content-Length': String(head.length + declaredBytes + tail.length),
-    },
-  });
+  const { req, head, tail } = openModelUpload(url, bearer, declaredBytes);
   const done = new Promise<number>((resolve) => {
     req.on('response', (res) => {
       res.resume();
@@ -222,24 +205,7 @@ export function rawUpload(
  * over), streamed with backpressure: a file of hundreds of MiB without holding it in memory.
  */
 export async function uploadGenerated(url: string, bearer: string, size: number): Promise<Answer> {
-  const boundary = 'generated-upload-boundary';
-  const head = Buffer.from(
-    `--${boundary}\r\nContent-Disposition: form-data; name="model"; filename="model.pkl"\r\n` +
-      'Content-Type: application/octet-stream\r\n\r\n',
-  );
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  const u = new URL(url);
-  const req = httpRequest({
-    host: u.hostname,
-    port: Number(u.port),
-    method: 'POST',
-    path: `${BASE}/artifacts`,
-    headers: {
-      Authorization: `Bearer ${bearer}`,
-      'Content-Type': `multipart/form-data; boundary=${boundary}`,
-      'Content-Length': String(head.length + size + tail.length),
-    },
-  });
+  const { req, head, tail } = openModelUpload(url, bearer, size);
   const answered = once(req, 'response') as Promise<[IncomingMessage]>;
   answered.catch(() => undefined); // a failure shows below, from whichever await meets it
   const block = randomBytes(1024 * 1024);
@@ -260,4 +226,34 @@ export async function uploadGenerated(url: string, bearer: string, size: number)
     // keep the text
   }
   return { status: res.statusCode ?? 0, body: parsed, headers: new Headers() };
+}
+
+/**
+ * A POST /artifacts of one `model.pkl` part of `modelBytes`, opened by hand: the caller writes
+ * `head`, the model's bytes when it likes, then ends with `tail`.
+ */
+function openModelUpload(
+  url: string,
+  bearer: string,
+  modelBytes: number,
+): { req: ClientRequest; head: Buffer; tail: Buffer } {
+  const boundary = 'crash-test-boundary';
+  const head = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="model"; filename="model.pkl"\r\n` +
+      'Content-Type: application/octet-stream\r\n\r\n',
+  );
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  const u = new URL(url);
+  const req = httpRequest({
+    host: u.hostname,
+    port: Number(u.port),
+    method: 'POST',
+    path: `${BASE}/artifacts`,
+    headers: {
+      Authorization: `Bearer ${bearer}`,
+      'Content-Type': `multipart/form-data; boundary=${boundary}`,
+      'Content-Length': String(head.length + modelBytes + tail.length),
+    },
+  });
+  return { req, head, tail };
 }
