@@ -3,16 +3,12 @@ import type { Selectable } from 'kysely';
 import { Database, Db } from '../database/database';
 import type { ArtifactsTable } from '../database/schema';
 import type { ArtifactFileName } from './artifact-files';
+import { ArtifactStatus } from '../database/schema';
 
 export interface StoredFile {
   name: ArtifactFileName;
   size: number;
   sha256: string;
-}
-
-export enum ArtifactStatus {
-  Uploading = 'uploading',
-  Ready = 'ready',
 }
 
 export type ArtifactRow = Selectable<ArtifactsTable>;

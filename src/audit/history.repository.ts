@@ -2,16 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { Insertable, Selectable } from 'kysely';
 import { Database, Db } from '../database/database';
 import type { HistoryTable } from '../database/schema';
-
-export enum HistoryEvent {
-  Registered = 'registered',
-  Transition = 'transition',
-  ApprovalRequested = 'approval_requested',
-  ApprovalApproved = 'approval_approved',
-  ApprovalRejected = 'approval_rejected',
-  ApprovalCancelled = 'approval_cancelled',
-  Deleted = 'deleted',
-}
+import { HistoryEvent } from '../database/schema';
 
 export type HistoryRow = Selectable<HistoryTable>;
 /**

@@ -3,7 +3,8 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { MetadataCache } from '../cache/metadata-cache';
 import { scheduleEvery, singleFlight } from '../common/scheduling/periodic';
 import { AppConfig } from '../config/app-config';
-import { entriesOf, IntentKind, IntentRow, IntentsRepository } from './intents.repository';
+import { entriesOf, IntentRow, IntentsRepository } from './intents.repository';
+import { IntentKind } from '../database/schema';
 
 /** How long a reconciliation attempt holds an intent (one replica at a time). */
 const RECONCILE_LEASE_MS = 30_000;

@@ -3,6 +3,8 @@ import type { Selectable } from 'kysely';
 import { Database, Db } from '../database/database';
 import type { TransitionIntentsTable } from '../database/schema';
 import { HistoryEntry, HistoryRepository } from './history.repository';
+import { IntentKind } from '../database/schema';
+import type { Stage } from '../mlflow/registry-types';
 
 export type IntentRow = Selectable<TransitionIntentsTable>;
 
@@ -12,12 +14,6 @@ export type IntentRow = Selectable<TransitionIntentsTable>;
  */
 const INTENT_LEASE_MS = 120_000;
 
-export enum IntentKind {
-  Transition = 'transition',
-  DeleteVersion = 'delete_version',
-  DeleteModel = 'delete_model',
-}
-
 export interface Intent {
   id: string;
   kind: IntentKind;
@@ -26,8 +22,8 @@ export interface Intent {
   modelUid: string;
   /** 0 for a whole model. */
   version: number;
-  from: string | null;
-  to: string | null;
+  from: Stage | null;
+  to: Stage | null;
   entries: HistoryEntry[];
 }
 

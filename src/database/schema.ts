@@ -1,4 +1,51 @@
 import type { Generated } from 'kysely';
+import { Stage } from '../mlflow/registry-types';
+
+// ---- what the status columns hold ----
+// The values are stored as text. A column is typed with its enum's values (`${ApprovalStatus}`:
+// 'pending' | 'approved' | ...), so a query, an insert or a test can write the enum member or
+// the literal, and the compiler refuses anything else (a typo, another enum's value).
+
+export enum ArtifactStatus {
+  Uploading = 'uploading',
+  Ready = 'ready',
+}
+
+export enum ApprovalStatus {
+  Pending = 'pending',
+  Approved = 'approved',
+  Rejected = 'rejected',
+  Cancelled = 'cancelled',
+}
+
+export enum ApplyState {
+  None = 'none',
+  Pending = 'pending',
+  Applied = 'applied',
+  Abandoned = 'abandoned',
+}
+
+export enum HistoryEvent {
+  Registered = 'registered',
+  Transition = 'transition',
+  ApprovalRequested = 'approval_requested',
+  ApprovalApproved = 'approval_approved',
+  ApprovalRejected = 'approval_rejected',
+  ApprovalCancelled = 'approval_cancelled',
+  Deleted = 'deleted',
+}
+
+export enum IntentKind {
+  Transition = 'transition',
+  DeleteVersion = 'delete_version',
+  DeleteModel = 'delete_model',
+}
+
+/** An Idempotency-Key's record: its first request still running, or its answer kept. */
+export enum IdempotencyState {
+  InProgress = 'in_progress',
+  Done = 'done',
+}
 
 /*
  * One database holds two groups of tables:
@@ -32,7 +79,7 @@ export interface RegModelTagsTable {
 export interface RegVersionsTable {
   model_id: number;
   version: number;
-  stage: string;
+  stage: `${Stage}`;
   description: string;
   source: string;
   run_id: string | null;
@@ -70,7 +117,7 @@ export interface ArtifactsTable {
   id: string;
   tenant_id: string;
   /** 'uploading' while bytes are being written; 'ready' once every file is stored. */
-  status: string;
+  status: `${ArtifactStatus}`;
   created_by: string;
   created_at: number;
   /** JSON array of {name, size, sha256, content_type}. */
@@ -93,9 +140,9 @@ export interface ApprovalsTable {
   model_name: string;
   model_uid: string;
   version: number;
-  target_stage: string;
+  target_stage: `${Stage}`;
   archive_existing_versions: number;
-  status: string;
+  status: `${ApprovalStatus}`;
   /** The requester is (requested_by_tenant, requested_by): a `sub` is unique only within its tenant. */
   requested_by: string;
   /**
@@ -115,7 +162,7 @@ export interface ApprovalsTable {
    * none (not approved), pending (approved, transition not applied yet: the backend was
    * down), applied, or abandoned (the version was deleted before it could be applied).
    */
-  apply_state: string;
+  apply_state: `${ApplyState}`;
   /** Set once an approved transition has been applied to the registry backend. */
   applied_at: number | null;
   apply_attempts: number;
@@ -134,9 +181,9 @@ export interface HistoryTable {
   model_name: string;
   model_uid: string;
   version: number;
-  event: string;
-  from_stage: string | null;
-  to_stage: string | null;
+  event: `${HistoryEvent}`;
+  from_stage: `${Stage}` | null;
+  to_stage: `${Stage}` | null;
   actor: string;
   /**
    * The tenants of the people named (an admin of another tenant may act here). Migration 005;
@@ -168,7 +215,7 @@ export interface IdempotencyKeysTable {
   method: string;
   path: string;
   fingerprint: string | null;
-  state: string;
+  state: `${IdempotencyState}`;
   owner: string;
   lease_until: number;
   status_code: number | null;
@@ -181,13 +228,13 @@ export interface IdempotencyKeysTable {
 /** Direct stage transitions and deletions asked of the backend, not yet recorded. Migration 004. */
 export interface TransitionIntentsTable {
   id: string;
-  kind: string;
+  kind: `${IntentKind}`;
   tenant_id: string;
   model_name: string;
   model_uid: string;
   version: number;
-  from_stage: string | null;
-  to_stage: string | null;
+  from_stage: `${Stage}` | null;
+  to_stage: `${Stage}` | null;
   entries: string;
   lease_until: number;
   created_at: number;

@@ -1,4 +1,5 @@
-import { ApplyState, ApprovalRow, ApprovalStatus } from './approvals.repository';
+import { ApprovalRow } from './approvals.repository';
+import { ApplyState, ApprovalStatus } from '../database/schema';
 import type { Stage } from '../mlflow/registry-types';
 import { iso } from '../common/time';
 import type { ApprovalDto } from './dto/approval.dto';

@@ -9,7 +9,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { ApplyState } from './approvals.repository';
+import { ApplyState } from '../database/schema';
 import { Authenticated } from '../common/auth/authenticated.decorator';
 import { Caller, CurrentCaller } from '../common/auth/caller.decorator';
 import { Permission } from '../common/auth/roles';

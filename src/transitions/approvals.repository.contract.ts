@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../database/database';
 import { isUniqueViolation } from '../database/unique-violation';
-import { ApprovalsRepository, ApprovalStatus, ApplyState } from './approvals.repository';
+import { ApprovalsRepository } from './approvals.repository';
+import { ApprovalStatus, ApplyState } from '../database/schema';
+import { Stage } from '../mlflow/registry-types';
 
 export interface TwoConnections {
   one: Database;
@@ -42,7 +44,7 @@ export function describeApprovalsAcrossConnections(
       model_name: 'churn',
       model_uid: 'u1',
       version,
-      target_stage: 'production',
+      target_stage: Stage.Production,
       archive_existing_versions: 1,
       status: ApprovalStatus.Pending,
       requested_by: 'alice',

@@ -3,20 +3,7 @@ import type { Selectable } from 'kysely';
 import type { PrincipalId } from '../common/auth/principal';
 import { Database, Db } from '../database/database';
 import type { ApprovalsTable } from '../database/schema';
-
-export enum ApprovalStatus {
-  Pending = 'pending',
-  Approved = 'approved',
-  Rejected = 'rejected',
-  Cancelled = 'cancelled',
-}
-
-export enum ApplyState {
-  None = 'none',
-  Pending = 'pending',
-  Applied = 'applied',
-  Abandoned = 'abandoned',
-}
+import { ApprovalStatus, ApplyState } from '../database/schema';
 
 export type ApprovalRow = Selectable<ApprovalsTable>;
 

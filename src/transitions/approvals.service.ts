@@ -1,13 +1,9 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import {
-  ApplyState,
-  ApprovalRow,
-  ApprovalsRepository,
-  ApprovalStatus,
-  PageCursor,
-} from './approvals.repository';
-import { HistoryEntry, HistoryEvent, HistoryRepository } from '../audit/history.repository';
+import { ApprovalRow, ApprovalsRepository, PageCursor } from './approvals.repository';
+import { ApplyState, ApprovalStatus } from '../database/schema';
+import { HistoryEntry, HistoryRepository } from '../audit/history.repository';
+import { HistoryEvent } from '../database/schema';
 import type { Caller } from '../common/auth/caller.decorator';
 import type { PrincipalId } from '../common/auth/principal';
 import { hasPermission, Permission } from '../common/auth/roles';

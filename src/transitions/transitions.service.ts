@@ -1,13 +1,10 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import {
-  HistoryEntry,
-  HistoryEvent,
-  HistoryRepository,
-  HistoryRow,
-} from '../audit/history.repository';
+import { HistoryEntry, HistoryRepository, HistoryRow } from '../audit/history.repository';
+import { HistoryEvent } from '../database/schema';
 import { IntentReconciler } from '../audit/intent-reconciler';
-import { IntentKind, IntentRow, IntentsRepository } from '../audit/intents.repository';
+import { IntentRow, IntentsRepository } from '../audit/intents.repository';
+import { IntentKind } from '../database/schema';
 import { MetadataCache } from '../cache/metadata-cache';
 import type { Caller } from '../common/auth/caller.decorator';
 import type { PrincipalId } from '../common/auth/principal';

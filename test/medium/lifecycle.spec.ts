@@ -5,7 +5,7 @@
  */
 import { ArtifactsService } from '../../src/artifacts/artifacts.service';
 import { IntentReconciler } from '../../src/audit/intent-reconciler';
-import { ApplyState, ApprovalStatus } from '../../src/transitions/approvals.repository';
+import { ApplyState, ApprovalStatus } from '../../src/database/schema';
 import type { Caller } from '../../src/common/auth/caller.decorator';
 import { Role } from '../../src/common/auth/roles';
 import { ErrorCode } from '../../src/common/errors/error-code';

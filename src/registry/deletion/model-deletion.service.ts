@@ -1,9 +1,11 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { ArtifactsService } from '../../artifacts/artifacts.service';
-import { HistoryEntry, HistoryEvent } from '../../audit/history.repository';
+import { HistoryEntry } from '../../audit/history.repository';
+import { HistoryEvent } from '../../database/schema';
 import { IntentReconciler } from '../../audit/intent-reconciler';
-import { IntentKind, IntentRow, IntentsRepository } from '../../audit/intents.repository';
+import { IntentRow, IntentsRepository } from '../../audit/intents.repository';
+import { IntentKind } from '../../database/schema';
 import { MetadataCache } from '../../cache/metadata-cache';
 import type { Caller } from '../../common/auth/caller.decorator';
 import { ErrorCode } from '../../common/errors/error-code';

@@ -11,7 +11,7 @@ import {
   MaxLength,
   Min,
 } from 'class-validator';
-import { ApprovalStatus } from '../approvals.repository';
+import { ApprovalStatus } from '../../database/schema';
 import { TenantQueryDto } from '../../common/validation/tenant-query.dto';
 import {
   MODEL_NAME_MESSAGE,

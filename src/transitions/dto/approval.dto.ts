@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { ApplyState, ApprovalStatus } from '../approvals.repository';
+import { ApplyState, ApprovalStatus } from '../../database/schema';
 import { Stage } from '../../mlflow/registry-types';
 import { VersionDto } from '../../versions/dto/version.dto';
 

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { HistoryEvent } from '../../audit/history.repository';
+import { HistoryEvent } from '../../database/schema';
 import { Stage } from '../../mlflow/registry-types';
 
 export class TransitionEntryDto {
