@@ -1,11 +1,26 @@
 import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import type { Selectable } from 'kysely';
 import type { PrincipalId } from '../common/auth/principal';
 import { Database, Db } from '../database/database';
 import type { ApprovalsTable } from '../database/schema';
 import { ApprovalStatus, ApplyState } from '../database/schema';
+import type { Stage } from '../mlflow/registry-types';
 
 export type ApprovalRow = Selectable<ApprovalsTable>;
+
+/** What a request for a transition that needs approval says. */
+export interface NewApproval {
+  tenant: string;
+  model: string;
+  modelUid: string;
+  version: number;
+  targetStage: Stage;
+  archiveExisting: boolean;
+  requestedBy: PrincipalId;
+  at: number;
+  comment: string | null;
+}
 
 /** Where a page of the newest-first listing resumes. */
 export interface PageCursor {
@@ -22,8 +37,38 @@ export class ApprovalsRepository {
     return this.database.db;
   }
 
-  async insert(row: ApprovalRow, db: Db = this.db): Promise<void> {
+  /**
+   * A new pending request, written in `db` (the transaction that also records it in the
+   * history): undecided, not applied. Refused by the unique index while the version has another
+   * pending request (a unique violation the caller turns into 409).
+   */
+  async open(request: NewApproval, db: Db = this.db): Promise<ApprovalRow> {
+    const row: ApprovalRow = {
+      id: randomUUID(),
+      tenant_id: request.tenant,
+      model_name: request.model,
+      model_uid: request.modelUid,
+      version: request.version,
+      target_stage: request.targetStage,
+      archive_existing_versions: request.archiveExisting ? 1 : 0,
+      status: ApprovalStatus.Pending,
+      requested_by: request.requestedBy.subject,
+      requested_by_tenant: request.requestedBy.tenantId,
+      requested_at: request.at,
+      request_comment: request.comment,
+      decided_by: null,
+      decided_by_tenant: null,
+      decided_at: null,
+      decision_comment: null,
+      apply_state: ApplyState.None,
+      applied_at: null,
+      apply_attempts: 0,
+      last_apply_error: null,
+      apply_lease_owner: null,
+      apply_lease_until: null,
+    };
     await db.insertInto('approvals').values(row).execute();
+    return row;
   }
 
   /** A tenant's requests, newest first, optionally filtered, resuming after `after`. */

@@ -1,9 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import { ApprovalRow, ApprovalsRepository, PageCursor } from './approvals.repository';
-import { ApplyState, ApprovalStatus } from '../database/schema';
 import { HistoryEntry, HistoryRepository } from '../audit/history.repository';
-import { HistoryEvent } from '../database/schema';
+import { ApprovalStatus, HistoryEvent } from '../database/schema';
 import type { Caller } from '../common/auth/caller.decorator';
 import type { PrincipalId } from '../common/auth/principal';
 import { hasPermission, Permission } from '../common/auth/roles';
@@ -76,45 +74,36 @@ export class ApprovalsService implements OnModuleInit {
     const { model } = await this.transitions.versionToMove(tenant, name, version, dto.stage);
     const uid = modelUid(model);
     const now = Date.now();
-    const row: ApprovalRow = {
-      id: randomUUID(),
-      tenant_id: tenant,
-      model_name: name,
-      model_uid: uid,
-      version,
-      target_stage: dto.stage,
-      archive_existing_versions: (dto.archive_existing_versions ?? true) ? 1 : 0,
-      status: ApprovalStatus.Pending,
-      requested_by: caller.principal.subject,
-      requested_by_tenant: caller.principal.tenantId,
-      requested_at: now,
-      request_comment: dto.comment ?? null,
-      decided_by: null,
-      decided_by_tenant: null,
-      decided_at: null,
-      decision_comment: null,
-      apply_state: ApplyState.None,
-      applied_at: null,
-      apply_attempts: 0,
-      last_apply_error: null,
-      apply_lease_owner: null,
-      apply_lease_until: null,
-    };
+    let row: ApprovalRow;
     try {
-      await this.repository.db.transaction().execute(async (trx) => {
-        await this.repository.insert(row, trx);
+      row = await this.repository.db.transaction().execute(async (trx) => {
+        const opened = await this.repository.open(
+          {
+            tenant,
+            model: name,
+            modelUid: uid,
+            version,
+            targetStage: dto.stage,
+            archiveExisting: dto.archive_existing_versions ?? true,
+            requestedBy: caller.principal,
+            at: now,
+            comment: dto.comment ?? null,
+          },
+          trx,
+        );
         await this.history.append(
           [
             this.entry(
-              row,
+              opened,
               HistoryEvent.ApprovalRequested,
               caller.principal,
               now,
-              row.request_comment,
+              opened.request_comment,
             ),
           ],
           trx,
         );
+        return opened;
       });
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;
