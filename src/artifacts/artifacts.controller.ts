@@ -12,6 +12,8 @@ import {
   ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import type { IncomingHttpHeaders } from 'node:http';
+import { AppConfig } from '../config/app-config';
 import { pipeline } from 'node:stream/promises';
 import { Authenticated } from '../common/auth/authenticated.decorator';
 import { Caller, CurrentCaller } from '../common/auth/caller.decorator';
@@ -33,7 +35,10 @@ import { Idempotent } from '../idempotency/idempotency.interceptor';
 export class ArtifactsController {
   private readonly logger = new Logger(ArtifactsController.name);
 
-  constructor(private readonly artifacts: ArtifactsService) {}
+  constructor(
+    private readonly artifacts: ArtifactsService,
+    private readonly config: AppConfig,
+  ) {}
 
   @Post()
   @Idempotent()
@@ -121,7 +126,7 @@ export class ArtifactsController {
   })
   async upload(@CurrentCaller() caller: Caller, @Req() req: Request): Promise<ArtifactManifestDto> {
     try {
-      this.artifacts.checkUploadHeaders(req.headers);
+      this.checkUploadHeaders(req.headers);
       // Authenticated, allowed, and the headers fit: from here on the body may take as long as
       // it takes (the idle timeout still applies).
       liftRequestDeadline(req);
@@ -130,6 +135,29 @@ export class ArtifactsController {
       // The rest of a rejected body is not worth reading: close the connection after answering.
       if (req.res !== undefined) closeAfterAnswer(req.res);
       throw err;
+    }
+  }
+
+  /**
+   * Refuses an upload by its headers alone, before a byte of it is read: 415 unless it is
+   * multipart/form-data, 413 when its Content-Length is more than a well-formed upload can weigh
+   * (every part at its limit, plus multipart framing).
+   */
+  private checkUploadHeaders(headers: IncomingHttpHeaders): void {
+    if (!/^multipart\/form-data\b/i.test(headers['content-type'] ?? '')) {
+      throw new RegistryError(
+        ErrorCode.UnsupportedMediaType,
+        'Content-Type must be multipart/form-data',
+      );
+    }
+    const { artifactFileBytes, artifactMetadataBytes } = this.config.limits;
+    const maxRequestBytes = 2 * artifactFileBytes + 3 * artifactMetadataBytes + 64 * 1024;
+    const declared = Number(headers['content-length'] ?? NaN);
+    if (Number.isFinite(declared) && declared > maxRequestBytes) {
+      throw new RegistryError(
+        ErrorCode.PayloadTooLarge,
+        `upload is larger than the limit of ${maxRequestBytes} bytes`,
+      );
     }
   }
 

@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Caller } from '../common/auth/caller.decorator';
 import { ErrorCode } from '../common/errors/error-code';
@@ -13,7 +13,7 @@ import { iso } from '../common/time';
 import { ArtifactFileName, artifactPrefix, contentTypeOf, keyOf } from './artifact-files';
 import { ArtifactRow, ArtifactsRepository, filesOf, StoredFile } from './artifacts.repository';
 import type { ArtifactManifestDto } from './dto/artifact-manifest.dto';
-import { receiveArtifact } from './multipart-receiver';
+import { ArtifactReceiver } from './multipart/artifact-receiver';
 
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 /**
@@ -71,30 +71,7 @@ export class ArtifactsService implements OnModuleInit, OnApplicationBootstrap {
     this.idempotency.onUploadReplayed((id) => this.discardUpload(id));
   }
 
-  /**
-   * Refuses an upload by its headers alone, before a byte of it is read: 415 unless it is
-   * multipart/form-data, 413 when its Content-Length is more than a well-formed upload can weigh
-   * (every part at its limit, plus multipart framing).
-   */
-  checkUploadHeaders(headers: IncomingHttpHeaders): void {
-    if (!/^multipart\/form-data\b/i.test(headers['content-type'] ?? '')) {
-      throw new RegistryError(
-        ErrorCode.UnsupportedMediaType,
-        'Content-Type must be multipart/form-data',
-      );
-    }
-    const { artifactFileBytes, artifactMetadataBytes } = this.config.limits;
-    const maxRequestBytes = 2 * artifactFileBytes + 3 * artifactMetadataBytes + 64 * 1024;
-    const declared = Number(headers['content-length'] ?? NaN);
-    if (Number.isFinite(declared) && declared > maxRequestBytes) {
-      throw new RegistryError(
-        ErrorCode.PayloadTooLarge,
-        `upload is larger than the limit of ${maxRequestBytes} bytes`,
-      );
-    }
-  }
-
-  /** Receives an upload that passed `checkUploadHeaders`. */
+  /** Receives an upload whose headers the controller accepted (multipart, a size that fits). */
   async upload(req: IncomingMessage, caller: Caller): Promise<ArtifactManifestDto> {
     const id = newArtifactId();
     const createdAt = Date.now();
@@ -105,10 +82,10 @@ export class ArtifactsService implements OnModuleInit, OnApplicationBootstrap {
     this.uploading.add(id);
     let files: StoredFile[];
     try {
-      files = await receiveArtifact(req, prefix, this.storage, {
+      files = await new ArtifactReceiver(req, prefix, this.storage, {
         fileBytes: this.config.limits.artifactFileBytes,
         metadataBytes: this.config.limits.artifactMetadataBytes,
-      });
+      }).receive();
       files.sort((a, b) => a.name.localeCompare(b.name));
       if (!(await this.repository.markReady(id, files))) {
         throw new Error(`upload ${id} was removed while it was still being written`);
