@@ -43,6 +43,15 @@ export class Database implements OnApplicationShutdown {
   ) {}
 
   /**
+   * Runs `work` in one transaction: everything it writes through `trx` commits together, or
+   * nothing does (a throw rolls back and is rethrown). The one way a feature makes several
+   * writes atomic (repositories take the `trx` as their `db` argument).
+   */
+  transaction<T>(work: (trx: Db) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(work);
+  }
+
+  /**
    * Whether this process is the only one using the service's data: on SQLite, whose file in
    * DATA_DIR one process owns (several replicas need PostgreSQL). Then whatever the database
    * shows in progress when the process starts (an upload, a registration's lock or claim) was

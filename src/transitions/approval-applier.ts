@@ -13,6 +13,7 @@ import { ModelVersionRecord, RegisteredModelRecord, Stage } from '../mlflow/regi
 import { modelUid } from '../domain/model-identity';
 import { deciderOf, requesterOf } from './principals';
 import { TransitionsService } from './transitions.service';
+import { Database } from '../database/database';
 
 /** How long an approval nobody has tried to apply yet is left to the request that approved it. */
 const UNTOUCHED_GRACE_MS = 30_000;
@@ -33,6 +34,7 @@ export class ApprovalApplier implements OnApplicationBootstrap {
 
   constructor(
     private readonly repository: ApprovalsRepository,
+    private readonly database: Database,
     private readonly history: HistoryRepository,
     private readonly backend: MlflowRegistry,
     private readonly transitions: TransitionsService,
@@ -133,7 +135,7 @@ export class ApprovalApplier implements OnApplicationBootstrap {
           `${audit.comment ?? ''} (already in ${target} when applied)`.trim(),
         );
       }
-      await this.repository.db.transaction().execute(async (trx) => {
+      await this.database.transaction(async (trx) => {
         if (await this.repository.markApplied(row.id, Date.now(), trx))
           await this.history.append(entries, trx);
       });

@@ -19,6 +19,7 @@ import type { TransitionRequestDto } from './dto/transition-request.dto';
 import { requesterOf, samePrincipal } from './principals';
 import { TransitionsService } from './transitions.service';
 import { checkArchiveFlag } from '../domain/stage';
+import { Database } from '../database/database';
 
 function approvalNotFound(id: string): RegistryError {
   return new RegistryError(ErrorCode.ApprovalNotFound, `approval request '${id}' does not exist`);
@@ -56,6 +57,7 @@ function decodeCursor(token: string): PageCursor {
 export class ApprovalsService implements OnModuleInit {
   constructor(
     private readonly repository: ApprovalsRepository,
+    private readonly database: Database,
     private readonly history: HistoryRepository,
     private readonly versions: VersionsService,
     private readonly transitions: TransitionsService,
@@ -76,7 +78,7 @@ export class ApprovalsService implements OnModuleInit {
     const now = Date.now();
     let row: ApprovalRow;
     try {
-      row = await this.repository.db.transaction().execute(async (trx) => {
+      row = await this.database.transaction(async (trx) => {
         const opened = await this.repository.open(
           {
             tenant,
@@ -250,7 +252,7 @@ export class ApprovalsService implements OnModuleInit {
     if (row.status !== (ApprovalStatus.Pending as string)) throw notPending(row);
     const at = Date.now();
     const by = caller.principal;
-    const won = await this.repository.db.transaction().execute(async (trx) => {
+    const won = await this.database.transaction(async (trx) => {
       if (!(await this.repository.decide(row.id, status, { by, at, comment }, trx))) return false;
       await this.history.append([this.entry(row, event, by, at, comment)], trx);
       return true;

@@ -139,7 +139,7 @@ export class LockLease {
    * (the lock is then released when the work ends, as usual).
    */
   async releaseWith<T>(fn: (trx: Db) => Promise<T>): Promise<T> {
-    const result = await this.database.db.transaction().execute(async (trx) => {
+    const result = await this.database.transaction(async (trx) => {
       const value = await fn(trx);
       await this.releaseIn(trx);
       return value;

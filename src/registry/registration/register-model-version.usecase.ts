@@ -177,7 +177,7 @@ export class RegisterModelVersion {
     };
     const linked = await (lease !== undefined
       ? lease.releaseWith(link)
-      : this.database.db.transaction().execute(link));
+      : this.database.transaction(link));
     if (linked) await this.placement.dropUploadCopy(artifact, record);
     await this.cache.invalidateModel(tenant, record.name);
   }
