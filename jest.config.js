@@ -26,6 +26,7 @@ const REAL_STACK_E2E = [
   'transition-intents',
   'security/early-answers',
   'artifact-documents',
+  'model-formats',
 ];
 
 const common = {

@@ -1,12 +1,13 @@
-import { RegistryError } from '../common/errors/registry-error';
+import { MODEL_FILE_NAMES, modelFileFor, type ModelFileName } from '../domain/model-files';
 import type { ArtifactRow } from './artifacts.repository';
+
+export { isModelFile, MODEL_FILE_NAMES, type ModelFileName } from '../domain/model-files';
 
 /** The files an artifact may hold, by multipart part name. */
 export type PartName = 'model' | 'preprocessor' | 'config' | 'metrics' | 'requirements';
 
 export const ARTIFACT_FILE_NAMES = [
-  'model.pkl',
-  'model.pt',
+  ...MODEL_FILE_NAMES,
   'preprocessor.pkl',
   'config.json',
   'metrics.json',
@@ -18,22 +19,18 @@ export interface PartSpec {
   /** Binary parts stream to storage; metadata parts are small, read whole and checked first. */
   kind: 'binary' | 'metadata';
   contentType: string;
-  /** The stored file name, from the uploaded file name where it matters. */
-  storedName(uploadedName: string | undefined): ArtifactFileName;
+  /**
+   * The stored file name, from the uploaded file name where it matters (the model's format,
+   * one of the deployment's `models`).
+   */
+  storedName(uploadedName: string | undefined, models: readonly ModelFileName[]): ArtifactFileName;
 }
 
 export const PARTS: Record<PartName, PartSpec> = {
   model: {
     kind: 'binary',
     contentType: 'application/octet-stream',
-    storedName(uploaded) {
-      const lower = (uploaded ?? '').toLowerCase();
-      if (lower.endsWith('.pt') || lower.endsWith('.pth')) return 'model.pt';
-      if (lower.endsWith('.pkl') || lower.endsWith('.pickle')) return 'model.pkl';
-      throw RegistryError.validation(
-        `model must be a file named *.pkl or *.pt (got ${uploaded ? `'${uploaded.slice(0, 100)}'` : 'no file name'})`,
-      );
-    },
+    storedName: (uploaded, models) => modelFileFor(uploaded, models),
   },
   preprocessor: {
     kind: 'binary',
@@ -54,6 +51,7 @@ export function isPartName(name: string): name is PartName {
 }
 
 export function contentTypeOf(file: ArtifactFileName): string {
+  if (file.endsWith('.tar.gz')) return 'application/gzip';
   if (file.endsWith('.json')) return 'application/json';
   if (file.endsWith('.txt')) return 'text/plain; charset=utf-8';
   return 'application/octet-stream';

@@ -5,7 +5,13 @@ import { RegistryError } from '../common/errors/registry-error';
 import type { Db } from '../database/database';
 import type { ParamValue } from '../mlflow/registry-types';
 import { ObjectStorage } from '../storage/object-storage';
-import { ArtifactFileName, artifactPrefix, keyOf, versionPrefix } from './artifact-files';
+import {
+  ArtifactFileName,
+  artifactPrefix,
+  isModelFile,
+  keyOf,
+  versionPrefix,
+} from './artifact-files';
 import { ArtifactRow, ArtifactsRepository, filesOf, StoredFile } from './artifacts.repository';
 import { artifactNotFound } from './artifacts.service';
 import { parseConfigDocument, parseMetricsDocument } from './metadata-documents';
@@ -184,7 +190,7 @@ export class ArtifactPlacement {
 
 /** The model file of an artifact: what a registered version points to. */
 function modelFile(row: ArtifactRow): StoredFile {
-  const model = filesOf(row).find((f) => f.name === 'model.pkl' || f.name === 'model.pt');
+  const model = filesOf(row).find((f) => isModelFile(f.name));
   if (!model) throw new Error(`artifact ${row.id} has no model file`);
   return model;
 }

@@ -47,7 +47,8 @@ export class ArtifactsController {
   @ApiOperation({
     summary: 'Upload a model artifact',
     description:
-      'multipart/form-data. `model` (required, *.pkl or *.pt) and `preprocessor` are streamed to the ' +
+      'multipart/form-data. `model` (required: *.pkl or *.pt, also *.onnx, *.joblib, *.safetensors, ' +
+      '*.bin, *.h5, *.keras or a *.tar.gz bundle, as ARTIFACT_MODEL_FILES allows) and `preprocessor` are streamed to the ' +
       'object store with their SHA-256 computed on the way; `config` (config.json), `metrics` ' +
       '(metrics.json) and `requirements` (requirements.txt) are checked before they are stored. ' +
       'Nothing is kept if any part is rejected.',
@@ -61,7 +62,9 @@ export class ArtifactsController {
         model: {
           type: 'string',
           format: 'binary',
-          description: 'Serialized model: a file named *.pkl or *.pt (model.pkl or model.pt)',
+          description:
+            'Serialized model: a file named *.pkl or *.pt (stored as model.pkl or model.pt); also ' +
+            '*.onnx, *.joblib, *.safetensors, *.bin, *.h5, *.keras, or *.tar.gz (a model directory)',
         },
         preprocessor: { type: 'string', format: 'binary', description: 'preprocessor.pkl' },
         config: {

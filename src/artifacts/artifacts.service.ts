@@ -85,6 +85,7 @@ export class ArtifactsService implements OnModuleInit, OnApplicationBootstrap {
       files = await new ArtifactReceiver(req, prefix, this.storage, {
         fileBytes: this.config.limits.artifactFileBytes,
         metadataBytes: this.config.limits.artifactMetadataBytes,
+        modelFiles: this.config.modelFiles,
       }).receive();
       files.sort((a, b) => a.name.localeCompare(b.name));
       if (!(await this.repository.markReady(id, files))) {

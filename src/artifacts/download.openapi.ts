@@ -83,13 +83,15 @@ export function ApiDownload(): MethodDecorator {
         'With Range: serve the range only if the file still has this ETag, else the whole file',
       schema: { type: 'string' },
     }),
-    ApiProduces('application/octet-stream', 'application/json', 'text/plain'),
+    ApiProduces('application/octet-stream', 'application/gzip', 'application/json', 'text/plain'),
     ApiOkResponse({
       description:
-        'The file: model.pkl, model.pt and preprocessor.pkl as application/octet-stream, ' +
+        'The file: the model file (model.pkl, model.pt, model.onnx, ...) and preprocessor.pkl as ' +
+        'application/octet-stream (model.tar.gz as application/gzip), ' +
         'config.json and metrics.json (JSON objects) as application/json, requirements.txt as text/plain',
       content: {
         'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
+        'application/gzip': { schema: { type: 'string', format: 'binary' } },
         'application/json': { schema: { type: 'object', additionalProperties: true } },
         'text/plain': { schema: { type: 'string' } },
       },
@@ -100,6 +102,7 @@ export function ApiDownload(): MethodDecorator {
         "The range's bytes, with the file's media type (a part of a JSON file is not JSON)",
       content: {
         'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
+        'application/gzip': { schema: { type: 'string', format: 'binary' } },
         'application/json': {},
         'text/plain': { schema: { type: 'string' } },
       },

@@ -39,6 +39,18 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ DATA_DIR: dir, AUTH_JWT_SECRET: secret, ...env })).toThrow(message);
   });
 
+  it('accepts every model format by default; ARTIFACT_MODEL_FILES narrows them, checked by name', () => {
+    const base = { DATA_DIR: dir, AUTH_JWT_SECRET: secret };
+    expect(loadConfig(base).modelFiles).toContain('model.onnx');
+    expect(
+      loadConfig({ ...base, ARTIFACT_MODEL_FILES: ' model.pkl, model.onnx,model.pkl ' }).modelFiles,
+    ).toEqual(['model.pkl', 'model.onnx']);
+    expect(() => loadConfig({ ...base, ARTIFACT_MODEL_FILES: 'model.pkl,model.zip' })).toThrow(
+      /^ARTIFACT_MODEL_FILES: 'model.zip' is not a model file name; use some of model.pkl, /,
+    );
+    expect(() => loadConfig({ ...base, ARTIFACT_MODEL_FILES: ' , ' })).toThrow(ConfigurationError);
+  });
+
   it('reads the S3 artifact root and its connection settings', () => {
     const config = loadConfig({
       DATA_DIR: dir,

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { EnvironmentDto } from './environment.dto';
+import { isModelFile, MODEL_FILE_NAMES, type ModelFileName } from '../domain/model-files';
 
 export const DEV_SECRET_FILE = '.dev-jwt-secret';
 const MiB = 1024 * 1024;
@@ -43,6 +44,8 @@ export class AppConfig {
     issuer?: string;
     audience?: string;
   };
+  /** The model formats an upload may carry (ARTIFACT_MODEL_FILES), by stored name. */
+  modelFiles!: readonly ModelFileName[];
   limits!: {
     jsonBodyBytes: number;
     artifactFileBytes: number;
@@ -146,6 +149,22 @@ export function developmentSecret(dataDir: string): string {
 }
 
 /** `https://a.example, http://localhost:8080` → exact origins (scheme://host[:port]), or `*`. */
+function modelFiles(value: string | undefined): readonly ModelFileName[] {
+  if (value === undefined) return MODEL_FILE_NAMES;
+  const names = value
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n !== '');
+  const unknown = names.filter((n) => !isModelFile(n));
+  if (names.length === 0 || unknown.length > 0) {
+    throw new ConfigurationError(
+      `ARTIFACT_MODEL_FILES: ${unknown.length > 0 ? `'${unknown.join("', '")}' is not a model file name` : 'names no model file'}; ` +
+        `use some of ${MODEL_FILE_NAMES.join(', ')}`,
+    );
+  }
+  return [...new Set(names as ModelFileName[])];
+}
+
 function corsOrigins(value: string | undefined): string[] {
   if (value === undefined || value.trim() === '') return [];
   const origins = value
@@ -252,6 +271,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     artifactFileBytes: parsed.ARTIFACT_MAX_FILE_BYTES ?? 10 * 1024 * MiB,
     artifactMetadataBytes: parsed.ARTIFACT_MAX_METADATA_BYTES ?? 1 * MiB,
   };
+  config.modelFiles = modelFiles(parsed.ARTIFACT_MODEL_FILES);
   config.logLevel = parsed.LOG_LEVEL ?? 'info';
   config.production = production;
   config.approvalRetryIntervalMs = parsed.APPROVAL_RETRY_INTERVAL_MS ?? 5000;

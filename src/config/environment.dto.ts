@@ -157,6 +157,11 @@ export class EnvironmentDto {
   @Min(1024)
   ARTIFACT_MAX_METADATA_BYTES?: number;
 
+  /** Comma-separated model file names accepted (model.pkl,model.onnx,...); all by default. */
+  @IsOptional()
+  @IsString()
+  ARTIFACT_MODEL_FILES?: string;
+
   @IsOptional()
   @Transform(blankToUndefined)
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])

@@ -5,7 +5,7 @@ import { Readable, Transform, TransformCallback } from 'node:stream';
 import { ErrorCode } from '../../common/errors/error-code';
 import { RegistryError } from '../../common/errors/registry-error';
 import { ObjectStorage } from '../../storage/object-storage';
-import { isPartName, PartName, PARTS } from '../artifact-files';
+import { isPartName, ModelFileName, PartName, PARTS } from '../artifact-files';
 import type { StoredFile } from '../artifacts.repository';
 import {
   checkTextDocument,
@@ -16,7 +16,12 @@ import {
 export interface ReceiveLimits {
   fileBytes: number;
   metadataBytes: number;
+  /** The model formats this deployment accepts (ARTIFACT_MODEL_FILES). */
+  modelFiles: readonly ModelFileName[];
 }
+
+/** How a gzip stream begins (RFC 1952): a `.tar.gz` bundle that does not is refused. */
+const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
 
 function tooLarge(part: string, limit: number): RegistryError {
   return new RegistryError(
@@ -29,14 +34,19 @@ function tooLarge(part: string, limit: number): RegistryError {
   );
 }
 
-/** Counts and hashes bytes on their way to storage; fails the stream past `limit`. */
+/**
+ * Counts and hashes bytes on their way to storage; fails the stream past `limit`, or when the
+ * bytes do not begin with `magic` (a format's signature), before a byte of them is stored.
+ */
 class MeteringTransform extends Transform {
   private readonly hash = createHash('sha256');
+  private head = Buffer.alloc(0);
   size = 0;
 
   constructor(
     private readonly part: string,
     private readonly limit: number,
+    private readonly magic?: { bytes: Buffer; what: string },
   ) {
     super();
   }
@@ -46,6 +56,14 @@ class MeteringTransform extends Transform {
     if (this.size > this.limit) {
       done(tooLarge(this.part, this.limit));
       return;
+    }
+    if (this.magic !== undefined && this.head.length < this.magic.bytes.length) {
+      this.head = Buffer.concat([this.head, chunk]).subarray(0, this.magic.bytes.length);
+      const seen = this.magic.bytes.subarray(0, this.head.length);
+      if (!this.head.equals(seen)) {
+        done(RegistryError.validation(`${this.part} is not ${this.magic.what}`));
+        return;
+      }
     }
     this.hash.update(chunk);
     done(null, chunk);
@@ -216,7 +234,7 @@ export class ArtifactReceiver {
       if (!this.seen.has('model')) {
         this.fail(
           RegistryError.validation(
-            'model is required: a file part named model (model.pkl or model.pt)',
+            'model is required: a file part named model (e.g. model.pkl or model.pt)',
           ),
         );
         return;
@@ -263,7 +281,7 @@ export class ArtifactReceiver {
 
   private async storeBuffer(part: PartName, bytes: Buffer): Promise<StoredFile> {
     validateMetadata(part, bytes);
-    const name = PARTS[part].storedName(undefined);
+    const name = PARTS[part].storedName(undefined, this.limits.modelFiles);
     await this.storage.put(this.prefix + name, Readable.from([bytes]), {
       contentType: PARTS[part].contentType,
     });
@@ -294,9 +312,15 @@ export class ArtifactReceiver {
     stream: Readable,
     uploadedName: string | undefined,
   ): Promise<StoredFile> {
-    const name = PARTS[part].storedName(uploadedName);
+    const name = PARTS[part].storedName(uploadedName, this.limits.modelFiles);
     const limit = this.limits.fileBytes;
-    const meter = new MeteringTransform(part, limit);
+    const meter = new MeteringTransform(
+      part,
+      limit,
+      name === 'model.tar.gz'
+        ? { bytes: GZIP_MAGIC, what: 'a gzip file (model.tar.gz)' }
+        : undefined,
+    );
     // Its errors reach us through storage.put; until put attaches, keep them from crashing the process.
     meter.on('error', () => undefined);
     stream.on('limit', () => meter.destroy(tooLarge(part, limit)));
