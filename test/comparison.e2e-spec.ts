@@ -68,6 +68,35 @@ describe('comparison (e2e)', () => {
     );
   });
 
+  it('with primary_metric, recommends the version best on it and says how the others moved', async () => {
+    const res = await request(t.http)
+      .get(`${BASE}/models/churn-predictor/compare?versions=3,4&primary_metric=f1_score`)
+      .set(...auth(viewer))
+      .expect(200);
+    expect(res.body.recommended_version).toBe(4);
+    expect(res.body.recommendation).toBe(
+      'Version 4 is best on f1_score, the primary metric: f1_score 0.93 vs 0.912 (+0.018, +2.0%); the others: auc_roc worse: 0.95 vs 0.97 (−0.02, −2.1%) (not compared, missing from some versions: log_loss)',
+    );
+  });
+
+  it('refuses a primary_metric the versions do not all have, or that is no metric name (400)', async () => {
+    const missing = await request(t.http)
+      .get(`${BASE}/models/churn-predictor/compare?versions=3,4&primary_metric=log_loss`)
+      .set(...auth(viewer))
+      .expect(400);
+    expect(missing.body).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      message: "primary_metric: 'log_loss' is missing from version 4, so it cannot decide",
+    });
+    const malformed = await request(t.http)
+      .get(
+        `${BASE}/models/churn-predictor/compare?versions=3,4&primary_metric=${encodeURIComponent('f1;drop')}`,
+      )
+      .set(...auth(viewer))
+      .expect(400);
+    expect(malformed.body.message).toMatch(/primary_metric must be a metric name/);
+  });
+
   it('compares more than two versions, in the order asked', async () => {
     const res = await compare('4,1,2').expect(200);
     expect(res.body.comparison.map((c: { version: number }) => c.version)).toEqual([4, 1, 2]);

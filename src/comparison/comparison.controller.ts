@@ -27,7 +27,9 @@ export class ComparisonController {
     description:
       'Lower is better for loss, log_loss, mse, rmse, mae, mape, error and names ending in _loss or ' +
       '_error (or another of those words); higher for the rest. A metric some versions lack is shown ' +
-      'as null and left out of the verdict. The recommendation says which metrics decided it and by how much.',
+      'as null and left out of the verdict. The recommendation says which metrics decided it and by how much: ' +
+      'a version at least as good on every metric, else one best on most of them (naming what it loses), ' +
+      'or, with primary_metric, the one best on that metric.',
   })
   @ApiQuery({
     name: 'versions',
@@ -53,6 +55,11 @@ export class ComparisonController {
     @Param() params: ModelParams,
     @Query() query: CompareQueryDto,
   ): Promise<ComparisonDto> {
-    return this.comparison.compare(caller.tenant, params.name, query.versions);
+    return this.comparison.compare(
+      caller.tenant,
+      params.name,
+      query.versions,
+      query.primary_metric,
+    );
   }
 }

@@ -7,9 +7,17 @@ import { recommend } from './recommendation';
 export class ComparisonService {
   constructor(private readonly versions: VersionsService) {}
 
-  async compare(tenant: string, name: string, numbers: number[]): Promise<ComparisonDto> {
+  async compare(
+    tenant: string,
+    name: string,
+    numbers: number[],
+    primaryMetric?: string,
+  ): Promise<ComparisonDto> {
     const versions = await Promise.all(numbers.map((n) => this.versions.get(tenant, name, n)));
-    const verdict = recommend(versions.map((v) => ({ version: v.version, metrics: v.metrics })));
+    const verdict = recommend(
+      versions.map((v) => ({ version: v.version, metrics: v.metrics })),
+      { primaryMetric },
+    );
     const names = verdict.metrics.map((m) => m.name);
     return {
       comparison: versions.map((v) => ({

@@ -157,6 +157,75 @@ describe('recommend', () => {
     expect(r.recommendation).not.toMatch(/Infinity|NaN/);
   });
 
+  describe('a version best on most metrics, without winning all', () => {
+    const four = (a: number[], b: number[]) =>
+      [a, b].map((m, i) => ({
+        version: i + 1,
+        metrics: { f1_score: m[0], auc_roc: m[1], precision: m[2], recall: m[3] },
+      }));
+
+    it('is recommended when it alone wins a majority, naming what it loses', () => {
+      const r = recommend(four([0.8, 0.9, 0.7, 0.85], [0.85, 0.92, 0.75, 0.8]));
+      expect(r.recommended_version).toBe(2);
+      expect(r.recommendation).toBe(
+        'Version 2 is better on 3 of 4 metrics: auc_roc 0.92 vs 0.9 (+0.02, +2.2%); f1_score 0.85 vs 0.8 (+0.05, +6.2%); precision 0.75 vs 0.7 (+0.05, +7.1%); worse on recall 0.8 vs 0.85 (−0.05, −5.9%)',
+      );
+    });
+
+    it('is not, on a two-two split: no clear winner, as before', () => {
+      const r = recommend(four([0.8, 0.9, 0.8, 0.85], [0.85, 0.92, 0.75, 0.8]));
+      expect(r.recommended_version).toBeNull();
+      expect(r.recommendation).toMatch(/^No clear winner: /);
+    });
+  });
+
+  describe('with a primary metric', () => {
+    const two = [
+      { version: 1, metrics: { f1_score: 0.9, auc_roc: 0.95, log_loss: 0.3 } },
+      { version: 2, metrics: { f1_score: 0.91, auc_roc: 0.93, log_loss: 0.35 } },
+    ];
+
+    it('recommends the version best on it, saying how the others moved', () => {
+      const r = recommend(two, { primaryMetric: 'f1_score' });
+      expect(r.recommended_version).toBe(2);
+      expect(r.recommendation).toBe(
+        'Version 2 is best on f1_score, the primary metric: f1_score 0.91 vs 0.9 (+0.01, +1.1%); the others: auc_roc worse: 0.93 vs 0.95 (−0.02, −2.1%); log_loss worse: 0.35 vs 0.3 (+0.05, +16.7%)',
+      );
+      // Without it, the same pair is a majority for version 1.
+      expect(recommend(two).recommended_version).toBe(1);
+    });
+
+    it('gives no winner on a tie of the primary metric', () => {
+      const r = recommend(
+        [
+          { version: 1, metrics: { f1_score: 0.9, auc_roc: 0.9 } },
+          { version: 2, metrics: { f1_score: 0.9, auc_roc: 0.8 } },
+        ],
+        { primaryMetric: 'f1_score' },
+      );
+      expect(r).toMatchObject({
+        recommended_version: null,
+        recommendation:
+          'No clear winner: versions 1 and 2 tie on f1_score, the primary metric (0.9)',
+      });
+    });
+
+    it('refuses a metric the versions do not all have, naming primary_metric', () => {
+      expect(() => recommend(two, { primaryMetric: 'recall' })).toThrow(
+        "primary_metric: 'recall' is not a metric of the compared versions (they have auc_roc, f1_score and log_loss)",
+      );
+      expect(() =>
+        recommend(
+          [
+            { version: 1, metrics: { f1_score: 0.9, recall: 0.5 } },
+            { version: 2, metrics: { f1_score: 0.8 } },
+          ],
+          { primaryMetric: 'recall' },
+        ),
+      ).toThrow("primary_metric: 'recall' is missing from version 2, so it cannot decide");
+    });
+  });
+
   it('handles a zero baseline without dividing by it', () => {
     const r = recommend([
       { version: 1, metrics: { error: 0.1 } },

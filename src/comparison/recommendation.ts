@@ -1,3 +1,4 @@
+import { RegistryError } from '../common/errors/registry-error';
 import { directionOf, MetricDirection } from './metric-direction';
 
 export interface ComparedVersion {
@@ -67,13 +68,122 @@ const versionsText = (vs: number[]): string =>
 const better = (direction: MetricDirection, a: number, b: number): boolean =>
   direction === MetricDirection.HigherIsBetter ? a > b : a < b;
 
+interface Margin {
+  name: string;
+  /** -1: worse than the strongest rival, 0: equal, 1: better. */
+  side: -1 | 0 | 1;
+  text: string;
+}
+
+/** `w` on metric `m` against the strongest of `others` on it: the margin that matters. */
+function marginOf(m: MetricVerdict, w: ComparedVersion, others: ComparedVersion[]): Margin {
+  const rivalValue = others
+    .map((o) => o.metrics[m.name])
+    .reduce((best, x) => (better(m.direction, x, best) ? x : best));
+  const value = w.metrics[m.name];
+  const vs = others.length === 1 ? '' : 'best other ';
+  const side = better(m.direction, value, rivalValue)
+    ? 1
+    : better(m.direction, rivalValue, value)
+      ? -1
+      : 0;
+  return {
+    name: m.name,
+    side,
+    text: `${m.name} ${fmt(value)} vs ${vs}${fmt(rivalValue)} (${delta(value, rivalValue)})`,
+  };
+}
+
+const MOVED = { [1]: 'better', [0]: 'equal', [-1]: 'worse' } as const;
+
+/**
+ * With a primary metric named: the version best on it is recommended, and the text says how
+ * the other metrics moved against the strongest rival on each. A primary metric that some
+ * compared version lacks cannot decide: 400 naming `primary_metric`.
+ */
+function byPrimary(
+  primary: string,
+  versions: ComparedVersion[],
+  metrics: MetricVerdict[],
+  skippedNote: string,
+): Recommendation {
+  const m = metrics.find((x) => x.name === primary);
+  if (m === undefined) {
+    throw RegistryError.validation(
+      `primary_metric: '${primary.slice(0, 100)}' is not a metric of the compared versions (they have ${list(metrics.map((x) => x.name)) || 'none'})`,
+    );
+  }
+  if (!m.compared) {
+    const lacking = versions.filter((v) => typeof v.metrics[primary] !== 'number');
+    throw RegistryError.validation(
+      `primary_metric: '${primary}' is missing from ${versionsText(lacking.map((v) => v.version))}, so it cannot decide`,
+    );
+  }
+  if (m.best_versions.length > 1) {
+    const tie = versions.find((v) => v.version === m.best_versions[0])!.metrics[primary];
+    return {
+      recommended_version: null,
+      recommendation: `No clear winner: ${versionsText(m.best_versions)} tie on ${primary}, the primary metric (${fmt(tie)})${skippedNote}`,
+      metrics,
+    };
+  }
+  const winner = versions.find((v) => v.version === m.best_versions[0])!;
+  const others = versions.filter((v) => v !== winner);
+  const rest = metrics
+    .filter((x) => x.compared && x.name !== primary)
+    .map((x) => marginOf(x, winner, others))
+    .map((x) => `${x.name} ${MOVED[x.side]}: ${x.text.slice(x.name.length + 1)}`);
+  const lead = `Version ${winner.version} is best on ${primary}, the primary metric: ${marginOf(m, winner, others).text}`;
+  return {
+    recommended_version: winner.version,
+    recommendation: `${lead}${rest.length > 0 ? `; the others: ${rest.join('; ')}` : ''}${skippedNote}`,
+    metrics,
+  };
+}
+
+/**
+ * Without a version that is at least as good everywhere: one that alone is best on more than
+ * half of the compared metrics is recommended, with the metrics it loses (and ties) named.
+ */
+function byMajority(
+  versions: ComparedVersion[],
+  shared: MetricVerdict[],
+  metrics: MetricVerdict[],
+  skippedNote: string,
+): Recommendation | undefined {
+  const wins = (v: ComparedVersion) =>
+    shared.filter((m) => m.best_versions.length === 1 && m.best_versions[0] === v.version);
+  const winner = versions.find((v) => wins(v).length * 2 > shared.length);
+  if (winner === undefined) return undefined;
+  const others = versions.filter((v) => v !== winner);
+  const margins = shared.map((m) => marginOf(m, winner, others));
+  const named = (side: Margin['side']) => margins.filter((x) => x.side === side);
+  const worse = named(-1).map((x) => x.text);
+  const equal = named(0).map((x) => x.name);
+  return {
+    recommended_version: winner.version,
+    recommendation:
+      `Version ${winner.version} is better on ${wins(winner).length} of ${shared.length} metrics: ` +
+      named(1)
+        .map((x) => x.text)
+        .join('; ') +
+      (worse.length > 0 ? `; worse on ${worse.join('; ')}` : '') +
+      (equal.length > 0 ? `; equal on ${list(equal)}` : '') +
+      skippedNote,
+    metrics,
+  };
+}
+
 /**
  * Decides which version to recommend and says why. A version is recommended when it is at
  * least as good as every other on every metric they all have, and strictly better than each of
  * them on at least one. Otherwise there is no clear winner, and the text says which metric
  * favours which version.
  */
-export function recommend(versions: ComparedVersion[]): Recommendation {
+export function recommend(
+  versions: ComparedVersion[],
+  options: { primaryMetric?: string } = {},
+): Recommendation {
   const names = [...new Set(versions.flatMap((v) => Object.keys(v.metrics)))].sort();
   const metrics: MetricVerdict[] = names.map((name) => {
     const direction = directionOf(name);
@@ -93,6 +203,9 @@ export function recommend(versions: ComparedVersion[]): Recommendation {
     skipped.length > 0 ? ` (not compared, missing from some versions: ${list(skipped)})` : '';
   const all = versions.map((v) => v.version);
 
+  if (options.primaryMetric !== undefined) {
+    return byPrimary(options.primaryMetric, versions, metrics, skippedNote);
+  }
   if (shared.length === 0) {
     return {
       recommended_version: null,
@@ -119,6 +232,8 @@ export function recommend(versions: ComparedVersion[]): Recommendation {
         metrics,
       };
     }
+    const majority = byMajority(versions, shared, metrics, skippedNote);
+    if (majority !== undefined) return majority;
     const parts = shared.map((m) => {
       if (m.best_versions.length === versions.length) return `${m.name} is equal`;
       const lead = m.best_versions;
@@ -139,16 +254,8 @@ export function recommend(versions: ComparedVersion[]): Recommendation {
   const others = versions.filter((v) => v !== winner);
   // Against the strongest rival on each metric, so the margin is the one that matters.
   const margins = shared.map((m) => {
-    const rivalValue = others
-      .map((o) => o.metrics[m.name])
-      .reduce((best, x) => (better(m.direction, x, best) ? x : best));
-    const w = winner.metrics[m.name];
-    const vs = others.length === 1 ? '' : 'best other ';
-    return {
-      name: m.name,
-      strict: better(m.direction, w, rivalValue),
-      text: `${m.name} ${fmt(w)} vs ${vs}${fmt(rivalValue)} (${delta(w, rivalValue)})`,
-    };
+    const margin = marginOf(m, winner, others);
+    return { name: margin.name, strict: margin.side === 1, text: margin.text };
   });
   const strictAll = margins.every((x) => x.strict);
   const newest = Math.max(...all);

@@ -1,6 +1,16 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsInt, Min } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  ArrayUnique,
+  IsArray,
+  IsInt,
+  IsOptional,
+  Matches,
+  Min,
+} from 'class-validator';
+import { KEY_PATTERN } from '../../common/validation/maps';
 import { TenantQueryDto } from '../../common/validation/tenant-query.dto';
 import { Stage } from '../../mlflow/registry-types';
 import { MetricDirection } from '../metric-direction';
@@ -32,6 +42,16 @@ export class CompareQueryDto extends TenantQueryDto {
   @IsInt({ each: true, message: VERSIONS_MESSAGE })
   @Min(1, { each: true, message: VERSIONS_MESSAGE })
   versions!: number[];
+
+  /**
+   * The metric that decides: the version best on it is recommended, and the recommendation
+   * says how the others moved. Every compared version must have it. @example "f1_score"
+   */
+  @IsOptional()
+  @Matches(KEY_PATTERN, {
+    message: 'primary_metric must be a metric name (letters, digits, _ - . / and spaces)',
+  })
+  primary_metric?: string;
 }
 
 export class ComparedVersionDto {
