@@ -72,7 +72,17 @@ describe('SIGKILL while a registration copies its files, embedded (crash)', () =
       () => 'no answer',
     );
     const until = Date.now() + 30_000;
-    while (partialFiles(v1).length === 0 && Date.now() < until) await sleep(2);
+    // Bytes in the temporary file, not only the file: the copy is under way (the file appears
+    // empty first, and a kill then would prove less).
+    const copying = (): boolean =>
+      partialFiles(v1).some((f) => {
+        try {
+          return statSync(f).size > 0;
+        } catch {
+          return false; // renamed into place meanwhile
+        }
+      });
+    while (!copying() && Date.now() < until) await sleep(2);
     await service.kill();
     expect(await registering).toBe('no answer');
     // The kill landed mid-copy: the temporary file is there, and the registration held the
