@@ -130,15 +130,16 @@ export class ArtifactsController {
   async upload(@CurrentCaller() caller: Caller, @Req() req: Request): Promise<ArtifactManifestDto> {
     try {
       this.checkUploadHeaders(req.headers);
-      // Authenticated, allowed, and the headers fit: from here on the body may take as long as
-      // it takes (the idle timeout still applies).
-      liftRequestDeadline(req);
-      return await this.artifacts.upload(req, caller);
     } catch (err) {
-      // The rest of a rejected body is not worth reading: close the connection after answering.
+      // Refused by its headers: the body is not worth reading, close the connection after answering.
       if (req.res !== undefined) closeAfterAnswer(req.res);
       throw err;
     }
+    // Authenticated, allowed, and the headers fit: from here on the body may take as long as
+    // it takes (the idle timeout still applies). A body refused half-way is drained by the
+    // receiver until this answer is written, then dropped (artifact-receiver.ts).
+    liftRequestDeadline(req);
+    return this.artifacts.upload(req, caller, req.res);
   }
 
   /**

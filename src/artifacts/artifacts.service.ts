@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Caller } from '../common/auth/caller.decorator';
 import { ErrorCode } from '../common/errors/error-code';
@@ -9,6 +9,7 @@ import { AppConfig } from '../config/app-config';
 import { IdempotencyHooks } from '../idempotency/idempotency-hooks';
 import { Database } from '../database/database';
 import { ByteRange, ObjectStorage } from '../storage/object-storage';
+import { closeAfterAnswer } from '../common/http/request-deadline';
 import { iso } from '../common/time';
 import { ArtifactFileName, artifactPrefix, contentTypeOf, keyOf } from './artifact-files';
 import { ArtifactRow, ArtifactsRepository, filesOf, StoredFile } from './artifacts.repository';
@@ -71,22 +72,41 @@ export class ArtifactsService implements OnModuleInit, OnApplicationBootstrap {
     this.idempotency.onUploadReplayed((id) => this.discardUpload(id));
   }
 
-  /** Receives an upload whose headers the controller accepted (multipart, a size that fits). */
-  async upload(req: IncomingMessage, caller: Caller): Promise<ArtifactManifestDto> {
+  /**
+   * Receives an upload whose headers the controller accepted (multipart, a size that fits).
+   * `answer` is the request's response: a body refused half-way is drained until it is written.
+   */
+  async upload(
+    req: IncomingMessage,
+    caller: Caller,
+    answer?: ServerResponse,
+  ): Promise<ArtifactManifestDto> {
     const id = newArtifactId();
     const createdAt = Date.now();
     const prefix = artifactPrefix(caller.tenant, id);
     // Recorded before any byte is written, so a crash mid-upload leaves a row to sweep, not
     // anonymous bytes.
-    await this.repository.insertUploading(id, caller.tenant, caller.principal.subject, createdAt);
+    try {
+      await this.repository.insertUploading(id, caller.tenant, caller.principal.subject, createdAt);
+    } catch (err) {
+      // Not a byte of the body was read: not worth reading it now.
+      if (answer !== undefined) closeAfterAnswer(answer);
+      throw err;
+    }
     this.uploading.add(id);
     let files: StoredFile[];
     try {
-      files = await new ArtifactReceiver(req, prefix, this.storage, {
-        fileBytes: this.config.limits.artifactFileBytes,
-        metadataBytes: this.config.limits.artifactMetadataBytes,
-        modelFiles: this.config.modelFiles,
-      }).receive();
+      files = await new ArtifactReceiver(
+        req,
+        prefix,
+        this.storage,
+        {
+          fileBytes: this.config.limits.artifactFileBytes,
+          metadataBytes: this.config.limits.artifactMetadataBytes,
+          modelFiles: this.config.modelFiles,
+        },
+        answer,
+      ).receive();
       files.sort((a, b) => a.name.localeCompare(b.name));
       if (!(await this.repository.markReady(id, files))) {
         throw new Error(`upload ${id} was removed while it was still being written`);

@@ -73,8 +73,8 @@ describe('S3 faults and SIGKILL during uploads on the real stack (crash)', () =>
     const status = await up.done;
     up.req.destroy();
     await cut;
+    s3.restore(); // first: a failed expectation must not leave S3 cut for the next test
     expect(status).toBe(503);
-    s3.restore();
 
     const readyAfter = await d.query<{ id: string }>(
       "SELECT id FROM artifacts WHERE status = 'ready'",

@@ -1,6 +1,6 @@
 import Busboy, { type BusboyHeaders, type BusboyInstance } from '@fastify/busboy';
 import { createHash } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable, Transform, TransformCallback } from 'node:stream';
 import { ErrorCode } from '../../common/errors/error-code';
 import { RegistryError } from '../../common/errors/registry-error';
@@ -101,16 +101,39 @@ function isFormField(filename: string | undefined, mimeType: string): boolean {
 
 /** How much of a rejected upload is still read (so a client can get our answer) before dropping it. */
 const MAX_DRAIN_BYTES = 16 * 1024 * 1024;
+/** How long a client still sending after our answer was written has to read it before it is cut off. */
+const AFTER_ANSWER_GRACE_MS = 2_000;
 
 /**
  * Reads and discards what is left of a rejected request, so that a client still sending gets
- * to read the error answer; a client that keeps sending past MAX_DRAIN_BYTES is cut off.
+ * to read the error answer. Past MAX_DRAIN_BYTES nothing more is read (the client's writes
+ * block) until the answer has been written; the connection is then dropped once the client
+ * has had AFTER_ANSWER_GRACE_MS or another MAX_DRAIN_BYTES to take it. Destroying the socket
+ * before the answer is out would reset the connection under a client that is still sending,
+ * and it would never see the answer (a slow cleanup, e.g. a store that is down, made that
+ * happen). Without `answer` (no HTTP response to wait for), past the limit it drops at once.
  */
-function drainThenDrop(req: IncomingMessage): void {
+function drainThenDrop(req: IncomingMessage, answer: ServerResponse | undefined): void {
   let drained = 0;
+  let limit = MAX_DRAIN_BYTES;
+  let answered = answer === undefined || answer.writableFinished;
+  const drop = (): void => {
+    if (!req.destroyed) req.destroy();
+  };
+  const afterAnswer = (): void => {
+    if (answered) return;
+    answered = true;
+    limit = drained + MAX_DRAIN_BYTES;
+    setTimeout(drop, AFTER_ANSWER_GRACE_MS).unref();
+    req.resume();
+  };
+  answer?.once('finish', afterAnswer);
+  answer?.once('close', drop);
   req.on('data', (chunk: Buffer) => {
     drained += chunk.length;
-    if (drained > MAX_DRAIN_BYTES) req.destroy();
+    if (drained <= limit) return;
+    if (answered) drop();
+    else req.pause();
   });
   req.resume();
 }
@@ -138,6 +161,8 @@ export class ArtifactReceiver {
     private readonly prefix: string,
     private readonly storage: ObjectStorage,
     private readonly limits: ReceiveLimits,
+    /** The request's answer: a rejected body is drained until it has been written. */
+    private readonly answer?: ServerResponse,
   ) {}
 
   receive(): Promise<StoredFile[]> {
@@ -247,7 +272,7 @@ export class ArtifactReceiver {
     if (this.failure !== undefined) return;
     this.failure = err;
     if (this.parser !== undefined) this.req.unpipe(this.parser);
-    drainThenDrop(this.req);
+    drainThenDrop(this.req, this.answer);
     for (const stream of this.active) stream.destroy(new Error('upload abandoned'));
     void Promise.allSettled(this.pending).then(() => this.reject(err as Error));
   }
