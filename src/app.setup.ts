@@ -6,10 +6,9 @@ import { Logger } from 'nestjs-pino';
 import { AccessLog } from './common/http/access-log';
 import { API_PREFIX } from './common/http/api-prefix';
 import { cors } from './common/http/cors';
-import { serveFrozenJson } from './common/http/frozen-json';
+import { serveFrozenJson } from './common/fast-path';
 import { deferredJsonParser } from './common/http/deferred-body-parser';
 import { requestDeadline } from './common/http/request-deadline';
-import { sequence } from './common/http/sequence';
 import { securityHeaders } from './common/http/security-headers';
 import { AppConfig } from './config/app-config';
 import { buildOpenApiDocument } from './openapi';
@@ -29,17 +28,12 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
   app.set('etag', false);
   // A cached answer is serialized once, not on every read of it.
   serveFrozenJson(app.getHttpAdapter().getInstance());
-  // One router layer for all of these (see sequence.ts), in this order.
-  app.use(
-    sequence(
-      // First: every answer, even a refused body's, gets its request id and its log line.
-      app.get(AccessLog).middleware,
-      securityHeaders(),
-      cors(config.corsOrigins),
-      requestDeadline(config.requestBodyTimeoutMs),
-      deferredJsonParser(config.limits.jsonBodyBytes),
-    ),
-  );
+  // In this order. First: every answer, even a refused body's, gets its request id and its log line.
+  app.use(app.get(AccessLog).middleware);
+  app.use(securityHeaders());
+  app.use(cors(config.corsOrigins));
+  app.use(requestDeadline(config.requestBodyTimeoutMs));
+  app.use(deferredJsonParser(config.limits.jsonBodyBytes));
   const server: Server = app.getHttpServer();
   // Node ends any request after 5 minutes by default: a multi-GiB upload needs longer. What
   // protects the server instead is the idle timeout: a connection silent for that long is closed.

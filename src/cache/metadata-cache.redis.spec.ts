@@ -197,6 +197,23 @@ describe('MetadataCache on Redis, when Redis fails', () => {
     return s;
   }
 
+  it('hands out frozen values from Redis as the memory store does: a hit, a miss, and while bypassed', async () => {
+    await cache.invalidateModel('acme', 'churn');
+    const load = () => Promise.resolve({ version: 1, tags: { a: 'b' }, metrics: [1, 2] });
+    const first = await cache.modelScoped('acme', 'churn', 'v:1', load); // not cached yet
+    const miss = await cache.modelScoped('acme', 'churn', 'v:1', load); // loaded, written
+    const hit = await cache.modelScoped('acme', 'churn', 'v:1', load); // read back from Redis
+    await redis.stop();
+    const bypassed = await cache.modelScoped('acme', 'churn', 'v:1', load);
+    for (const value of [first, miss, hit, bypassed]) {
+      expect(Object.isFrozen(value)).toBe(true);
+      expect(Object.isFrozen(value.tags)).toBe(true);
+      expect(Object.isFrozen(value.metrics)).toBe(true);
+      expect(() => ((value.tags as { a: string }).a = 'changed')).toThrow(TypeError);
+    }
+    expect(hit).toEqual({ version: 1, tags: { a: 'b' }, metrics: [1, 2] });
+  });
+
   it('keeps every key under the namespace', async () => {
     await cached('x');
     const keys = [...redis.data.keys()];

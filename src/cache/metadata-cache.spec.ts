@@ -122,6 +122,20 @@ describe('MetadataCache', () => {
     );
   });
 
+  it('hands out frozen values, the same object to every reader, and frozen ones with the cache off too', async () => {
+    const load = () => Promise.resolve({ tags: { a: 'b' }, list: [{ x: 1 }] });
+    const cache = await cacheWithTtl(60);
+    await cache.modelScoped('acme', 'churn', 'k', load);
+    const one = await cache.modelScoped('acme', 'churn', 'k', load);
+    const two = await cache.modelScoped('acme', 'churn', 'k', load);
+    expect(two).toBe(one);
+    const off = await (await cacheWithTtl(0)).modelScoped('acme', 'churn', 'k', load);
+    for (const value of [one, off]) {
+      expect(Object.isFrozen(value.list[0])).toBe(true);
+      expect(() => ((value.tags as { a: string }).a = 'changed')).toThrow(TypeError);
+    }
+  });
+
   it('ML_REGISTRY_CACHE_TTL=0 turns caching off', async () => {
     const cache = await cacheWithTtl(0);
     await cache.invalidateModel('acme', 'churn');

@@ -2,7 +2,7 @@ import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { AppConfig } from '../config/app-config';
 import type { CacheableMemory } from '@cacheable/memory';
-import { servedManyTimes } from '../common/http/frozen-json';
+import { deepFreeze, Frozen, servedManyTimes } from '../common/fast-path';
 import { CacheStore } from './cache-store';
 
 /** A cache read (generation or value) that takes longer is abandoned: the backend answers. */
@@ -19,15 +19,6 @@ export const CACHE_RECONNECT_AFTER_SILENT_ROUNDS = 3;
  * CACHE_RECOVERY_INTERVAL_MS), so none of their writes is hidden by an entry from before it.
  */
 export const CACHE_RECOVERY_GRACE_MS = 3 * CACHE_RECOVERY_INTERVAL_MS;
-
-/** Freezes a plain JSON-like value and everything in it. */
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const inner of Object.values(value as object)) deepFreeze(inner);
-  }
-  return value;
-}
 
 class CacheTimeout extends Error {
   constructor(ms: number) {
@@ -92,7 +83,12 @@ export class MetadataCache implements OnApplicationShutdown {
   }
 
   /** A value that depends on one model (the model, its versions, a version). */
-  modelScoped<T>(tenant: string, model: string, key: string, load: () => Promise<T>): Promise<T> {
+  modelScoped<T>(
+    tenant: string,
+    model: string,
+    key: string,
+    load: () => Promise<T>,
+  ): Promise<Frozen<T>> {
     return this.through(
       `gen:m:${tenant}:${model}`,
       (gen) => `m:${tenant}:${model}:${gen}:${key}`,
@@ -101,7 +97,7 @@ export class MetadataCache implements OnApplicationShutdown {
   }
 
   /** A value that depends on the tenant's list of models (list pages). */
-  listScoped<T>(tenant: string, key: string, load: () => Promise<T>): Promise<T> {
+  listScoped<T>(tenant: string, key: string, load: () => Promise<T>): Promise<Frozen<T>> {
     return this.through(`gen:l:${tenant}`, (gen) => `l:${tenant}:${gen}:${key}`, load);
   }
 
@@ -155,17 +151,20 @@ export class MetadataCache implements OnApplicationShutdown {
     genKey: string,
     valueKey: (gen: string) => string,
     load: () => Promise<T>,
-  ): Promise<T> {
-    if (!this.active) return load();
+  ): Promise<Frozen<T>> {
+    // Frozen on every path (a hit, a miss, the cache bypassed; memory and Redis alike), so a
+    // reader never depends on which one it got.
+    const fresh = async (): Promise<Frozen<T>> => deepFreeze(await load());
+    if (!this.active) return fresh();
     if (this.store.memory !== undefined) {
-      return this.throughMemory(this.store.memory, genKey, valueKey, load);
+      return this.throughMemory(this.store.memory, genKey, valueKey, fresh);
     }
     let gen: string | undefined;
     try {
       gen = await this.bounded(this.store.keyv.get<string>(genKey), CACHE_READ_TIMEOUT_MS);
     } catch (err) {
       this.failed(err, 'a cache read failed; the cache is bypassed');
-      return load();
+      return fresh();
     }
     if (gen === undefined || gen === null) {
       // No generation yet (or the store lost it): start a fresh one, and do not cache what this
@@ -174,18 +173,19 @@ export class MetadataCache implements OnApplicationShutdown {
         this.store.keyv.set(genKey, randomUUID(), this.generationTtlMs),
         CACHE_READ_TIMEOUT_MS,
       ).catch((err: unknown) => this.failed(err, 'a cache write failed; the cache is bypassed'));
-      return load();
+      return fresh();
     }
     const key = valueKey(gen);
     let hit: { v: T } | undefined;
     try {
+      // Keyv deserializes a new object on every read: frozen too, as the memory store's are.
       hit = await this.bounded(this.store.keyv.get<{ v: T }>(key), CACHE_READ_TIMEOUT_MS);
     } catch (err) {
       this.failed(err, 'a cache read failed; the cache is bypassed');
-      return load();
+      return fresh();
     }
-    if (hit !== undefined && hit !== null) return hit.v;
-    const value = await load();
+    if (hit !== undefined && hit !== null) return deepFreeze(hit.v);
+    const value = await fresh();
     // An invalidation that failed while this loaded may be for exactly this value: keep it out.
     if (this.active) {
       await this.bounded(
@@ -200,25 +200,26 @@ export class MetadataCache implements OnApplicationShutdown {
    * `through` on the process-memory store: synchronous reads and writes that cannot fail or
    * hang, so none of the timeouts and none of Keyv's serialization. Values are stored as they
    * are, frozen (a caller mutating a cached value would change what later readers get: frozen,
-   * it throws instead).
+   * it throws instead), and the same object is handed to every reader.
    */
   private async throughMemory<T>(
     memory: CacheableMemory,
     genKey: string,
     valueKey: (gen: string) => string,
-    load: () => Promise<T>,
-  ): Promise<T> {
+    fresh: () => Promise<Frozen<T>>,
+  ): Promise<Frozen<T>> {
     const gen = memory.get<string>(genKey);
     if (gen === undefined) {
       // No generation yet (or it expired): start one, and do not cache this read (see `through`).
       memory.set(genKey, randomUUID(), this.generationTtlMs);
-      return load();
+      return fresh();
     }
     const key = valueKey(gen);
-    const hit = memory.get<{ v: T }>(key);
+    const hit = memory.get<{ v: Frozen<T> }>(key);
     if (hit !== undefined) return hit.v;
-    // Frozen all the way down: its JSON answer can be encoded once (see frozen-json.ts).
-    const value = servedManyTimes(deepFreeze(await load()));
+    // The same object is served to every reader until it expires: its JSON answer can be
+    // encoded once (see frozen-json.ts).
+    const value = servedManyTimes(await fresh());
     memory.set(key, { v: value }, this.ttlMs);
     return value;
   }

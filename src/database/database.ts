@@ -15,7 +15,6 @@ import {
   waitForPostgres,
 } from './postgres';
 import type { DatabaseSchema } from './schema';
-import { withStatementCache } from './statement-cache';
 
 export type Db = Kysely<DatabaseSchema>;
 
@@ -80,7 +79,7 @@ export class Database implements OnApplicationShutdown {
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = ON');
     const db = new Kysely<DatabaseSchema>({
-      dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
+      dialect: new SqliteDialect({ database: sqlite }),
     });
     const database = new Database(db, 'sqlite');
     await Database.migrate(db);

@@ -1,3 +1,4 @@
+import type { Frozen } from '../common/fast-path';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
@@ -63,7 +64,10 @@ export class ModelsController {
   })
   @ApiOkResponse({ type: ModelListDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
-  list(@CurrentCaller() caller: Caller, @Query() query: ListModelsQueryDto): Promise<ModelListDto> {
+  list(
+    @CurrentCaller() caller: Caller,
+    @Query() query: ListModelsQueryDto,
+  ): Promise<Frozen<ModelListDto>> {
     return this.models.list(caller.tenant, query);
   }
 
@@ -73,7 +77,7 @@ export class ModelsController {
   @ApiOkResponse({ type: ModelDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  get(@CurrentCaller() caller: Caller, @Param() params: ModelParams): Promise<ModelDto> {
+  get(@CurrentCaller() caller: Caller, @Param() params: ModelParams): Promise<Frozen<ModelDto>> {
     return this.models.get(caller.tenant, params.name);
   }
 

@@ -7,6 +7,7 @@ import { VersionsService } from '../versions/versions.service';
 import type { ListModelsQueryDto } from './dto/list-models.query.dto';
 import type { ModelDto, ModelListDto, ModelSummaryDto } from './dto/model.dto';
 import { mapModelSummary } from './model.mapper';
+import type { Frozen } from '../common/fast-path';
 
 /**
  * Registered models: list, read, update. Registering a version is its own use case
@@ -20,7 +21,7 @@ export class ModelsService {
     private readonly cache: MetadataCache,
   ) {}
 
-  async list(tenant: string, query: ListModelsQueryDto): Promise<ModelListDto> {
+  async list(tenant: string, query: ListModelsQueryDto): Promise<Frozen<ModelListDto>> {
     const maxResults = query.max_results ?? 100;
     return this.cache.listScoped(
       tenant,
@@ -37,7 +38,7 @@ export class ModelsService {
     );
   }
 
-  async get(tenant: string, name: string): Promise<ModelDto> {
+  async get(tenant: string, name: string): Promise<Frozen<ModelDto>> {
     // Read at once; the model's error (e.g. MODEL_NOT_FOUND) is the one reported.
     const [model, versions] = await Promise.allSettled([
       this.versions.getModelRecord(tenant, name),

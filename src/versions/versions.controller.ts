@@ -1,3 +1,4 @@
+import type { Frozen } from '../common/fast-path';
 import { Body, Controller, Get, Param, Patch, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
@@ -31,7 +32,7 @@ export class VersionsController {
     @CurrentCaller() caller: Caller,
     @Param() params: ModelParams,
     @Query() query: ListVersionsQueryDto,
-  ): Promise<VersionListDto> {
+  ): Promise<Frozen<VersionListDto>> {
     return { versions: await this.versions.list(caller.tenant, params.name, query.stage) };
   }
 

@@ -15,6 +15,7 @@ import { requireSomeChange } from './update-metadata';
 import { mapVersion } from './version.mapper';
 
 import { modelUid } from '../domain/model-identity';
+import type { Frozen } from '../common/fast-path';
 
 /**
  * Reads and metadata updates of model versions, through the cache. Also the one place that
@@ -27,7 +28,7 @@ export class VersionsService {
     private readonly cache: MetadataCache,
   ) {}
 
-  getModelRecord(tenant: string, name: string): Promise<RegisteredModelRecord> {
+  getModelRecord(tenant: string, name: string): Promise<Frozen<RegisteredModelRecord>> {
     return this.cache.modelScoped(tenant, name, 'model', () =>
       this.backend.getRegisteredModel(tenant, name),
     );
@@ -41,13 +42,13 @@ export class VersionsService {
     return modelUid(await this.getModelRecord(tenant, name));
   }
 
-  get(tenant: string, name: string, version: number): Promise<VersionDto> {
+  get(tenant: string, name: string, version: number): Promise<Frozen<VersionDto>> {
     return this.cache.modelScoped(tenant, name, `v:${version}`, async () =>
       this.toDto(tenant, await this.backend.getModelVersion(tenant, name, version)),
     );
   }
 
-  list(tenant: string, name: string, stage?: Stage): Promise<VersionDto[]> {
+  list(tenant: string, name: string, stage?: Stage): Promise<Frozen<VersionDto[]>> {
     return this.cache.modelScoped(tenant, name, `versions:${stage ?? '*'}`, async () => {
       const records = await this.backend.searchModelVersions(tenant, name, stage ? { stage } : {});
       return Promise.all(records.map((r) => this.toDto(tenant, r)));

@@ -1,7 +1,8 @@
 import { ArgumentMetadata, ValidationPipe } from '@nestjs/common';
 import { RegistryError } from '../errors/registry-error';
 import { VersionParams } from './params.dto';
-import { RegistryValidationPipe, VALIDATED_MEMO_MAX_ENTRIES } from './validation.pipe';
+import { VALIDATED_MEMO_MAX_ENTRIES } from '../fast-path';
+import { RegistryValidationPipe } from './validation.pipe';
 
 const params: ArgumentMetadata = { type: 'param', metatype: VersionParams, data: undefined };
 
