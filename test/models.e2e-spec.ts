@@ -341,12 +341,84 @@ describe('models and versions (e2e)', () => {
       ['page_token=forged', /^page_token is not a token this service issued/],
       ['tenant_id=bad%20tenant', /^tenant_id must be a tenant id/],
       ['colour=blue', /^property colour should not exist/],
+      ['order_by=created', /^order_by must be one of name, last_updated/],
+      ['order_by=name%20DESC', /^order_by must be one of name, last_updated/],
+      ['name_like=', /^name_like must not be empty/],
+      [`name_like=${'a'.repeat(257)}`, /^name_like must be at most 256 characters/],
+      ["name_like=churn'%25", /^name_like may hold only model name characters/],
+      ['name_like=churn%5C', /^name_like may hold only model name characters/],
     ])('400 for %s', async (query, message) => {
       const res = await request(t.http)
         .get(`${BASE}/models?${query}`)
         .set(...auth(viewer))
         .expect(400);
       expect(res.body.message).toMatch(message);
+    });
+
+    it('filters by name_like and orders by last_updated, each query cached apart, pages bound to their query', async () => {
+      const searcher = await t.token('sam', ['editor'], 'searchco');
+      for (const name of ['churn-a', 'churn-b', 'Churn-c', 'fraud']) {
+        await registerVersion(t, searcher, name);
+      }
+      const names = async (query: Record<string, string | number>) => {
+        const res = await request(t.http)
+          .get(`${BASE}/models`)
+          .query(query)
+          .set(...auth(searcher))
+          .expect(200);
+        return res.body.models.map((m: { name: string }) => m.name) as string[];
+      };
+      // Read every listing once first: a cache keyed on the page alone would answer these.
+      expect(await names({})).toEqual(['Churn-c', 'churn-a', 'churn-b', 'fraud']);
+      expect(await names({ name_like: 'churn%' })).toEqual(['churn-a', 'churn-b']);
+      expect(await names({ name_like: '%c%' })).toEqual(['Churn-c', 'churn-a', 'churn-b']);
+      expect(await names({ order_by: 'last_updated' })).toEqual([
+        'fraud',
+        'Churn-c',
+        'churn-b',
+        'churn-a',
+      ]);
+      // A new version moves its model to the top; the cached listing follows.
+      await registerVersion(t, searcher, 'churn-a');
+      expect(await names({ order_by: 'last_updated', name_like: 'churn%' })).toEqual([
+        'churn-a',
+        'churn-b',
+      ]);
+      expect(await names({ order_by: 'last_updated' })).toEqual([
+        'churn-a',
+        'fraud',
+        'Churn-c',
+        'churn-b',
+      ]);
+
+      const first = await request(t.http)
+        .get(`${BASE}/models`)
+        .query({ name_like: 'churn%', max_results: 1 })
+        .set(...auth(searcher))
+        .expect(200);
+      expect(first.body.models.map((m: { name: string }) => m.name)).toEqual(['churn-a']);
+      const page_token = first.body.next_page_token as string;
+      const second = await request(t.http)
+        .get(`${BASE}/models`)
+        .query({ name_like: 'churn%', max_results: 1, page_token })
+        .set(...auth(searcher))
+        .expect(200);
+      expect(second.body.models.map((m: { name: string }) => m.name)).toEqual(['churn-b']);
+      expect(second.body.next_page_token).toBeUndefined();
+      for (const [query, field] of [
+        [{ name_like: 'fraud%' }, /name_like/],
+        [{}, /name_like/],
+        [{ name_like: 'churn%', order_by: 'last_updated' }, /order_by/],
+      ] as const) {
+        const res = await request(t.http)
+          .get(`${BASE}/models`)
+          .query({ ...query, max_results: 1, page_token })
+          .set(...auth(searcher))
+          .expect(400);
+        expect(res.body.code).toBe('VALIDATION_FAILED');
+        expect(res.body.message).toMatch(/^page_token belongs to a listing/);
+        expect(res.body.message).toMatch(field);
+      }
     });
 
     it('never lists another tenant’s models; tenant_id of another tenant is 403 unless admin', async () => {

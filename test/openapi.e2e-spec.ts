@@ -4,13 +4,21 @@ import { BASE, createTestApp, removeDir, TestApp } from './support/test-app';
 interface Operation {
   security?: Record<string, string[]>[];
   responses: Record<string, { content?: Record<string, { schema?: unknown }> }>;
-  parameters?: { name: string; in: string }[];
+  parameters?: {
+    name: string;
+    in: string;
+    examples?: Record<string, { value: unknown }>;
+    schema?: Record<string, unknown>;
+  }[];
   requestBody?: { content: Record<string, { schema: unknown }> };
 }
 type Spec = {
   paths: Record<string, Record<string, Operation>>;
   components: {
-    schemas: Record<string, { properties?: Record<string, { example?: unknown }> }>;
+    schemas: Record<
+      string,
+      { properties?: Record<string, { example?: unknown }>; enum?: unknown[] }
+    >;
     securitySchemes: Record<string, unknown>;
   };
 };
@@ -185,5 +193,23 @@ describe('OpenAPI document (e2e)', () => {
   it('serves Swagger UI at /docs', async () => {
     const page = await request(t.http).get('/docs').expect(200);
     expect(page.text).toContain('swagger-ui');
+  });
+
+  it('documents the list filters with examples: name_like and order_by (name | last_updated)', () => {
+    const params = Object.fromEntries(
+      (spec.paths[`${BASE}/models`]?.get.parameters ?? []).map((p) => [p.name, p]),
+    );
+    expect(params.name_like).toMatchObject({ in: 'query' });
+    expect(params.name_like.schema).toMatchObject({ maxLength: 256 });
+    // Named examples, the first empty, so Try it out lists every model until one is picked.
+    expect(params.name_like.examples).toMatchObject({
+      all: { value: '' },
+      prefix: { value: 'churn%' },
+    });
+    expect(params.order_by.examples).toMatchObject({
+      name: { value: 'name' },
+      last_updated: { value: 'last_updated' },
+    });
+    expect(spec.components.schemas.ModelOrder).toMatchObject({ enum: ['name', 'last_updated'] });
   });
 });

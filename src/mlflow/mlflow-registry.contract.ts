@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ErrorCode } from '../common/errors/error-code';
 import { RegistryError } from '../common/errors/registry-error';
 import { MlflowRegistry } from './mlflow-registry';
+import type { ModelOrder } from './model-search';
 import { Stage } from './registry-types';
 
 export interface RegistryUnderTest {
@@ -187,6 +188,161 @@ export function describeMlflowRegistryContract(
         await expectCode(registry.getModelVersion(tenant, name, 1), ErrorCode.ModelNotFound);
         await registry.createRegisteredModel(tenant, { name });
         expect((await newVersion(name)).version).toBe(1);
+      });
+    });
+
+    describe('searching models by name and order', () => {
+      // A tenant id with an underscore: in a LIKE prefix it is a wildcard, and `sx…` would
+      // match it, were the prefix not taken literally.
+      const searchTenant = `s_${run}`;
+      const rivalTenant = `sx${run}`;
+      const names = [
+        'churn',
+        'churn-predictor',
+        'Churn-Upper',
+        'churn_v2',
+        'churnXv2',
+        'fraud-churn',
+        'a.b',
+      ];
+      beforeAll(async () => {
+        for (const name of names) await registry.createRegisteredModel(searchTenant, { name });
+        await registry.createRegisteredModel(rivalTenant, { name: 'churn-rival' });
+      });
+
+      /** Every page of one query, as names; fails on more pages than models. */
+      const walk = async (
+        who: string,
+        query: { nameLike?: string; orderBy?: ModelOrder },
+        maxResults = 2,
+        between?: (page: number) => Promise<void>,
+      ): Promise<string[][]> => {
+        const pages: string[][] = [];
+        let pageToken: string | undefined;
+        do {
+          const page = await registry.searchRegisteredModels(who, {
+            ...query,
+            maxResults,
+            pageToken,
+          });
+          expect(page.items.length).toBeLessThanOrEqual(maxResults);
+          pages.push(page.items.map((m) => m.name));
+          pageToken = page.nextPageToken;
+          if (pageToken !== undefined) await between?.(pages.length);
+        } while (pageToken !== undefined && pages.length <= 20);
+        return pages;
+      };
+      const all = async (nameLike: string) => (await walk(searchTenant, { nameLike }, 100)).flat();
+
+      it.each([
+        ['churn%', ['churn', 'churn-predictor', 'churnXv2', 'churn_v2']],
+        ['%churn%', ['churn', 'churn-predictor', 'churnXv2', 'churn_v2', 'fraud-churn']],
+        ['churn', ['churn']],
+        ['churn_v2', ['churnXv2', 'churn_v2']],
+        ['churn\\_v2', ['churn_v2']],
+        ['_hurn-%', ['Churn-Upper', 'churn-predictor']],
+        ['CHURN%', []],
+        ['%Upper', ['Churn-Upper']],
+        ['a.b', ['a.b']],
+        ['a_b', ['a.b']],
+        ['churn\\%', []],
+        ['%rival%', []],
+      ])(
+        'name LIKE %s: case-sensitive, %% and _ wildcards, backslash escapes',
+        async (like, expected) => {
+          expect(await all(like)).toEqual(expected);
+        },
+      );
+
+      it('pages through a filtered listing by name, one model a page', async () => {
+        const pages = await walk(searchTenant, { nameLike: 'churn%' }, 1);
+        expect(pages.flat()).toEqual(['churn', 'churn-predictor', 'churnXv2', 'churn_v2']);
+        expect(pages.every((p) => p.length === 1)).toBe(true);
+      });
+
+      it('orders by last update, most recent first, ties by name', async () => {
+        const who = `lu-${run}`;
+        for (const name of ['m1', 'm2', 'm3', 'm4'])
+          await registry.createRegisteredModel(who, { name });
+        for (const name of ['m3', 'm1', 'm4', 'm2']) {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          await registry.updateRegisteredModel(who, name, { description: 'touched' });
+        }
+        const listed = await registry.searchRegisteredModels(who, {
+          maxResults: 10,
+          orderBy: 'last_updated',
+        });
+        expect(listed.items.map((m) => m.name)).toEqual(['m2', 'm4', 'm1', 'm3']);
+        const stamps = listed.items.map((m) => m.lastUpdatedAt);
+        expect(stamps).toEqual([...stamps].sort((a, b) => b - a));
+        expect((await walk(who, { orderBy: 'last_updated' }, 3)).flat()).toEqual([
+          'm2',
+          'm4',
+          'm1',
+          'm3',
+        ]);
+        expect((await walk(who, { orderBy: 'name' }, 3)).flat()).toEqual(['m1', 'm2', 'm3', 'm4']);
+      });
+
+      it('resumes right after the last model of a page when models are created and deleted before it', async () => {
+        const who = `ks-${run}`;
+        for (const name of ['b1', 'b2', 'b3', 'b4', 'b5', 'b6'])
+          await registry.createRegisteredModel(who, { name });
+        const pages = await walk(who, {}, 2, async (page) => {
+          if (page === 1) {
+            await registry.deleteRegisteredModel(who, 'b1'); // before the cursor
+            await registry.createRegisteredModel(who, { name: 'a0' }); // before it too
+            await registry.createRegisteredModel(who, { name: 'a1' });
+          }
+          if (page === 2) await registry.deleteRegisteredModel(who, 'b4'); // the cursor itself
+        });
+        expect(pages).toEqual([
+          ['b1', 'b2'],
+          ['b3', 'b4'],
+          ['b5', 'b6'],
+        ]);
+      });
+
+      it('by last update, a model updated during the walk neither comes twice nor shifts the rest', async () => {
+        const who = `ku-${run}`;
+        for (const name of ['c1', 'c2', 'c3', 'c4', 'c5']) {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          await registry.createRegisteredModel(who, { name });
+        }
+        const pages = await walk(who, { orderBy: 'last_updated' }, 2, async (page) => {
+          // Moves c2, not seen yet, to the top: the models after the cursor shift by one.
+          if (page === 1) await registry.updateRegisteredModel(who, 'c2', { description: 'x' });
+        });
+        expect(pages).toEqual([
+          ['c5', 'c4'],
+          ['c3', 'c1'],
+        ]);
+      });
+
+      it('refuses a page token of another order_by or name_like, naming it', async () => {
+        const first = await registry.searchRegisteredModels(searchTenant, {
+          maxResults: 1,
+          nameLike: 'churn%',
+        });
+        const pageToken = first.nextPageToken;
+        expect(pageToken).toBeDefined();
+        const refusal = (query: { nameLike?: string; orderBy?: ModelOrder }) =>
+          registry
+            .searchRegisteredModels(searchTenant, { maxResults: 1, pageToken, ...query })
+            .then(
+              () => undefined,
+              (e: unknown) => e,
+            );
+        for (const [query, field] of [
+          [{ nameLike: 'churn%', orderBy: 'last_updated' }, /order_by/],
+          [{ nameLike: 'fraud%' }, /name_like/],
+          [{}, /name_like/],
+        ] as const) {
+          const err = await refusal(query);
+          expect(err).toBeInstanceOf(RegistryError);
+          expect((err as RegistryError).code).toBe(ErrorCode.ValidationFailed);
+          expect((err as RegistryError).message).toMatch(field);
+        }
       });
     });
 

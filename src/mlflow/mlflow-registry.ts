@@ -6,6 +6,7 @@ import type {
   RunValues,
   Stage,
 } from './registry-types';
+import type { ModelSearchQuery } from './model-search';
 
 /**
  * The model a call is about, as the caller has just read (or created) it from this registry for
@@ -58,10 +59,17 @@ export abstract class MlflowRegistry {
     version: number,
   ): Promise<{ model: RegisteredModelRecord; version: ModelVersionRecord }>;
 
-  /** Models of one tenant ordered by name; `pageToken` comes from the previous page. */
+  /**
+   * Models of one tenant whose name is LIKE `nameLike` (MLflow's semantics, `model-search.ts`),
+   * ordered by name or most recently updated first (ties by name). Pages are keyset pages: a
+   * `pageToken` resumes right after the last model of the previous page, whatever was created
+   * or deleted meanwhile, and belongs to its query (another `nameLike` or `orderBy`:
+   * VALIDATION_FAILED naming it). A page may hold fewer than `maxResults` models and still have
+   * a next one.
+   */
   abstract searchRegisteredModels(
     tenant: string,
-    query: { maxResults: number; pageToken?: string },
+    query: ModelSearchQuery,
   ): Promise<Page<RegisteredModelRecord>>;
 
   abstract updateRegisteredModel(

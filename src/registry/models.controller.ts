@@ -60,7 +60,12 @@ export class ModelsController {
   @Authenticated(Permission.Read, { tenantQuery: false })
   @ApiOperation({
     summary: "List the tenant's models",
-    description: 'Ordered by name; `max_results` (default 100, at most 1000) per page.',
+    description:
+      'Ordered by name, or most recently updated first with `order_by=last_updated`; ' +
+      "`name_like` keeps the names LIKE a pattern (MLflow's semantics: case-sensitive, `%` and " +
+      '`_` wildcards). `max_results` (default 100, at most 1000) per page; `next_page_token` ' +
+      'resumes right after the last model of the page, with the same `name_like` and ' +
+      '`order_by` (another one is a 400).',
   })
   @ApiOkResponse({ type: ModelListDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })

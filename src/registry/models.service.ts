@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { MetadataCache } from '../cache/metadata-cache';
 import { MlflowRegistry } from '../mlflow/mlflow-registry';
+import type { ModelSearchQuery } from '../mlflow/model-search';
 import type { UpdateMetadataDto } from '../versions/dto/update-metadata.dto';
 import { requireSomeChange } from '../versions/update-metadata';
 import { VersionsService } from '../versions/versions.service';
@@ -22,15 +23,17 @@ export class ModelsService {
   ) {}
 
   async list(tenant: string, query: ListModelsQueryDto): Promise<Frozen<ModelListDto>> {
-    const maxResults = query.max_results ?? 100;
+    const search: ModelSearchQuery = {
+      maxResults: query.max_results ?? 100,
+      pageToken: query.page_token,
+      nameLike: query.name_like,
+      orderBy: query.order_by ?? 'name',
+    };
     return this.cache.listScoped(
       tenant,
-      `list:${maxResults}:${query.page_token ?? ''}`,
+      `list:${JSON.stringify([search.maxResults, search.orderBy, search.nameLike ?? null, search.pageToken ?? null])}`,
       async () => {
-        const page = await this.backend.searchRegisteredModels(tenant, {
-          maxResults,
-          pageToken: query.page_token,
-        });
+        const page = await this.backend.searchRegisteredModels(tenant, search);
         const result: ModelListDto = { models: page.items.map(mapModelSummary) };
         if (page.nextPageToken !== undefined) result.next_page_token = page.nextPageToken;
         return result;

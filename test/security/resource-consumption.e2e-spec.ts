@@ -239,6 +239,8 @@ describe('OWASP API4: resource consumption (e2e)', () => {
       Buffer.from('{"at":"x","id":1}').toString('base64url'),
       Buffer.from('[]').toString('base64url'),
       Buffer.from('null').toString('base64url'),
+      Buffer.from('{"after":"a"}').toString('base64url'),
+      Buffer.from('{"v":1,"l":null,"o":"name","n":"a","t":-1}').toString('base64url'),
     ];
     for (const path of ['/models', '/approvals']) {
       for (const token of forged) {
@@ -252,8 +254,8 @@ describe('OWASP API4: resource consumption (e2e)', () => {
     }
     // Tokens that decode to a position: still only the caller's tenant.
     for (const token of [
-      Buffer.from('{"after":""}').toString('base64url'),
-      Buffer.from('{"after":"a"}').toString('base64url'),
+      Buffer.from('{"v":1,"l":null,"o":"name","n":"","t":0}').toString('base64url'),
+      Buffer.from('{"v":1,"l":null,"o":"name","n":"a","t":0}').toString('base64url'),
     ]) {
       const res = await call(t, 'get', `${BASE}/models?page_token=${token}`, editor).expect(200);
       log.attack(CAT);

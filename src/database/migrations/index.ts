@@ -4,6 +4,7 @@ import * as applyLease from './002-apply-lease';
 import * as placement from './003-placement';
 import * as reliability from './004-reliability';
 import * as principalTenants from './005-principal-tenants';
+import * as modelUpdatedIndex from './006-model-updated-index';
 
 /** Every migration, in order. Names are stable: they are recorded in the database. */
 export const migrations: Record<string, Migration> = {
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '003-placement': placement,
   '004-reliability': reliability,
   '005-principal-tenants': principalTenants,
+  '006-model-updated-index': modelUpdatedIndex,
 };

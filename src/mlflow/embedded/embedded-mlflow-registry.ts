@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { sql } from 'kysely';
 import { ErrorCode } from '../../common/errors/error-code';
 import { RegistryError } from '../../common/errors/registry-error';
 import { Database, Db } from '../../database/database';
@@ -13,11 +14,13 @@ import {
   RunValues,
   Stage,
 } from '../registry-types';
+import { EmbeddedRegistryQueries } from './embedded-registry-queries';
 import {
-  EmbeddedRegistryQueries,
-  decodePageToken,
-  encodePageToken,
-} from './embedded-registry-queries';
+  decodeSearchToken,
+  encodeSearchToken,
+  likeToGlob,
+  type ModelSearchQuery,
+} from '../model-search';
 import { EmbeddedRunStore } from './embedded-run-store';
 import { archiveApplies } from '../../domain/stage';
 
@@ -41,11 +44,13 @@ export class EmbeddedMlflowRegistry extends MlflowRegistry {
   private readonly db: Db;
   private readonly queries: EmbeddedRegistryQueries;
   private readonly runs: EmbeddedRunStore;
+  private readonly postgres: boolean;
 
   constructor(database: Database) {
     super();
     this.db = database.db;
-    this.queries = new EmbeddedRegistryQueries(this.db, database.dialect === 'postgres');
+    this.postgres = database.dialect === 'postgres';
+    this.queries = new EmbeddedRegistryQueries(this.db, this.postgres);
     this.runs = new EmbeddedRunStore(this.db);
   }
 
@@ -101,21 +106,48 @@ export class EmbeddedMlflowRegistry extends MlflowRegistry {
 
   async searchRegisteredModels(
     tenant: string,
-    query: { maxResults: number; pageToken?: string },
+    query: ModelSearchQuery,
   ): Promise<Page<RegisteredModelRecord>> {
+    const order = query.orderBy ?? 'name';
+    const after = decodeSearchToken(query);
     let q = this.queries
       .selectModelsWithLatest()
       .where('tenant_id', '=', tenant)
-      .orderBy('name')
       .limit(query.maxResults + 1);
-    if (query.pageToken !== undefined) q = q.where('name', '>', decodePageToken(query.pageToken));
+    if (query.nameLike !== undefined) {
+      // SQLite's LIKE ignores ASCII case; its GLOB does not. PostgreSQL's LIKE is
+      // case-sensitive and takes the backslash escapes as they are.
+      q = this.postgres
+        ? q.where(sql<boolean>`reg_models.name LIKE ${query.nameLike} ESCAPE '\\'`)
+        : q.where(sql<boolean>`reg_models.name GLOB ${likeToGlob(query.nameLike)}`);
+    }
+    if (order === 'name') {
+      q = q.orderBy('name');
+      if (after !== undefined) q = q.where('name', '>', after.name);
+    } else {
+      q = q.orderBy('last_updated_at', 'desc').orderBy('name');
+      if (after !== undefined) {
+        q = q.where((eb) =>
+          eb.or([
+            eb('last_updated_at', '<', after.lastUpdatedAt),
+            eb.and([eb('last_updated_at', '=', after.lastUpdatedAt), eb('name', '>', after.name)]),
+          ]),
+        );
+      }
+    }
     const rows = await q.execute();
     const more = rows.length > query.maxResults;
     const pageRows = more ? rows.slice(0, query.maxResults) : rows;
     const items = this.queries.toModelRecords(pageRows);
-    return more
-      ? { items, nextPageToken: encodePageToken(pageRows[pageRows.length - 1].name) }
-      : { items };
+    if (!more) return { items };
+    const last = items[items.length - 1];
+    return {
+      items,
+      nextPageToken: encodeSearchToken(query, {
+        name: last.name,
+        lastUpdatedAt: last.lastUpdatedAt,
+      }),
+    };
   }
 
   async updateRegisteredModel(

@@ -1,5 +1,4 @@
 import { sql, type ExpressionBuilder, type Selectable } from 'kysely';
-import { RegistryError } from '../../common/errors/registry-error';
 import { Db } from '../../database/database';
 import type { DatabaseSchema, RegModelsTable, RegVersionsTable } from '../../database/schema';
 import { modelNotFound, versionNotFound } from '../registry-errors';
@@ -17,27 +16,6 @@ type ModelRowWithLatest = ModelRow & {
   /** The model's tags as one JSON object (SQLite: '{}' when none; PostgreSQL: null). */
   tags_json: string | null;
 };
-
-/** A page token of the model search: where the next page starts (after that name). */
-export function encodePageToken(afterName: string): string {
-  return Buffer.from(JSON.stringify({ after: afterName }), 'utf8').toString('base64url');
-}
-
-export function decodePageToken(token: string): string {
-  try {
-    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as unknown;
-    if (
-      typeof parsed === 'object' &&
-      parsed !== null &&
-      typeof (parsed as { after?: unknown }).after === 'string'
-    ) {
-      return (parsed as { after: string }).after;
-    }
-  } catch {
-    // fall through
-  }
-  throw RegistryError.validation('page_token is not a token this service issued');
-}
 
 /**
  * The embedded registry's reads of models and versions, and its rows as the port's records.

@@ -121,19 +121,10 @@ export function toVersion(version: MlflowModelVersion): ModelVersionRecord {
   };
 }
 
-/** MLflow's page tokens are base64 of `{"offset": N}`; anything else never came from it. */
-export function isMlflowPageToken(token: string): boolean {
-  if (!/^[A-Za-z0-9+/]{1,1000}={0,2}$/.test(token)) return false;
-  try {
-    const parsed = JSON.parse(Buffer.from(token, 'base64').toString('utf8')) as {
-      offset?: unknown;
-    } | null;
-    return (
-      typeof parsed?.offset === 'number' &&
-      Number.isSafeInteger(parsed.offset) &&
-      parsed.offset >= 0
-    );
-  } catch {
-    return false;
-  }
+/**
+ * MLflow's page token for an offset: base64 of `{"offset": N}`, as its SearchUtils makes them
+ * (MLflow calls the format unstable; the contract suite pages on the real server).
+ */
+export function mlflowOffsetToken(offset: number): string {
+  return Buffer.from(JSON.stringify({ offset }), 'utf8').toString('base64');
 }

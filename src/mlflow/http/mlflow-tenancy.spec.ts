@@ -39,6 +39,13 @@ describe('MlflowTenancy', () => {
       "name LIKE 'prod.eu~acme~%' AND tags.`registry.tenant` = 'acme'" +
         " AND tags.`registry.namespace` = 'prod.eu'",
     );
+    expect(bare.modelFilter('acme_corp', 'churn\\_v2%')).toBe(
+      "name LIKE 'acme_corp~churn_v2%' AND tags.`registry.tenant` = 'acme_corp'",
+    );
+    expect(bare.modelFilter('acme', 'x\\%')).toBeNull();
+    expect(bare.ownsName('acme_corp~churn', 'acme_corp')).toBe(true);
+    expect(bare.ownsName('acmeXcorp~churn', 'acme_corp')).toBe(false);
+    expect(bare.ownsName('acme_corp~a~b', 'acme_corp')).toBe(false);
     expect(() => bare.modelFilter("a'")).toThrow(
       expect.objectContaining({ code: ErrorCode.ValidationFailed }),
     );

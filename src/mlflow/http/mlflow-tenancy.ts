@@ -1,4 +1,5 @@
 import { RegistryError } from '../../common/errors/registry-error';
+import { likeWithoutEscapes } from '../model-search';
 
 /** Separates namespace, tenant and model in MLflow names; no tenant id or model name has it. */
 const SEPARATOR = '~';
@@ -54,14 +55,31 @@ export class MlflowTenancy {
       : { [TENANT_TAG]: tenant };
   }
 
-  /** The `registered-models/search` filter for the tenant's models. */
-  modelFilter(tenant: string): string {
+  /**
+   * The `registered-models/search` filter for the tenant's models whose name is LIKE
+   * `nameLike` (all of them without it); null when no model name can match it.
+   *
+   * MLflow's filter grammar has no portable escape (SQLAlchemy's `like()` without `escape`: a
+   * backslash escapes on PostgreSQL and MySQL, not on SQLite), so the prefix's own `_` (tenant
+   * ids and namespaces may have one) and a pattern's escaped `_` are sent as wildcards: the
+   * filter may match more than it should, never less, and `ownsName` with `likeMatches` on the
+   * answer keep exactly the right models. Tenant ids and namespaces never hold a `%`.
+   */
+  modelFilter(tenant: string, nameLike?: string): string | null {
     const prefix = this.tenantPrefix(tenant);
+    const pattern = nameLike === undefined ? '%' : likeWithoutEscapes(nameLike);
+    if (pattern === null) return null;
     return [
-      `name LIKE '${prefix}%'`,
+      `name LIKE '${prefix}${pattern}'`,
       `tags.\`${TENANT_TAG}\` = '${tenant}'`,
       ...(this.namespace !== undefined ? [`tags.\`${NAMESPACE_TAG}\` = '${this.namespace}'`] : []),
     ].join(' AND ');
+  }
+
+  /** Whether an MLflow name is one of the tenant's (its prefix taken literally). */
+  ownsName(mlflowName: string, tenant: string): boolean {
+    const prefix = this.tenantPrefix(tenant);
+    return mlflowName.startsWith(prefix) && !mlflowName.slice(prefix.length).includes(SEPARATOR);
   }
 
   experimentName(tenant: string): string {
