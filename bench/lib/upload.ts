@@ -36,6 +36,10 @@ export function uploadArtifact(
       `${baseUrl}/api/v1/ml/registry/artifacts`,
       {
         method: 'POST',
+        // A connection of its own: one kept alive from the transfer before may be closed by the
+        // server (its keep-alive timeout) while the minutes-long file of this one is generated,
+        // and reusing it is a "socket hang up".
+        agent: false,
         headers: {
           authorization: `Bearer ${bearer}`,
           'content-type': `multipart/form-data; boundary=${boundary}`,
@@ -76,7 +80,7 @@ export function download(
 ): Promise<{ bytes: number; ms: number }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { headers }, (res) => {
+    const req = httpRequest(url, { headers, agent: false }, (res) => {
       if (res.statusCode !== 200) {
         reject(new Error(`download answered ${res.statusCode}`));
         res.resume();
