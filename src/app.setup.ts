@@ -6,6 +6,7 @@ import { Logger } from 'nestjs-pino';
 import { AccessLog } from './common/http/access-log';
 import { API_PREFIX } from './common/http/api-prefix';
 import { cors } from './common/http/cors';
+import { Metrics } from './common/metrics/metrics';
 import { serveFrozenJson } from './common/http/frozen-json';
 import { deferredJsonParser } from './common/http/deferred-body-parser';
 import { requestDeadline } from './common/http/request-deadline';
@@ -32,8 +33,10 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
   // One router layer for all of these (see sequence.ts), in this order.
   app.use(
     sequence(
-      // First: every answer, even a refused body's, gets its request id and its log line.
+      // First: every answer, even a refused body's, gets its request id and its log line
+      // (and is counted, unless METRICS_PORT=off).
       app.get(AccessLog).middleware,
+      ...(config.metrics.serve === 'off' ? [] : [app.get(Metrics).middleware]),
       securityHeaders(),
       cors(config.corsOrigins),
       requestDeadline(config.requestBodyTimeoutMs),
@@ -49,6 +52,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
     exclude: [
       { path: 'health/live', method: RequestMethod.GET },
       { path: 'health/ready', method: RequestMethod.GET },
+      { path: 'metrics', method: RequestMethod.GET },
     ],
   });
   SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), {

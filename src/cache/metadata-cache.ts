@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { AppConfig } from '../config/app-config';
 import type { CacheableMemory } from '@cacheable/memory';
 import { servedManyTimes } from '../common/http/frozen-json';
+import { Metrics } from '../common/metrics/metrics';
 import { CacheStore } from './cache-store';
 
 /** A cache read (generation or value) that takes longer is abandoned: the backend answers. */
@@ -86,6 +87,7 @@ export class MetadataCache implements OnApplicationShutdown {
   constructor(
     private readonly store: CacheStore,
     config: AppConfig,
+    private readonly metrics: Metrics,
   ) {
     this.ttlMs = config.cacheTtlSeconds * 1000;
     this.generationTtlMs = 2 * this.ttlMs;
@@ -94,6 +96,7 @@ export class MetadataCache implements OnApplicationShutdown {
   /** A value that depends on one model (the model, its versions, a version). */
   modelScoped<T>(tenant: string, model: string, key: string, load: () => Promise<T>): Promise<T> {
     return this.through(
+      'model',
       `gen:m:${tenant}:${model}`,
       (gen) => `m:${tenant}:${model}:${gen}:${key}`,
       load,
@@ -102,7 +105,7 @@ export class MetadataCache implements OnApplicationShutdown {
 
   /** A value that depends on the tenant's list of models (list pages). */
   listScoped<T>(tenant: string, key: string, load: () => Promise<T>): Promise<T> {
-    return this.through(`gen:l:${tenant}`, (gen) => `l:${tenant}:${gen}:${key}`, load);
+    return this.through('list', `gen:l:${tenant}`, (gen) => `l:${tenant}:${gen}:${key}`, load);
   }
 
   /**
@@ -151,20 +154,30 @@ export class MetadataCache implements OnApplicationShutdown {
     );
   }
 
+  /**
+   * The value under `valueKey(generation)`, or `load()`'s, cached. Counted in
+   * registry_cache_lookups_total: a hit, a miss (loaded: no value, or no generation yet), or a
+   * bypass (the cache is off, or not to be trusted now).
+   */
   private async through<T>(
+    scope: 'model' | 'list',
     genKey: string,
     valueKey: (gen: string) => string,
     load: () => Promise<T>,
   ): Promise<T> {
-    if (!this.active) return load();
+    if (!this.active) {
+      this.metrics.cacheLookup(scope, 'bypass');
+      return load();
+    }
     if (this.store.memory !== undefined) {
-      return this.throughMemory(this.store.memory, genKey, valueKey, load);
+      return this.throughMemory(this.store.memory, scope, genKey, valueKey, load);
     }
     let gen: string | undefined;
     try {
       gen = await this.bounded(this.store.keyv.get<string>(genKey), CACHE_READ_TIMEOUT_MS);
     } catch (err) {
       this.failed(err, 'a cache read failed; the cache is bypassed');
+      this.metrics.cacheLookup(scope, 'bypass');
       return load();
     }
     if (gen === undefined || gen === null) {
@@ -174,6 +187,7 @@ export class MetadataCache implements OnApplicationShutdown {
         this.store.keyv.set(genKey, randomUUID(), this.generationTtlMs),
         CACHE_READ_TIMEOUT_MS,
       ).catch((err: unknown) => this.failed(err, 'a cache write failed; the cache is bypassed'));
+      this.metrics.cacheLookup(scope, 'miss');
       return load();
     }
     const key = valueKey(gen);
@@ -182,9 +196,14 @@ export class MetadataCache implements OnApplicationShutdown {
       hit = await this.bounded(this.store.keyv.get<{ v: T }>(key), CACHE_READ_TIMEOUT_MS);
     } catch (err) {
       this.failed(err, 'a cache read failed; the cache is bypassed');
+      this.metrics.cacheLookup(scope, 'bypass');
       return load();
     }
-    if (hit !== undefined && hit !== null) return hit.v;
+    if (hit !== undefined && hit !== null) {
+      this.metrics.cacheLookup(scope, 'hit');
+      return hit.v;
+    }
+    this.metrics.cacheLookup(scope, 'miss');
     const value = await load();
     // An invalidation that failed while this loaded may be for exactly this value: keep it out.
     if (this.active) {
@@ -204,6 +223,7 @@ export class MetadataCache implements OnApplicationShutdown {
    */
   private async throughMemory<T>(
     memory: CacheableMemory,
+    scope: 'model' | 'list',
     genKey: string,
     valueKey: (gen: string) => string,
     load: () => Promise<T>,
@@ -212,11 +232,16 @@ export class MetadataCache implements OnApplicationShutdown {
     if (gen === undefined) {
       // No generation yet (or it expired): start one, and do not cache this read (see `through`).
       memory.set(genKey, randomUUID(), this.generationTtlMs);
+      this.metrics.cacheLookup(scope, 'miss');
       return load();
     }
     const key = valueKey(gen);
     const hit = memory.get<{ v: T }>(key);
-    if (hit !== undefined) return hit.v;
+    if (hit !== undefined) {
+      this.metrics.cacheLookup(scope, 'hit');
+      return hit.v;
+    }
+    this.metrics.cacheLookup(scope, 'miss');
     // Frozen all the way down: its JSON answer can be encoded once (see frozen-json.ts).
     const value = servedManyTimes(deepFreeze(await load()));
     memory.set(key, { v: value }, this.ttlMs);
