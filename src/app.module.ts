@@ -11,6 +11,7 @@ import { RateLimitGuard } from './common/auth/rate-limit.guard';
 import { JwtVerifier } from './common/auth/jwt-verifier';
 import { HttpExceptionFilter } from './common/errors/http-exception.filter';
 import { BodyErrorGuard } from './common/http/deferred-body-parser';
+import { MetricsModule } from './common/metrics/metrics.module';
 import { IdempotencyModule } from './idempotency/idempotency.module';
 import { createValidationPipe } from './common/validation/validation.pipe';
 import { ComparisonModule } from './comparison/comparison.module';
@@ -34,6 +35,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
+        MetricsModule.forRoot(config),
         LoggerModule.forRoot({
           // The logger and its request middleware are built once (AccessLog) and installed by
           // configureApp as the first middleware: nestjs-pino only reads them.

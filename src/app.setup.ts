@@ -7,6 +7,7 @@ import { AccessLog } from './common/http/access-log';
 import { API_PREFIX } from './common/http/api-prefix';
 import { cors } from './common/http/cors';
 import { serveFrozenJson } from './common/fast-path';
+import { Metrics } from './common/metrics/metrics';
 import { deferredJsonParser } from './common/http/deferred-body-parser';
 import { requestDeadline } from './common/http/request-deadline';
 import { securityHeaders } from './common/http/security-headers';
@@ -28,8 +29,10 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
   app.set('etag', false);
   // A cached answer is serialized once, not on every read of it.
   serveFrozenJson(app.getHttpAdapter().getInstance());
-  // In this order. First: every answer, even a refused body's, gets its request id and its log line.
+  // In this order. First: every answer, even a refused body's, gets its request id and its log
+  // line (and is counted, unless METRICS_PORT=off).
   app.use(app.get(AccessLog).middleware);
+  if (config.metrics.serve !== 'off') app.use(app.get(Metrics).middleware);
   app.use(securityHeaders());
   app.use(cors(config.corsOrigins));
   app.use(requestDeadline(config.requestBodyTimeoutMs));
@@ -43,6 +46,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
     exclude: [
       { path: 'health/live', method: RequestMethod.GET },
       { path: 'health/ready', method: RequestMethod.GET },
+      { path: 'metrics', method: RequestMethod.GET },
     ],
   });
   SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), {

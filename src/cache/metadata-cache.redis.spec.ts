@@ -2,6 +2,7 @@ import { createServer, Server, Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Test } from '@nestjs/testing';
 import { loadConfig } from '../config/app-config';
+import { MetricsModule } from '../common/metrics/metrics.module';
 import { ConfigModule } from '../config/config.module';
 import { CacheStore } from './cache-store';
 import {
@@ -173,7 +174,7 @@ describe('MetadataCache on Redis, when Redis fails', () => {
       ML_REGISTRY_NAMESPACE: 'blue',
     });
     const moduleRef = await Test.createTestingModule({
-      imports: [ConfigModule.forRoot(config), MetadataCacheModule],
+      imports: [ConfigModule.forRoot(config), MetricsModule.forRoot(config), MetadataCacheModule],
     }).compile();
     cache = moduleRef.get(MetadataCache);
     close = async () => {

@@ -1,5 +1,6 @@
 import { Test } from '@nestjs/testing';
 import { loadConfig } from '../config/app-config';
+import { MetricsModule } from '../common/metrics/metrics.module';
 import { ConfigModule } from '../config/config.module';
 import { CacheStore, MEMORY_MAX_ENTRIES } from './cache-store';
 import { MetadataCache } from './metadata-cache';
@@ -12,7 +13,7 @@ async function cacheWithTtl(seconds: number): Promise<MetadataCache> {
     DATA_DIR: '/tmp/unused',
   });
   const moduleRef = await Test.createTestingModule({
-    imports: [ConfigModule.forRoot(config), MetadataCacheModule],
+    imports: [ConfigModule.forRoot(config), MetricsModule.forRoot(config), MetadataCacheModule],
   }).compile();
   return moduleRef.get(MetadataCache);
 }

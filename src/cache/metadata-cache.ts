@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { AppConfig } from '../config/app-config';
 import type { CacheableMemory } from '@cacheable/memory';
 import { deepFreeze, Frozen, servedManyTimes } from '../common/fast-path';
+import { Metrics } from '../common/metrics/metrics';
 import { CacheStore } from './cache-store';
 
 /** A cache read (generation or value) that takes longer is abandoned: the backend answers. */
@@ -77,6 +78,7 @@ export class MetadataCache implements OnApplicationShutdown {
   constructor(
     private readonly store: CacheStore,
     config: AppConfig,
+    private readonly metrics: Metrics,
   ) {
     this.ttlMs = config.cacheTtlSeconds * 1000;
     this.generationTtlMs = 2 * this.ttlMs;
@@ -90,6 +92,7 @@ export class MetadataCache implements OnApplicationShutdown {
     load: () => Promise<T>,
   ): Promise<Frozen<T>> {
     return this.through(
+      'model',
       `gen:m:${tenant}:${model}`,
       (gen) => `m:${tenant}:${model}:${gen}:${key}`,
       load,
@@ -98,7 +101,7 @@ export class MetadataCache implements OnApplicationShutdown {
 
   /** A value that depends on the tenant's list of models (list pages). */
   listScoped<T>(tenant: string, key: string, load: () => Promise<T>): Promise<Frozen<T>> {
-    return this.through(`gen:l:${tenant}`, (gen) => `l:${tenant}:${gen}:${key}`, load);
+    return this.through('list', `gen:l:${tenant}`, (gen) => `l:${tenant}:${gen}:${key}`, load);
   }
 
   /**
@@ -147,7 +150,13 @@ export class MetadataCache implements OnApplicationShutdown {
     );
   }
 
+  /**
+   * The value under `valueKey(generation)`, or `load()`'s, cached. Counted in
+   * registry_cache_lookups_total: a hit, a miss (loaded: no value, or no generation yet), or a
+   * bypass (the cache is off, or not to be trusted now).
+   */
   private async through<T>(
+    scope: 'model' | 'list',
     genKey: string,
     valueKey: (gen: string) => string,
     load: () => Promise<T>,
@@ -155,15 +164,19 @@ export class MetadataCache implements OnApplicationShutdown {
     // Frozen on every path (a hit, a miss, the cache bypassed; memory and Redis alike), so a
     // reader never depends on which one it got.
     const fresh = async (): Promise<Frozen<T>> => deepFreeze(await load());
-    if (!this.active) return fresh();
+    if (!this.active) {
+      this.metrics.cacheLookup(scope, 'bypass');
+      return fresh();
+    }
     if (this.store.memory !== undefined) {
-      return this.throughMemory(this.store.memory, genKey, valueKey, fresh);
+      return this.throughMemory(this.store.memory, scope, genKey, valueKey, fresh);
     }
     let gen: string | undefined;
     try {
       gen = await this.bounded(this.store.keyv.get<string>(genKey), CACHE_READ_TIMEOUT_MS);
     } catch (err) {
       this.failed(err, 'a cache read failed; the cache is bypassed');
+      this.metrics.cacheLookup(scope, 'bypass');
       return fresh();
     }
     if (gen === undefined || gen === null) {
@@ -173,6 +186,7 @@ export class MetadataCache implements OnApplicationShutdown {
         this.store.keyv.set(genKey, randomUUID(), this.generationTtlMs),
         CACHE_READ_TIMEOUT_MS,
       ).catch((err: unknown) => this.failed(err, 'a cache write failed; the cache is bypassed'));
+      this.metrics.cacheLookup(scope, 'miss');
       return fresh();
     }
     const key = valueKey(gen);
@@ -182,9 +196,14 @@ export class MetadataCache implements OnApplicationShutdown {
       hit = await this.bounded(this.store.keyv.get<{ v: T }>(key), CACHE_READ_TIMEOUT_MS);
     } catch (err) {
       this.failed(err, 'a cache read failed; the cache is bypassed');
+      this.metrics.cacheLookup(scope, 'bypass');
       return fresh();
     }
-    if (hit !== undefined && hit !== null) return deepFreeze(hit.v);
+    if (hit !== undefined && hit !== null) {
+      this.metrics.cacheLookup(scope, 'hit');
+      return deepFreeze(hit.v);
+    }
+    this.metrics.cacheLookup(scope, 'miss');
     const value = await fresh();
     // An invalidation that failed while this loaded may be for exactly this value: keep it out.
     if (this.active) {
@@ -204,6 +223,7 @@ export class MetadataCache implements OnApplicationShutdown {
    */
   private async throughMemory<T>(
     memory: CacheableMemory,
+    scope: 'model' | 'list',
     genKey: string,
     valueKey: (gen: string) => string,
     fresh: () => Promise<Frozen<T>>,
@@ -212,11 +232,16 @@ export class MetadataCache implements OnApplicationShutdown {
     if (gen === undefined) {
       // No generation yet (or it expired): start one, and do not cache this read (see `through`).
       memory.set(genKey, randomUUID(), this.generationTtlMs);
+      this.metrics.cacheLookup(scope, 'miss');
       return fresh();
     }
     const key = valueKey(gen);
     const hit = memory.get<{ v: Frozen<T> }>(key);
-    if (hit !== undefined) return hit.v;
+    if (hit !== undefined) {
+      this.metrics.cacheLookup(scope, 'hit');
+      return hit.v;
+    }
+    this.metrics.cacheLookup(scope, 'miss');
     // The same object is served to every reader until it expires: its JSON answer can be
     // encoded once (see frozen-json.ts).
     const value = servedManyTimes(await fresh());

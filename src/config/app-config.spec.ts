@@ -51,6 +51,25 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...base, ARTIFACT_MODEL_FILES: ' , ' })).toThrow(ConfigurationError);
   });
 
+  it('serves /metrics beside the API by default; METRICS_PORT moves it to a port of its own or turns it off', () => {
+    const base = { DATA_DIR: dir, AUTH_JWT_SECRET: secret };
+    expect(loadConfig(base).metrics).toEqual({ serve: 'main' });
+    expect(loadConfig({ ...base, METRICS_PORT: '9464' }).metrics).toEqual({
+      serve: 'own',
+      port: 9464,
+    });
+    expect(loadConfig({ ...base, METRICS_PORT: 'off' }).metrics).toEqual({ serve: 'off' });
+    expect(loadConfig({ ...base, METRICS_PORT: ' ' }).metrics).toEqual({ serve: 'main' });
+    for (const bad of ['false', '-1', '70000', '9464x']) {
+      expect(() => loadConfig({ ...base, METRICS_PORT: bad })).toThrow(
+        /^(invalid configuration:\n)?METRICS_PORT must be a port number \(0-65535\) or `off`$/,
+      );
+    }
+    expect(() => loadConfig({ ...base, PORT: '8080', METRICS_PORT: '8080' })).toThrow(
+      /METRICS_PORT 8080 is the API's PORT/,
+    );
+  });
+
   it('reads the S3 artifact root and its connection settings', () => {
     const config = loadConfig({
       DATA_DIR: dir,

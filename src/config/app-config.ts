@@ -66,6 +66,11 @@ export class AppConfig {
   rateLimitPerMinute!: number;
   /** Origins allowed by CORS: [] = none (closed), ['*'] = any. */
   corsOrigins!: string[];
+  /**
+   * GET /metrics: 'main' on PORT beside the API, 'own' only on `port` (a server of its own),
+   * 'off' nowhere (METRICS_PORT).
+   */
+  metrics!: { serve: 'main' } | { serve: 'own'; port: number } | { serve: 'off' };
 }
 
 export interface MlflowSettings {
@@ -163,6 +168,21 @@ function modelFiles(value: string | undefined): readonly ModelFileName[] {
     );
   }
   return [...new Set(names as ModelFileName[])];
+}
+
+function metricsSettings(value: string | undefined, port: number): AppConfig['metrics'] {
+  if (value === undefined) return { serve: 'main' };
+  if (value === 'off') return { serve: 'off' };
+  const metricsPort = Number(value);
+  if (metricsPort > 65535) {
+    throw new ConfigurationError('METRICS_PORT must be a port number (0-65535) or `off`');
+  }
+  if (metricsPort !== 0 && metricsPort === port) {
+    throw new ConfigurationError(
+      `METRICS_PORT ${metricsPort} is the API's PORT: unset METRICS_PORT to serve /metrics beside the API, or pick another port`,
+    );
+  }
+  return { serve: 'own', port: metricsPort };
 }
 
 function corsOrigins(value: string | undefined): string[] {
@@ -281,5 +301,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   config.registrationLockLeaseMs = parsed.REGISTRATION_LOCK_LEASE_MS ?? 60_000;
   config.rateLimitPerMinute = parsed.RATE_LIMIT_PER_MINUTE ?? 1200;
   config.corsOrigins = corsOrigins(parsed.CORS_ORIGINS);
+  config.metrics = metricsSettings(parsed.METRICS_PORT, config.port);
   return config;
 }

@@ -215,4 +215,15 @@ export class EnvironmentDto {
   @IsOptional()
   @IsString()
   CORS_ORIGINS?: string;
+
+  /**
+   * Where GET /metrics (Prometheus) is served: unset = on PORT beside the API; a port number =
+   * only there, on a small server of its own; `off` = nowhere.
+   */
+  @IsOptional()
+  @Transform(blankToUndefined)
+  @Matches(/^(off|\d{1,5})$/, {
+    message: 'METRICS_PORT must be a port number (0-65535) or `off`',
+  })
+  METRICS_PORT?: string;
 }

@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { Metrics } from '../common/metrics/metrics';
 import { AppConfig } from '../config/app-config';
 import { Database } from './database';
 
@@ -7,8 +8,12 @@ import { Database } from './database';
   providers: [
     {
       provide: Database,
-      inject: [AppConfig],
-      useFactory: (config: AppConfig) => Database.open(config),
+      inject: [AppConfig, Metrics],
+      useFactory: (config: AppConfig, metrics: Metrics) =>
+        Database.open(config, {
+          onQuery: (operation, ok, ms) =>
+            metrics.observeBackend('database', operation, ok ? 'ok' : 'error', ms / 1000),
+        }),
     },
   ],
   exports: [Database],

@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type LogEvent } from 'kysely';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Pool } from 'pg';
@@ -23,6 +23,42 @@ export type DatabaseDialect = 'sqlite' | 'postgres';
 export interface DatabaseOpenOptions {
   /** PostgreSQL only: how long the boot waits for the server to answer (default 30 s). */
   bootWaitMs?: number;
+  /** Told of every query the service makes (on SQLite the migrations' too). */
+  onQuery?: QueryObserver;
+}
+
+/** A query's kind (`select`, `insert`, `update`, `delete`, `begin`, ...), outcome and duration. */
+export type QueryObserver = (operation: string, ok: boolean, durationMs: number) => void;
+
+const RAW_STATEMENTS = new Set([
+  'select',
+  'insert',
+  'update',
+  'delete',
+  'begin',
+  'commit',
+  'rollback',
+]);
+
+const QUERY_KINDS: Partial<Record<string, string>> = {
+  SelectQueryNode: 'select',
+  InsertQueryNode: 'insert',
+  UpdateQueryNode: 'update',
+  DeleteQueryNode: 'delete',
+};
+
+/** A bounded name for what a query does: its node's kind, or a raw statement's first word. */
+function operationOf(event: LogEvent): string {
+  const kind = QUERY_KINDS[event.query.query.kind];
+  if (kind !== undefined) return kind;
+  const word = /^\s*([A-Za-z]+)/.exec(event.query.sql)?.[1]?.toLowerCase();
+  return word !== undefined && RAW_STATEMENTS.has(word) ? word : 'other';
+}
+
+function kyselyLog(observer: QueryObserver | undefined): ((event: LogEvent) => void) | undefined {
+  if (observer === undefined) return undefined;
+  return (event) =>
+    observer(operationOf(event), event.level === 'query', event.queryDurationMillis);
 }
 
 /**
@@ -64,11 +100,15 @@ export class Database implements OnApplicationShutdown {
 
   static open(config: AppConfig, options: DatabaseOpenOptions = {}): Promise<Database> {
     return config.databaseUrl !== undefined
-      ? Database.openPostgres(config.databaseUrl, options.bootWaitMs ?? POSTGRES_POOL.bootWaitMs)
-      : Database.openSqlite(config.dataDir);
+      ? Database.openPostgres(
+          config.databaseUrl,
+          options.bootWaitMs ?? POSTGRES_POOL.bootWaitMs,
+          options.onQuery,
+        )
+      : Database.openSqlite(config.dataDir, options.onQuery);
   }
 
-  private static async openSqlite(dataDir: string): Promise<Database> {
+  private static async openSqlite(dataDir: string, onQuery?: QueryObserver): Promise<Database> {
     mkdirSync(dataDir, { recursive: true });
     const file = join(dataDir, 'registry.db');
     const sqlite = new BetterSqlite3(file);
@@ -80,13 +120,18 @@ export class Database implements OnApplicationShutdown {
     sqlite.pragma('foreign_keys = ON');
     const db = new Kysely<DatabaseSchema>({
       dialect: new SqliteDialect({ database: sqlite }),
+      log: kyselyLog(onQuery),
     });
     const database = new Database(db, 'sqlite');
     await Database.migrate(db);
     return database;
   }
 
-  private static async openPostgres(url: string, bootWaitMs: number): Promise<Database> {
+  private static async openPostgres(
+    url: string,
+    bootWaitMs: number,
+    onQuery?: QueryObserver,
+  ): Promise<Database> {
     // Migrations get a pool of their own without statement timeouts: a replica waiting for
     // another one's migrations waits on the advisory lock, and DDL may take a while.
     const migrationPool = createPool(url, { statementTimeouts: false, max: 2 });
@@ -113,6 +158,7 @@ export class Database implements OnApplicationShutdown {
     Database.watch(pool);
     const db = new Kysely<DatabaseSchema>({
       dialect: new PostgresDialect({ pool: new GuardedPool(pool) }),
+      log: kyselyLog(onQuery),
     });
     Database.logger.log(`service database: PostgreSQL at ${describeUrl(url)}`);
     return new Database(db, 'postgres');

@@ -1,9 +1,26 @@
 import { Global, Module } from '@nestjs/common';
 import { join } from 'node:path';
+import { Metrics } from '../common/metrics/metrics';
+import { timedPort, type PortOperations } from '../common/metrics/timed-port';
 import { AppConfig } from '../config/app-config';
 import { FilesystemObjectStorage } from './filesystem-object-storage';
 import { ObjectStorage } from './object-storage';
 import { S3ObjectStorage } from './s3/s3-object-storage';
+
+/**
+ * Every call of the port, timed in registry_backend_call_duration_seconds by this name (`get`
+ * until the stream is handed over, `put` until the last byte is stored: an upload's pace).
+ */
+const OPERATIONS: PortOperations<ObjectStorage> = {
+  put: true,
+  get: true,
+  stat: true,
+  copy: true,
+  deletePrefix: true,
+  deleteObjects: true,
+  sweepAbandonedWrites: true,
+  ping: true,
+};
 
 /**
  * The object store: S3 when MLFLOW_ARTIFACT_ROOT=s3://bucket[/prefix] (config.s3), else files
@@ -15,11 +32,16 @@ import { S3ObjectStorage } from './s3/s3-object-storage';
   providers: [
     {
       provide: ObjectStorage,
-      inject: [AppConfig],
-      useFactory: (config: AppConfig): ObjectStorage =>
+      inject: [AppConfig, Metrics],
+      useFactory: (config: AppConfig, metrics: Metrics): ObjectStorage =>
         config.s3 !== undefined
-          ? new S3ObjectStorage(config.s3)
-          : new FilesystemObjectStorage(join(config.dataDir, 'artifacts')),
+          ? timedPort<ObjectStorage>(new S3ObjectStorage(config.s3), metrics, 's3', OPERATIONS)
+          : timedPort<ObjectStorage>(
+              new FilesystemObjectStorage(join(config.dataDir, 'artifacts')),
+              metrics,
+              'filesystem',
+              OPERATIONS,
+            ),
     },
   ],
   exports: [ObjectStorage],

@@ -247,4 +247,25 @@ export class ApprovalsRepository {
     if (version !== undefined) q = q.where('version', '=', version);
     return q.execute();
   }
+
+  /**
+   * How many requests each tenant has waiting for a decision (`undecided`) or decided and
+   * waiting for their transition to be applied (`unapplied`); tenants with none are left out.
+   * Each is one indexed count (approvals_tenant_status, approvals_apply_state).
+   */
+  async countWaiting(
+    kind: 'undecided' | 'unapplied',
+  ): Promise<{ tenant: string; count: number }[]> {
+    const rows = await this.db
+      .selectFrom('approvals')
+      .select((eb) => ['tenant_id', eb.fn.countAll<number | string>().as('count')])
+      .$call((q) =>
+        kind === 'undecided'
+          ? q.where('status', '=', ApprovalStatus.Pending)
+          : q.where('apply_state', '=', ApplyState.Pending),
+      )
+      .groupBy('tenant_id')
+      .execute();
+    return rows.map((r) => ({ tenant: r.tenant_id, count: Number(r.count) }));
+  }
 }
