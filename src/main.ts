@@ -14,7 +14,7 @@ import { mintTokenCommand } from './config/token-command';
 function configOrExit(): AppConfig {
   loadEnvironmentFile();
   try {
-    return loadConfig();
+    return loadConfig(process.env, { stdoutIsTTY: process.stdout.isTTY === true });
   } catch (err) {
     if (err instanceof ConfigurationError) {
       // The logger does not exist yet: the message goes straight to stderr.
