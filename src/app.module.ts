@@ -5,6 +5,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { ArtifactsModule } from './artifacts/artifacts.module';
 import { MetadataCacheModule } from './cache/metadata-cache.module';
 import { AccessLog } from './common/http/access-log';
+import { logDestination } from './common/http/log-destination';
 import { DomainEventsModule } from './common/events/domain-events.module';
 import { AuthGuard } from './common/auth/auth.guard';
 import { RateLimitGuard } from './common/auth/rate-limit.guard';
@@ -30,7 +31,7 @@ import { VersionsModule } from './versions/versions.module';
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
-    const accessLog = new AccessLog(config.logLevel);
+    const accessLog = new AccessLog(config.logLevel, logDestination(config.logFormat));
     return {
       module: AppModule,
       imports: [

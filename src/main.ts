@@ -2,17 +2,19 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
-import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { AppModule } from './app.module';
 import { AccessLog } from './common/http/access-log';
 import { exitOnFatalErrors } from './common/process/fatal-errors';
 import { configureApp } from './app.setup';
 import { AppConfig, ConfigurationError, loadConfig } from './config/app-config';
+import { loadEnvironmentFile } from './config/environment-file';
+import { mintTokenCommand } from './config/token-command';
 
 function configOrExit(): AppConfig {
-  if (existsSync('.env')) process.loadEnvFile('.env');
+  loadEnvironmentFile();
   try {
-    return loadConfig();
+    return loadConfig(process.env, { stdoutIsTTY: process.stdout.isTTY === true });
   } catch (err) {
     if (err instanceof ConfigurationError) {
       // The logger does not exist yet: the message goes straight to stderr.
@@ -71,9 +73,16 @@ async function bootstrap(): Promise<void> {
     `Model Registry listening on ${url} (Swagger UI: ${url}/docs; data in ${config.dataDir})`,
   );
   if (config.auth.jwtSecretGenerated) {
+    // The exact command, runnable as printed: `npm run token` run without this DATA_DIR would
+    // make and sign with a development secret of its own (every call then a 401).
+    const command = mintTokenCommand({
+      dataDir: config.dataDir,
+      cwd: process.cwd(),
+      packageRoot: resolve(__dirname, '..'),
+    });
     logger.warn(
-      'AUTH_JWT_SECRET is not set: using a development secret kept in DATA_DIR. ' +
-        'Mint a token with: npm run token -- --sub alice --tenant acme-corp --roles editor',
+      'AUTH_JWT_SECRET is not set: using the development secret kept in DATA_DIR. ' +
+        `Mint a token with: ${command}`,
     );
   }
 }

@@ -24,6 +24,16 @@ describe('loadConfig', () => {
     });
   });
 
+  it('logs JSON unless stdout is a terminal or LOG_FORMAT says otherwise', () => {
+    const env = { DATA_DIR: dir, AUTH_JWT_SECRET: secret };
+    expect(loadConfig(env).logFormat).toBe('json');
+    expect(loadConfig(env, { stdoutIsTTY: true }).logFormat).toBe('pretty');
+    expect(loadConfig({ ...env, LOG_FORMAT: 'json' }, { stdoutIsTTY: true }).logFormat).toBe(
+      'json',
+    );
+    expect(loadConfig({ ...env, LOG_FORMAT: 'pretty' }).logFormat).toBe('pretty');
+  });
+
   it.each([
     [{ PORT: 'eighty' }, /PORT must be an integer/],
     [{ PORT: '70000' }, /PORT must not be greater than 65535/],
@@ -32,6 +42,7 @@ describe('loadConfig', () => {
     [{ AUTH_JWKS_URI: 'not a url' }, /AUTH_JWKS_URI must be a URL/],
     [{ MLFLOW_ARTIFACT_ROOT: 'ftp://x' }, /MLFLOW_ARTIFACT_ROOT must look like s3:\/\/bucket/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of the following values/],
+    [{ LOG_FORMAT: 'text' }, /LOG_FORMAT must be json or pretty/],
   ])('stops the boot naming the variable for %j', (env, message) => {
     expect(() => loadConfig({ DATA_DIR: dir, AUTH_JWT_SECRET: secret, ...env })).toThrow(
       ConfigurationError,

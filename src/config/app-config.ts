@@ -52,6 +52,8 @@ export class AppConfig {
     artifactMetadataBytes: number;
   };
   logLevel!: string;
+  /** JSON lines, or readable lines (pino-pretty) for a person at a terminal. */
+  logFormat!: LogFormat;
   production!: boolean;
   approvalRetryIntervalMs!: number;
   /** How long a shutdown waits for requests in flight before cutting their connections. */
@@ -71,6 +73,14 @@ export class AppConfig {
    * 'off' nowhere (METRICS_PORT).
    */
   metrics!: { serve: 'main' } | { serve: 'own'; port: number } | { serve: 'off' };
+}
+
+export type LogFormat = 'json' | 'pretty';
+
+/** What loadConfig needs to know of the process beyond its environment. */
+export interface ConfigContext {
+  /** stdout is a terminal: the logs default to readable lines (LOG_FORMAT unset). */
+  stdoutIsTTY?: boolean;
 }
 
 export interface MlflowSettings {
@@ -217,7 +227,10 @@ function corsOrigins(value: string | undefined): string[] {
   return origins;
 }
 
-export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  context: ConfigContext = {},
+): AppConfig {
   const parsed = plainToInstance(EnvironmentDto, { ...env }, { enableImplicitConversion: false });
   const errors = validateSync(parsed, { whitelist: false, forbidUnknownValues: false });
   if (errors.length > 0) {
@@ -293,6 +306,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   };
   config.modelFiles = modelFiles(parsed.ARTIFACT_MODEL_FILES);
   config.logLevel = parsed.LOG_LEVEL ?? 'info';
+  config.logFormat =
+    (parsed.LOG_FORMAT as LogFormat | undefined) ??
+    (context.stdoutIsTTY === true ? 'pretty' : 'json');
   config.production = production;
   config.approvalRetryIntervalMs = parsed.APPROVAL_RETRY_INTERVAL_MS ?? 5000;
   config.shutdownGraceMs = parsed.SHUTDOWN_GRACE_MS ?? 25_000;

@@ -169,6 +169,11 @@ export class EnvironmentDto {
 
   @IsOptional()
   @Transform(blankToUndefined)
+  @IsIn(['json', 'pretty'], { message: 'LOG_FORMAT must be json or pretty' })
+  LOG_FORMAT?: string;
+
+  @IsOptional()
+  @Transform(blankToUndefined)
   @IsIn(['development', 'production', 'test'])
   NODE_ENV?: string;
 

@@ -138,7 +138,16 @@ describe('JwtVerifier with an HS256 secret', () => {
 
   it('rejects a token signed with a different secret', async () => {
     const token = await hs256(validClaims(), OTHER_SECRET);
-    await expectUnauthenticated(verifier.verify(token), /signature is invalid/);
+    await expectUnauthenticated(verifier.verify(token), /^token signature is invalid$/);
+  });
+
+  it('says a badly signed token may carry another development secret when that is in use', async () => {
+    const dev = verifierFor({});
+    const token = await hs256(validClaims(), OTHER_SECRET);
+    await expectUnauthenticated(
+      dev.verify(token),
+      /^token signature is invalid; .*another development secret.*`npm run -s token -- --sub/,
+    );
   });
 
   it('rejects an HS384/HS512 token, even signed with the right secret', async () => {

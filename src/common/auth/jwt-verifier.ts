@@ -99,6 +99,8 @@ export class JwtVerifier {
   private readonly options: JWTVerifyOptions;
   /** token → its principal and the time (ms) until which it is trusted without a check. */
   private readonly verified = new Map<string, { principal: Principal; until: number }>();
+  /** Said after 'token signature is invalid' while the development secret is in use. */
+  private readonly badSignatureHint: string;
 
   constructor(config: AppConfig) {
     const algorithms: string[] = [];
@@ -114,6 +116,16 @@ export class JwtVerifier {
       });
       algorithms.push(...ASYMMETRIC_ALGORITHMS);
     }
+    // With the secret `npm start` made in its DATA_DIR, a badly signed token is most likely one
+    // minted by `npm run token` from another folder or DATA_DIR (it made a secret of its own).
+    // No path is said here: the answer goes to whoever calls; the startup log has the command.
+    this.badSignatureHint = config.auth.jwtSecretGenerated
+      ? '; this development deployment signs with the secret kept in its DATA_DIR, so the ' +
+        'token may be signed with another development secret (minted from another folder or ' +
+        'DATA_DIR): mint one with `npm run -s token -- --sub <user> --tenant <tenant> --roles ' +
+        '<roles>` from the folder the service runs from, with the same DATA_DIR (the service ' +
+        'prints the exact command when it starts)'
+      : '';
     this.options = {
       algorithms,
       clockTolerance: CLOCK_TOLERANCE_SECONDS,
@@ -194,7 +206,7 @@ export class JwtVerifier {
     }
     if (err instanceof joseErrors.JOSEAlgNotAllowed) return 'token algorithm is not accepted';
     if (err instanceof joseErrors.JWSSignatureVerificationFailed)
-      return 'token signature is invalid';
+      return `token signature is invalid${this.badSignatureHint}`;
     if (err instanceof joseErrors.JWKSNoMatchingKey) return 'token was signed by an unknown key';
     return 'token is malformed or badly signed';
   }

@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
 import type { Request, Response } from 'express';
+import { noteAnswerError } from '../http/access-log';
 import { ErrorCode, statusForCode } from './error-code';
 import { RegistryError } from './registry-error';
 
@@ -57,6 +58,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const res = ctx.getResponse<Response>();
     const requestId = req?.id !== undefined ? String(req.id) : undefined;
     const { body, retryAfter } = this.toBody(exception, requestId);
+    // The request's access-log line carries what the client was told.
+    noteAnswerError(res, body.code, body.message);
 
     if (body.statusCode === 500) {
       this.logger.error({ err: exception, requestId, code: body.code }, 'unhandled error');

@@ -1,10 +1,23 @@
 import type { NextFunction, Request, Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { storage } from 'nestjs-pino/storage';
 import type { Principal } from '../auth/principal';
 import { requestId } from './request-id';
 
 type LoggedRequest = Request & { principal?: Principal };
+
+const ANSWER_ERROR = Symbol('answerError');
+
+type NotedResponse = ServerResponse & { [ANSWER_ERROR]?: { code: string; message: string } };
+
+/**
+ * Notes the error an answer carries (its `code` and `message`), for the request's log line:
+ * the exception filter calls it for every error it answers.
+ */
+export function noteAnswerError(res: ServerResponse, code: string, message: string): void {
+  (res as NotedResponse)[ANSWER_ERROR] = { code, message };
+}
 
 /**
  * The process's one logger and its request logging: one Express middleware, installed first,
@@ -20,8 +33,9 @@ export class AccessLog {
   private readonly destination: DestinationStream;
 
   /**
-   * Lines go to stdout through a background buffer by default: under load many lines go out in
-   * one write instead of one system call each; flushed when the process exits.
+   * Lines go to stdout as JSON through a background buffer by default: under load many lines go
+   * out in one write instead of one system call each; flushed when the process exits. The
+   * service passes `logDestination(config.logFormat)`.
    */
   constructor(
     level: string,
@@ -60,7 +74,10 @@ export class AccessLog {
   }
 }
 
-/** The request's line: who asked what, the status, how long it took. No headers (tokens). */
+/**
+ * The request's line: who asked what, the status, how long it took, and for an error answer its
+ * `code` and `message`. No headers (tokens).
+ */
 function requestLine(logger: Logger, req: LoggedRequest, res: Response, started: number): void {
   const line: Record<string, unknown> = {
     req: { id: req.id, method: req.method, url: req.originalUrl },
@@ -70,6 +87,11 @@ function requestLine(logger: Logger, req: LoggedRequest, res: Response, started:
   if (req.principal !== undefined) {
     line.tenant = req.principal.tenantId;
     line.user = req.principal.subject;
+  }
+  const error = (res as NotedResponse)[ANSWER_ERROR];
+  if (error !== undefined) {
+    line.code = error.code;
+    line.message = error.message;
   }
   if (!res.writableFinished) logger.info(line, 'request aborted');
   else if (res.statusCode >= 500) logger.info(line, 'request errored');
