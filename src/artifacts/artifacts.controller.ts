@@ -51,7 +51,9 @@ export class ArtifactsController {
       '*.bin, *.h5, *.keras or a *.tar.gz bundle, as ARTIFACT_MODEL_FILES allows) and `preprocessor` are streamed to the ' +
       'object store with their SHA-256 computed on the way; `config` (config.json), `metrics` ' +
       '(metrics.json) and `requirements` (requirements.txt) are checked before they are stored. ' +
-      'Nothing is kept if any part is rejected.',
+      'Nothing is kept if any part is rejected. An optional part with no bytes (a file input ' +
+      'left empty, as Swagger UI sends it) is read as not sent; an empty `model` is a 400. ' +
+      'In Swagger UI: choose the model file, and the other files only if you have them.',
   })
   @ApiConsumes('multipart/form-data')
   @ApiBody({
@@ -66,27 +68,33 @@ export class ArtifactsController {
             'Serialized model: a file named *.pkl or *.pt (stored as model.pkl or model.pt); also ' +
             '*.onnx, *.joblib, *.safetensors, *.bin, *.h5, *.keras, or *.tar.gz (a model directory)',
         },
-        preprocessor: { type: 'string', format: 'binary', description: 'preprocessor.pkl' },
+        preprocessor: {
+          type: 'string',
+          format: 'binary',
+          description: 'preprocessor.pkl (optional)',
+        },
+        // The metadata documents are file inputs too: they are files of the training run, and
+        // an object or string field would make Swagger UI send its placeholders as content.
         config: {
-          type: 'object',
+          type: 'string',
+          format: 'binary',
           description:
-            'config.json: {"hyperparameters": {...}, ...}; hyperparameters become the parameters',
-          properties: {
-            hyperparameters: {
-              type: 'object',
-              additionalProperties: {
-                oneOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }],
-              },
-            },
-          },
-          additionalProperties: true,
+            'config.json (optional), a JSON object: `{"hyperparameters": {"n_estimators": 200, ' +
+            '"max_depth": 8, "learning_rate": 0.05}, "framework": "xgboost"}`; its hyperparameters ' +
+            "(strings, numbers, booleans) become the version's parameters",
         },
         metrics: {
-          type: 'object',
-          description: 'metrics.json: {"f1_score": 0.912, ...}',
-          additionalProperties: { type: 'number' },
+          type: 'string',
+          format: 'binary',
+          description:
+            'metrics.json (optional), a flat JSON object of numbers: `{"f1_score": 0.912, ' +
+            '"auc_roc": 0.97}`; it becomes the version\'s metrics',
         },
-        requirements: { type: 'string', description: 'requirements.txt (UTF-8 text)' },
+        requirements: {
+          type: 'string',
+          format: 'binary',
+          description: 'requirements.txt (optional), UTF-8 text: `xgboost==2.0.3`',
+        },
       },
     },
     encoding: {
