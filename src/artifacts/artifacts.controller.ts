@@ -3,13 +3,9 @@ import {
   ApiBody,
   ApiConsumes,
   ApiCreatedResponse,
-  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiPayloadTooLargeResponse,
   ApiTags,
-  ApiBadRequestResponse,
-  ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -18,7 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import { Authenticated } from '../common/auth/authenticated.decorator';
 import { Caller, CurrentCaller } from '../common/auth/caller.decorator';
 import { Permission } from '../common/auth/roles';
-import { ErrorResponseDto } from '../common/http/error-response.dto';
+import { ApiErrors } from '../common/http/api-errors.decorator';
 import { closeAfterAnswer, liftRequestDeadline } from '../common/http/request-deadline';
 import { ErrorCode } from '../common/errors/error-code';
 import { RegistryError } from '../common/errors/registry-error';
@@ -123,18 +119,30 @@ export class ArtifactsController {
     },
   })
   @ApiCreatedResponse({ type: ArtifactManifestDto })
-  @ApiBadRequestResponse({
-    type: ErrorResponseDto,
-    description: 'A part is missing, unknown or invalid',
-  })
-  @ApiPayloadTooLargeResponse({
-    type: ErrorResponseDto,
-    description: 'A part is over its size limit',
-  })
-  @ApiUnsupportedMediaTypeResponse({
-    type: ErrorResponseDto,
-    description: 'Not multipart/form-data',
-  })
+  @ApiErrors(
+    {
+      code: ErrorCode.ValidationFailed,
+      when: 'a part is missing, unknown, repeated or invalid; the message names it',
+      message: 'model is required: a file part named model (e.g. model.pkl or model.pt)',
+    },
+    {
+      code: ErrorCode.PayloadTooLarge,
+      when: 'a part is over its size limit; `details` names it',
+      message: 'model is larger than the limit of 1073741824 bytes',
+      details: { field: 'model', limit_bytes: 1073741824 },
+    },
+    {
+      code: ErrorCode.PayloadTooLarge,
+      key: 'PAYLOAD_TOO_LARGE (Content-Length)',
+      when: 'the declared Content-Length is more than any upload can weigh',
+      message: 'upload is larger than the limit of 2147549184 bytes',
+    },
+    {
+      code: ErrorCode.UnsupportedMediaType,
+      when: 'the body is not multipart/form-data',
+      message: 'Content-Type must be multipart/form-data',
+    },
+  )
   async upload(@CurrentCaller() caller: Caller, @Req() req: Request): Promise<ArtifactManifestDto> {
     try {
       this.checkUploadHeaders(req.headers);
@@ -179,8 +187,6 @@ export class ArtifactsController {
     summary: 'Get the manifest of an artifact: its files, sizes and SHA-256 digests',
   })
   @ApiOkResponse({ type: ArtifactManifestDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
   manifest(
     @CurrentCaller() caller: Caller,
     @Param() params: ArtifactParams,
