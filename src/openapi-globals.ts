@@ -1,20 +1,10 @@
 import type { OpenAPIObject } from '@nestjs/swagger';
-import type {
-  HeadersObject,
-  ResponseObject,
-} from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+import type { HeadersObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+import { addErrorCases, ERRORS } from './common/http/api-errors.decorator';
 import { API_PREFIX } from './common/http/api-prefix';
 import { IDEMPOTENCY_HEADER } from './idempotency/idempotency.interceptor';
 
 type Operation = NonNullable<OpenAPIObject['paths'][string]['post']>;
-
-const errorResponse = (description: string, headers?: HeadersObject): ResponseObject => ({
-  description,
-  content: {
-    'application/json': { schema: { $ref: '#/components/schemas/ErrorResponseDto' } },
-  },
-  ...(headers !== undefined ? { headers } : {}),
-});
 
 const RETRY_AFTER: HeadersObject = {
   'Retry-After': {
@@ -34,10 +24,7 @@ export function documentGlobalBehaviour(document: OpenAPIObject): OpenAPIObject 
     for (const method of ['get', 'post', 'patch', 'put', 'delete'] as const) {
       const op: Operation | undefined = item[method];
       if (op === undefined) continue;
-      op.responses['429'] ??= errorResponse(
-        'Rate limit exceeded for this user (RATE_LIMITED)',
-        RETRY_AFTER,
-      );
+      addErrorCases(op.responses, [ERRORS.rateLimited], RETRY_AFTER);
       if (method !== 'post') continue;
       op.parameters = [
         ...(op.parameters ?? []),
@@ -51,13 +38,8 @@ export function documentGlobalBehaviour(document: OpenAPIObject): OpenAPIObject 
           schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' },
         },
       ];
-      op.responses['409'] ??= errorResponse(
-        'Conflict; or a request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE)',
-        RETRY_AFTER,
-      );
-      op.responses['422'] ??= errorResponse(
-        'The Idempotency-Key was used for another request (IDEMPOTENCY_KEY_REUSED)',
-      );
+      addErrorCases(op.responses, [ERRORS.idempotencyKeyInUse], RETRY_AFTER);
+      addErrorCases(op.responses, [ERRORS.idempotencyKeyReused]);
     }
   }
   return document;

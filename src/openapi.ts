@@ -1,17 +1,17 @@
 import { INestApplication } from '@nestjs/common';
-import { DocumentBuilder, getSchemaPath, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import type {
   HeaderObject,
+  HeadersObject,
   OperationObject,
   ParameterObject,
   ReferenceObject,
   RequestBodyObject,
-  ResponseObject,
   SchemaObject,
 } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { TENANT_ID_PATTERN } from './common/auth/principal';
 import { API_PREFIX } from './common/http/api-prefix';
-import { ErrorResponseDto } from './common/http/error-response.dto';
+import { addErrorCases, ErrorCase, ERRORS } from './common/http/api-errors.decorator';
 import { TENANT_ID_DESCRIPTION } from './common/validation/tenant-query.dto';
 import { documentGlobalBehaviour } from './openapi-globals';
 
@@ -62,10 +62,6 @@ export function operationsOf(document: OpenAPIObject): OperationEntry[] {
   }
   return entries;
 }
-
-const errorContent = (): ResponseObject['content'] => ({
-  'application/json': { schema: { $ref: getSchemaPath(ErrorResponseDto) } },
-});
 
 const isReference = (value: unknown): value is ReferenceObject =>
   typeof value === 'object' && value !== null && '$ref' in value;
@@ -124,57 +120,52 @@ function documentClosedBodies(document: OpenAPIObject): void {
   }
 }
 
+/** The 404 each path parameter can give: what it names may not exist in the tenant. */
+const NOT_FOUND_BY_PARAMETER: Record<string, ErrorCase> = {
+  name: ERRORS.modelNotFound,
+  version: ERRORS.versionNotFound,
+  artifact_id: ERRORS.artifactNotFound,
+  file: ERRORS.artifactFileNotFound,
+  id: ERRORS.approvalNotFound,
+};
+
+const RETRY_AFTER_REQUIRED: HeadersObject = {
+  'Retry-After': {
+    description: 'Seconds to wait before retrying',
+    required: true,
+    schema: { type: 'integer', minimum: 0 },
+  },
+};
+
 /**
- * The error answers any operation can give, whichever controller serves it. Controllers
- * document their own (404 'No such artifact', 409 ...), with their own descriptions; what is
- * missing is filled in here, in the one error shape (ErrorResponseDto).
+ * The error answers any operation can give, whichever controller serves it, each with its
+ * example and codes (see addErrorCases). Controllers declare their own with @ApiErrors (a 409's
+ * codes, an upload's 413), and keep them: what is added here only fills in.
  */
 function documentCommonErrors(document: OpenAPIObject): void {
   for (const { operation, api } of operationsOf(document)) {
     const responses = operation.responses;
-    const add = (status: string, response: ResponseObject): void => {
-      if (responses[status] === undefined) responses[status] = response;
-    };
     // Node's HTTP parser answers this before the service sees the request: no body.
-    add('431', {
+    responses['431'] ??= {
       description: 'The request line (with its query) or the headers are too large',
-    });
+    };
     if (!api) continue;
-    const hasPathParameters = (operation.parameters ?? []).some(
-      (p) => !isReference(p) && p.in === 'path',
-    );
-    add('400', {
-      description: 'A path parameter, the query or the body is invalid; the message names it',
-      content: errorContent(),
-    });
-    if (hasPathParameters) {
-      add('404', {
-        description: 'No such model, version, artifact or approval request in the tenant',
-        content: errorContent(),
-      });
+    const cases: ErrorCase[] = [ERRORS.invalidInput];
+    for (const parameter of operation.parameters ?? []) {
+      if (isReference(parameter) || parameter.in !== 'path') continue;
+      const notFound = NOT_FOUND_BY_PARAMETER[parameter.name];
+      if (notFound !== undefined) cases.push(notFound);
     }
-    if (operation.requestBody !== undefined) {
-      add('413', { description: 'The request body is too large', content: errorContent() });
-      add('415', {
-        description:
-          'The request body is not of the type the operation reads (JSON: application/json or ' +
-          'application/*+json)',
-        content: errorContent(),
-      });
+    const body = operation.requestBody;
+    if (
+      body !== undefined &&
+      !isReference(body) &&
+      body.content['application/json'] !== undefined
+    ) {
+      cases.push(ERRORS.jsonTooLarge, ERRORS.notJson);
     }
-    add('503', {
-      description:
-        'A backend (database, model registry, object store) is unavailable; retry after ' +
-        'Retry-After seconds',
-      content: errorContent(),
-      headers: {
-        'Retry-After': {
-          description: 'Seconds to wait before retrying',
-          required: true,
-          schema: { type: 'integer', minimum: 0 },
-        },
-      },
-    });
+    addErrorCases(responses, cases);
+    addErrorCases(responses, [ERRORS.unavailable], RETRY_AFTER_REQUIRED);
   }
 }
 

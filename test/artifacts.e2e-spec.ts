@@ -171,6 +171,32 @@ describe('artifacts (e2e)', () => {
     expect(Buffer.compare(back.body as Buffer, model)).toBe(0);
   });
 
+  it('reads an empty optional part as absent: what Swagger UI sends for a file input left empty', async () => {
+    const before = storedFiles(t).length;
+    // Swagger UI sends every part of the form; one with no file chosen is an empty part named blob.
+    const empty = (name: string, type: string) => ({ name, type });
+    let req = request(t.http)
+      .post(`${BASE}/artifacts`)
+      .set(...auth(editor))
+      .attach('model', randomBytes(100), 'model.pkl');
+    for (const part of [
+      empty('preprocessor', 'application/octet-stream'),
+      empty('config', 'application/json'),
+      empty('metrics', 'application/json'),
+      empty('requirements', 'text/plain'),
+    ]) {
+      req = req.attach(part.name, Buffer.alloc(0), { filename: 'blob', contentType: part.type });
+    }
+    const res = await req.expect(201);
+    expect(res.body.files.map((f: { name: string }) => f.name)).toEqual(['model.pkl']);
+    expect(storedFiles(t).length).toBe(before + 1);
+    const manifest = await request(t.http)
+      .get(`${BASE}/artifacts/${res.body.artifact_id}`)
+      .set(...auth(viewer))
+      .expect(200);
+    expect(manifest.body.files.map((f: { name: string }) => f.name)).toEqual(['model.pkl']);
+  });
+
   describe('rejected uploads leave nothing behind', () => {
     let filesBefore: number;
     let rowsBefore: number;
@@ -190,6 +216,22 @@ describe('artifacts (e2e)', () => {
       const res = await upload(t, editor, { model: false, metrics: { f1: 1 } }).expect(400);
       expect(res.body).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });
       expect(res.body.message).toMatch(/^model is required/);
+    });
+
+    it('400 for an empty model, even though empty optional parts are absent', async () => {
+      const res = await upload(t, editor, { model: Buffer.alloc(0), metrics: '' }).expect(400);
+      expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED', message: 'model file is empty' });
+    });
+
+    it('400 for an optional part sent twice, even when the first is empty', async () => {
+      const res = await request(t.http)
+        .post(`${BASE}/artifacts`)
+        .set(...auth(editor))
+        .attach('model', randomBytes(100), 'model.pkl')
+        .attach('config', Buffer.alloc(0), 'blob')
+        .attach('config', Buffer.from('{}'), 'config.json')
+        .expect(400);
+      expect(res.body.message).toBe("part 'config' was sent more than once");
     });
 
     it('400 for a model file that is neither .pkl nor .pt', async () => {

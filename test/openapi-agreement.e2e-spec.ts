@@ -223,10 +223,16 @@ describe('OpenAPI document agrees with the service', () => {
   it('documents the upload parts (the model file name among them) and each download media type', async () => {
     const upload = op('post', '/artifacts').requestBody!.content['multipart/form-data'];
     expect(JSON.stringify(upload.encoding)).toContain('filename=\\"model.pkl\\"');
+    // Every part is a file input: an object or text field would make Swagger UI send its
+    // placeholders ({"additionalProp1": 0}, "string") as the document.
+    const binary = { type: 'string', format: 'binary' };
     expect(upload.schema).toMatchObject({
       properties: {
-        metrics: { type: 'object', additionalProperties: { type: 'number' } },
-        config: { type: 'object' },
+        model: binary,
+        preprocessor: binary,
+        config: binary,
+        metrics: binary,
+        requirements: binary,
       },
     });
     const content = op('get', '/artifacts/{artifact_id}/files/{file}').responses['200'].content!;

@@ -3,13 +3,9 @@ import {
   ApiBody,
   ApiConsumes,
   ApiCreatedResponse,
-  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiPayloadTooLargeResponse,
   ApiTags,
-  ApiBadRequestResponse,
-  ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -18,7 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import { Authenticated } from '../common/auth/authenticated.decorator';
 import { Caller, CurrentCaller } from '../common/auth/caller.decorator';
 import { Permission } from '../common/auth/roles';
-import { ErrorResponseDto } from '../common/http/error-response.dto';
+import { ApiErrors } from '../common/http/api-errors.decorator';
 import { closeAfterAnswer, liftRequestDeadline } from '../common/http/request-deadline';
 import { ErrorCode } from '../common/errors/error-code';
 import { RegistryError } from '../common/errors/registry-error';
@@ -51,7 +47,9 @@ export class ArtifactsController {
       '*.bin, *.h5, *.keras or a *.tar.gz bundle, as ARTIFACT_MODEL_FILES allows) and `preprocessor` are streamed to the ' +
       'object store with their SHA-256 computed on the way; `config` (config.json), `metrics` ' +
       '(metrics.json) and `requirements` (requirements.txt) are checked before they are stored. ' +
-      'Nothing is kept if any part is rejected.',
+      'Nothing is kept if any part is rejected. An optional part with no bytes (a file input ' +
+      'left empty, as Swagger UI sends it) is read as not sent; an empty `model` is a 400. ' +
+      'In Swagger UI: choose the model file, and the other files only if you have them.',
   })
   @ApiConsumes('multipart/form-data')
   @ApiBody({
@@ -66,27 +64,33 @@ export class ArtifactsController {
             'Serialized model: a file named *.pkl or *.pt (stored as model.pkl or model.pt); also ' +
             '*.onnx, *.joblib, *.safetensors, *.bin, *.h5, *.keras, or *.tar.gz (a model directory)',
         },
-        preprocessor: { type: 'string', format: 'binary', description: 'preprocessor.pkl' },
+        preprocessor: {
+          type: 'string',
+          format: 'binary',
+          description: 'preprocessor.pkl (optional)',
+        },
+        // The metadata documents are file inputs too: they are files of the training run, and
+        // an object or string field would make Swagger UI send its placeholders as content.
         config: {
-          type: 'object',
+          type: 'string',
+          format: 'binary',
           description:
-            'config.json: {"hyperparameters": {...}, ...}; hyperparameters become the parameters',
-          properties: {
-            hyperparameters: {
-              type: 'object',
-              additionalProperties: {
-                oneOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }],
-              },
-            },
-          },
-          additionalProperties: true,
+            'config.json (optional), a JSON object: `{"hyperparameters": {"n_estimators": 200, ' +
+            '"max_depth": 8, "learning_rate": 0.05}, "framework": "xgboost"}`; its hyperparameters ' +
+            "(strings, numbers, booleans) become the version's parameters",
         },
         metrics: {
-          type: 'object',
-          description: 'metrics.json: {"f1_score": 0.912, ...}',
-          additionalProperties: { type: 'number' },
+          type: 'string',
+          format: 'binary',
+          description:
+            'metrics.json (optional), a flat JSON object of numbers: `{"f1_score": 0.912, ' +
+            '"auc_roc": 0.97}`; it becomes the version\'s metrics',
         },
-        requirements: { type: 'string', description: 'requirements.txt (UTF-8 text)' },
+        requirements: {
+          type: 'string',
+          format: 'binary',
+          description: 'requirements.txt (optional), UTF-8 text: `xgboost==2.0.3`',
+        },
       },
     },
     encoding: {
@@ -115,18 +119,30 @@ export class ArtifactsController {
     },
   })
   @ApiCreatedResponse({ type: ArtifactManifestDto })
-  @ApiBadRequestResponse({
-    type: ErrorResponseDto,
-    description: 'A part is missing, unknown or invalid',
-  })
-  @ApiPayloadTooLargeResponse({
-    type: ErrorResponseDto,
-    description: 'A part is over its size limit',
-  })
-  @ApiUnsupportedMediaTypeResponse({
-    type: ErrorResponseDto,
-    description: 'Not multipart/form-data',
-  })
+  @ApiErrors(
+    {
+      code: ErrorCode.ValidationFailed,
+      when: 'a part is missing, unknown, repeated or invalid; the message names it',
+      message: 'model is required: a file part named model (e.g. model.pkl or model.pt)',
+    },
+    {
+      code: ErrorCode.PayloadTooLarge,
+      when: 'a part is over its size limit; `details` names it',
+      message: 'model is larger than the limit of 1073741824 bytes',
+      details: { field: 'model', limit_bytes: 1073741824 },
+    },
+    {
+      code: ErrorCode.PayloadTooLarge,
+      key: 'PAYLOAD_TOO_LARGE (Content-Length)',
+      when: 'the declared Content-Length is more than any upload can weigh',
+      message: 'upload is larger than the limit of 2147549184 bytes',
+    },
+    {
+      code: ErrorCode.UnsupportedMediaType,
+      when: 'the body is not multipart/form-data',
+      message: 'Content-Type must be multipart/form-data',
+    },
+  )
   async upload(@CurrentCaller() caller: Caller, @Req() req: Request): Promise<ArtifactManifestDto> {
     try {
       this.checkUploadHeaders(req.headers);
@@ -171,8 +187,6 @@ export class ArtifactsController {
     summary: 'Get the manifest of an artifact: its files, sizes and SHA-256 digests',
   })
   @ApiOkResponse({ type: ArtifactManifestDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
   manifest(
     @CurrentCaller() caller: Caller,
     @Param() params: ArtifactParams,

@@ -1,8 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import {
-  ApiBadRequestResponse,
   ApiHeader,
-  ApiNotFoundResponse,
   ApiNotModifiedResponse,
   ApiOkResponse,
   ApiOperation,
@@ -11,6 +9,8 @@ import {
   ApiRequestedRangeNotSatisfiableResponse,
 } from '@nestjs/swagger';
 import type { HeadersObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+import { ErrorCode } from '../common/errors/error-code';
+import { errorExample } from '../common/http/api-errors.decorator';
 import { ErrorResponseDto } from '../common/http/error-response.dto';
 
 /** The whole file's digest and validator: the same on 200, 206 and 304. */
@@ -120,11 +120,14 @@ export function ApiDownload(): MethodDecorator {
       description: 'If-None-Match names the current file: no body',
       headers: REPRESENTATION,
     }),
-    ApiBadRequestResponse({ type: ErrorResponseDto }),
-    ApiNotFoundResponse({ type: ErrorResponseDto }),
     ApiRequestedRangeNotSatisfiableResponse({
       type: ErrorResponseDto,
-      description: 'The Range starts at or past the end of the file (RANGE_NOT_SATISFIABLE)',
+      description: '- `RANGE_NOT_SATISFIABLE`: the Range starts at or past the end of the file',
+      example: errorExample({
+        code: ErrorCode.RangeNotSatisfiable,
+        when: '',
+        message: 'Range selects no byte of model.pkl, which has 2048 bytes',
+      }),
       headers: {
         'Content-Range': {
           description: '`bytes */<size of the file>`',

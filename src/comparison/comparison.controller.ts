@@ -1,16 +1,9 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiQuery,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { Authenticated } from '../common/auth/authenticated.decorator';
 import { Caller, CurrentCaller } from '../common/auth/caller.decorator';
 import { Permission } from '../common/auth/roles';
-import { ErrorResponseDto } from '../common/http/error-response.dto';
+import { ApiErrors, ERRORS } from '../common/http/api-errors.decorator';
 import { ModelParams } from '../common/validation/params.dto';
 import { ComparisonService } from './comparison.service';
 import { CompareQueryDto, ComparisonDto } from './dto/compare.dto';
@@ -48,8 +41,7 @@ export class ComparisonController {
     },
   })
   @ApiOkResponse({ type: ComparisonDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiErrors(ERRORS.versionNotFound)
   compare(
     @CurrentCaller() caller: Caller,
     @Param() params: ModelParams,

@@ -1,11 +1,8 @@
 import type { Frozen } from '../common/fast-path';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import {
-  ApiBadRequestResponse,
-  ApiConflictResponse,
   ApiCreatedResponse,
   ApiNoContentResponse,
-  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
@@ -13,12 +10,13 @@ import {
 import { Authenticated } from '../common/auth/authenticated.decorator';
 import { Caller, CurrentCaller } from '../common/auth/caller.decorator';
 import { Permission } from '../common/auth/roles';
-import { ErrorResponseDto } from '../common/http/error-response.dto';
+import { ErrorCode } from '../common/errors/error-code';
+import { ApiErrors, ERRORS } from '../common/http/api-errors.decorator';
 import { ModelParams, VersionParams } from '../common/validation/params.dto';
 import { UpdateMetadataDto } from '../versions/dto/update-metadata.dto';
-import { VersionDto } from '../versions/dto/version.dto';
+import { REGISTERED_VERSION_EXAMPLE, VersionDto } from '../versions/dto/version.dto';
 import { ListModelsQueryDto } from './dto/list-models.query.dto';
-import { ModelDto, ModelListDto, ModelSummaryDto } from './dto/model.dto';
+import { MODEL_LIST_EXAMPLE, ModelDto, ModelListDto, ModelSummaryDto } from './dto/model.dto';
 import { RegisterModelDto } from './dto/register-model.dto';
 import { ModelDeletion } from './deletion/model-deletion.service';
 import { ModelsService } from './models.service';
@@ -45,12 +43,12 @@ export class ModelsController {
       "Metrics and parameters not given are read from the artifact's metrics.json and config.json. " +
       'A failed registration leaves nothing behind.',
   })
-  @ApiCreatedResponse({ type: VersionDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such artifact' })
-  @ApiConflictResponse({
-    type: ErrorResponseDto,
-    description: 'The artifact is already registered',
+  @ApiCreatedResponse({ type: VersionDto, example: REGISTERED_VERSION_EXAMPLE })
+  @ApiErrors(ERRORS.artifactNotFound, {
+    code: ErrorCode.ArtifactAlreadyRegistered,
+    when: 'the artifact is already registered; `details` names the version',
+    message: "artifact 'model-7k2m9x4q8w1zt3vb' is already registered as churn-predictor version 3",
+    details: { model: 'churn-predictor', version: 3 },
   })
   register(@CurrentCaller() caller: Caller, @Body() dto: RegisterModelDto): Promise<VersionDto> {
     return this.registration.execute(caller, dto);
@@ -67,8 +65,7 @@ export class ModelsController {
       'resumes right after the last model of the page, with the same `name_like` and ' +
       '`order_by` (another one is a 400).',
   })
-  @ApiOkResponse({ type: ModelListDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiOkResponse({ type: ModelListDto, example: MODEL_LIST_EXAMPLE })
   list(
     @CurrentCaller() caller: Caller,
     @Query() query: ListModelsQueryDto,
@@ -80,8 +77,6 @@ export class ModelsController {
   @Authenticated(Permission.Read)
   @ApiOperation({ summary: 'Get a model with all its versions' })
   @ApiOkResponse({ type: ModelDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
   get(@CurrentCaller() caller: Caller, @Param() params: ModelParams): Promise<Frozen<ModelDto>> {
     return this.models.get(caller.tenant, params.name);
   }
@@ -93,8 +88,6 @@ export class ModelsController {
     description: 'Tags are merged: a key with a null value is removed.',
   })
   @ApiOkResponse({ type: ModelSummaryDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
   update(
     @CurrentCaller() caller: Caller,
     @Param() params: ModelParams,
@@ -111,8 +104,6 @@ export class ModelsController {
     description: 'Pending approval requests are cancelled. The history of every version is kept.',
   })
   @ApiNoContentResponse({ description: 'Deleted' })
-  @ApiBadRequestResponse({ type: ErrorResponseDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
   async delete(@CurrentCaller() caller: Caller, @Param() params: ModelParams): Promise<void> {
     await this.deletion.deleteModel(caller, params.name);
   }
@@ -126,8 +117,6 @@ export class ModelsController {
       'Its number is never reused. Pending approval requests are cancelled; its history is kept.',
   })
   @ApiNoContentResponse({ description: 'Deleted' })
-  @ApiBadRequestResponse({ type: ErrorResponseDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
   async deleteVersion(
     @CurrentCaller() caller: Caller,
     @Param() params: VersionParams,

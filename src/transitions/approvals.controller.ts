@@ -1,24 +1,23 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import {
-  ApiAcceptedResponse,
-  ApiBadRequestResponse,
-  ApiConflictResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ApplyState } from '../database/schema';
 import { Authenticated } from '../common/auth/authenticated.decorator';
 import { Caller, CurrentCaller } from '../common/auth/caller.decorator';
 import { Permission } from '../common/auth/roles';
-import { ErrorResponseDto } from '../common/http/error-response.dto';
+import { ErrorCode } from '../common/errors/error-code';
+import { ApiErrors, ErrorCase, ERRORS } from '../common/http/api-errors.decorator';
 import { ApprovalsService } from './approvals.service';
 import { ApprovalDecisionResultDto, ApprovalDto, ApprovalListDto } from './dto/approval.dto';
 import { ApprovalParams, ListApprovalsQueryDto } from './dto/approval-queries.dto';
 import { ApproveDto, CancelDto, RejectDto } from './dto/decision.dto';
 import { Idempotent } from '../idempotency/idempotency.interceptor';
+
+const FOUR_EYES: ErrorCase = {
+  code: ErrorCode.FourEyesViolation,
+  when: 'the requester deciding their own request (four eyes), whatever their roles',
+  message: 'the requester may not approve their own request (four-eyes rule); cancel it instead',
+};
 
 @ApiTags('approvals')
 @Controller('approvals')
@@ -29,7 +28,6 @@ export class ApprovalsController {
   @Authenticated(Permission.Read, { tenantQuery: false })
   @ApiOperation({ summary: "The tenant's approval requests, newest first" })
   @ApiOkResponse({ type: ApprovalListDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto })
   list(
     @CurrentCaller() caller: Caller,
     @Query() query: ListApprovalsQueryDto,
@@ -41,8 +39,6 @@ export class ApprovalsController {
   @Authenticated(Permission.Read)
   @ApiOperation({ summary: 'One approval request' })
   @ApiOkResponse({ type: ApprovalDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
   get(@CurrentCaller() caller: Caller, @Param() params: ApprovalParams): Promise<ApprovalDto> {
     return this.approvals.get(caller.tenant, params.id);
   }
@@ -65,9 +61,7 @@ export class ApprovalsController {
     type: ApprovalDecisionResultDto,
     description: 'Approved; transition pending',
   })
-  @ApiBadRequestResponse({ type: ErrorResponseDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'No longer pending' })
+  @ApiErrors(ERRORS.approvalNotPending, FOUR_EYES)
   async approve(
     @CurrentCaller() caller: Caller,
     @Param() params: ApprovalParams,
@@ -85,9 +79,7 @@ export class ApprovalsController {
   @Authenticated(Permission.Decide)
   @ApiOperation({ summary: 'Reject a production request (comment required; never the requester)' })
   @ApiOkResponse({ type: ApprovalDecisionResultDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'No longer pending' })
+  @ApiErrors(ERRORS.approvalNotPending, FOUR_EYES)
   reject(
     @CurrentCaller() caller: Caller,
     @Param() params: ApprovalParams,
@@ -102,9 +94,11 @@ export class ApprovalsController {
   @Authenticated(Permission.Read)
   @ApiOperation({ summary: 'Cancel a pending request (the requester or an admin)' })
   @ApiOkResponse({ type: ApprovalDecisionResultDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'No longer pending' })
+  @ApiErrors(ERRORS.approvalNotPending, {
+    code: ErrorCode.Forbidden,
+    when: 'neither the requester nor an admin',
+    message: 'only the requester or an admin may cancel a request',
+  })
   cancel(
     @CurrentCaller() caller: Caller,
     @Param() params: ApprovalParams,

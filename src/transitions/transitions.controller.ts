@@ -1,10 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
-  ApiBadRequestResponse,
-  ApiConflictResponse,
   ApiExtraModels,
-  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
@@ -14,12 +11,13 @@ import type { Response } from 'express';
 import { Authenticated } from '../common/auth/authenticated.decorator';
 import { Caller, CurrentCaller } from '../common/auth/caller.decorator';
 import { Permission } from '../common/auth/roles';
-import { ErrorResponseDto } from '../common/http/error-response.dto';
+import { ErrorCode } from '../common/errors/error-code';
+import { ApiErrors } from '../common/http/api-errors.decorator';
 import { VersionParams } from '../common/validation/params.dto';
 import { Stage } from '../mlflow/registry-types';
 import { VersionDto } from '../versions/dto/version.dto';
 import { API_PREFIX } from '../common/http/api-prefix';
-import { ApprovalGuard, ApprovalRequired, RequiresApproval } from './approval.guard';
+import { ApprovalRequired, RequiresApproval } from './approval.guard';
 import { ApprovalsService } from './approvals.service';
 import { ApprovalEnvelopeDto } from './dto/approval.dto';
 import { TransitionHistoryDto } from './dto/transition-entry.dto';
@@ -46,8 +44,7 @@ export class TransitionsController {
     description:
       `none, staging and archived apply at once (200, the version). production opens an approval ` +
       `request instead (202, Location: /${API_PREFIX}/approvals/{id}), decided by an approver. ` +
-      `Asking for the current stage is 409; so is a second pending request for the same version. ` +
-      `(The ${ApprovalGuard.name} reads the route's @RequiresApproval policy.)`,
+      `Asking for the current stage is 409; so is a second pending request for the same version.`,
   })
   @ApiOkResponse({ description: 'Applied', type: VersionDto })
   @ApiAcceptedResponse({
@@ -55,12 +52,21 @@ export class TransitionsController {
     schema: { $ref: getSchemaPath(ApprovalEnvelopeDto) },
     headers: { Location: { description: 'The approval request', schema: { type: 'string' } } },
   })
-  @ApiBadRequestResponse({ type: ErrorResponseDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
-  @ApiConflictResponse({
-    type: ErrorResponseDto,
-    description: 'Already in that stage, or a request is pending',
-  })
+  @ApiErrors(
+    {
+      code: ErrorCode.StageUnchanged,
+      when: 'the version is already in that stage',
+      message: "version 3 of 'churn-predictor' is already in staging",
+      details: { stage: 'staging' },
+    },
+    {
+      code: ErrorCode.ApprovalAlreadyPending,
+      when: 'a production request for this version is pending already; `details` names it',
+      message:
+        "version 3 of 'churn-predictor' already has a pending approval request: 3f6d1c2e-8a4b-4f0e-9d7c-1b2a3c4d5e6f",
+      details: { approval_id: '3f6d1c2e-8a4b-4f0e-9d7c-1b2a3c4d5e6f' },
+    },
+  )
   async transition(
     @CurrentCaller() caller: Caller,
     @Param() params: VersionParams,
@@ -85,8 +91,6 @@ export class TransitionsController {
       'each naming its actor; an approved transition names both the requester and the approver.',
   })
   @ApiOkResponse({ type: TransitionHistoryDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
   async history(
     @CurrentCaller() caller: Caller,
     @Param() params: VersionParams,

@@ -1,16 +1,9 @@
 import type { Frozen } from '../common/fast-path';
 import { Body, Controller, Get, Param, Patch, Query } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Authenticated } from '../common/auth/authenticated.decorator';
 import { Caller, CurrentCaller } from '../common/auth/caller.decorator';
 import { Permission } from '../common/auth/roles';
-import { ErrorResponseDto } from '../common/http/error-response.dto';
 import { ModelParams, VersionParams } from '../common/validation/params.dto';
 import { ListVersionsQueryDto } from './dto/list-versions.query.dto';
 import { UpdateMetadataDto } from './dto/update-metadata.dto';
@@ -26,8 +19,6 @@ export class VersionsController {
   @Authenticated(Permission.Read, { tenantQuery: false })
   @ApiOperation({ summary: "A model's versions, oldest first (optionally one stage)" })
   @ApiOkResponse({ type: VersionListDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
   async list(
     @CurrentCaller() caller: Caller,
     @Param() params: ModelParams,
@@ -40,8 +31,6 @@ export class VersionsController {
   @Authenticated(Permission.Read)
   @ApiOperation({ summary: 'Get a model version: stage, artifact, metrics, parameters, tags' })
   @ApiOkResponse({ type: VersionDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
   get(@CurrentCaller() caller: Caller, @Param() params: VersionParams): Promise<VersionDto> {
     return this.versions.get(caller.tenant, params.name, params.version);
   }
@@ -54,8 +43,6 @@ export class VersionsController {
       'Tags are merged: a key with a null value is removed. Stage changes go through POST .../stage.',
   })
   @ApiOkResponse({ type: VersionDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
   update(
     @CurrentCaller() caller: Caller,
     @Param() params: VersionParams,

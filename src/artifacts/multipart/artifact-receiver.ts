@@ -99,6 +99,17 @@ function isFormField(filename: string | undefined, mimeType: string): boolean {
   return filename === undefined && mimeType !== 'application/octet-stream';
 }
 
+/**
+ * An optional part with no bytes is read as not sent (decision): it is what an HTML form, Swagger
+ * UI among them, sends for a file input left empty ("No file chosen": a part with no content,
+ * Swagger UI names it `blob`), and a client cannot mean anything else by it. It is neither stored
+ * nor listed. The model is never optional: an empty one is still a 400, and any part with bytes
+ * is checked as before.
+ */
+function isAbsent(part: PartName, size: number): boolean {
+  return size === 0 && part !== 'model';
+}
+
 /** How much of a rejected upload is still read (so a client can get our answer) before dropping it. */
 const MAX_DRAIN_BYTES = 16 * 1024 * 1024;
 /** How long a client still sending after our answer was written has to read it before it is cut off. */
@@ -247,7 +258,12 @@ export class ArtifactReceiver {
     if (PARTS[part].kind === 'binary') {
       this.track(this.streamBinary(part, stream, filename));
     } else {
-      this.track(this.readWhole(part, stream).then((bytes) => this.storeBuffer(part, bytes)));
+      this.track(
+        this.readWhole(part, stream).then((bytes) =>
+          // An empty optional part is absent: see isAbsent.
+          isAbsent(part, bytes.length) ? null : this.storeBuffer(part, bytes),
+        ),
+      );
     }
   }
 
@@ -277,7 +293,7 @@ export class ArtifactReceiver {
     void Promise.allSettled(this.pending).then(() => this.reject(err as Error));
   }
 
-  private track(work: Promise<StoredFile>): void {
+  private track(work: Promise<StoredFile | null>): void {
     this.pending.push(
       work.catch((err: unknown) => {
         this.fail(err);
@@ -336,7 +352,7 @@ export class ArtifactReceiver {
     part: PartName,
     stream: Readable,
     uploadedName: string | undefined,
-  ): Promise<StoredFile> {
+  ): Promise<StoredFile | null> {
     const name = PARTS[part].storedName(uploadedName, this.limits.modelFiles);
     const limit = this.limits.fileBytes;
     const meter = new MeteringTransform(
@@ -356,6 +372,10 @@ export class ArtifactReceiver {
       await this.storage.put(this.prefix + name, meter, { contentType: PARTS[part].contentType });
     } finally {
       this.active.delete(meter);
+    }
+    if (isAbsent(part, meter.size)) {
+      await this.storage.deleteObjects([this.prefix + name]);
+      return null;
     }
     if (meter.size === 0) throw RegistryError.validation(`${part} file is empty`);
     return { name, size: meter.size, sha256: meter.digest() };

@@ -1,11 +1,7 @@
 import { applyDecorators, SetMetadata } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiForbiddenResponse,
-  ApiQuery,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
-import { ErrorResponseDto } from '../http/error-response.dto';
+import { ApiBearerAuth, ApiQuery } from '@nestjs/swagger';
+import { ErrorCode } from '../errors/error-code';
+import { ApiErrors, ERRORS } from '../http/api-errors.decorator';
 import { Permission, rolesGranting } from './roles';
 
 export const PERMISSION_KEY = 'registry:permission';
@@ -26,13 +22,10 @@ export function Authenticated(
   const decorators = [
     SetMetadata(PERMISSION_KEY, permission),
     ApiBearerAuth('bearer'),
-    ApiUnauthorizedResponse({
-      description: 'Bearer token missing, malformed, expired or badly signed',
-      type: ErrorResponseDto,
-    }),
-    ApiForbiddenResponse({
-      description: `Role missing: needs one of ${rolesGranting(permission).join(', ')}`,
-      type: ErrorResponseDto,
+    ApiErrors(ERRORS.unauthenticated, {
+      code: ErrorCode.Forbidden,
+      when: `the role is missing: needs one of ${rolesGranting(permission).join(', ')}`,
+      message: `this action needs one of the roles ${rolesGranting(permission).join(', ')}`,
     }),
   ];
   if (options.tenantQuery !== false) {

@@ -45,7 +45,8 @@ export class CompareQueryDto extends TenantQueryDto {
 
   /**
    * The metric that decides: the version best on it is recommended, and the recommendation
-   * says how the others moved. Every compared version must have it. @example "f1_score"
+   * says how the others moved. Every compared version must have it, e.g. f1_score (no example:
+   * Swagger UI would send it with every Try it out).
    */
   @IsOptional()
   @Matches(KEY_PATTERN, {

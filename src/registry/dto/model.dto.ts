@@ -26,9 +26,27 @@ export class ModelSummaryDto {
 
 export class ModelListDto {
   models!: ModelSummaryDto[];
-  /** Pass as `page_token` for the next page; absent on the last page. */
+  /** Pass as `page_token` for the next page; absent on the last page. @example "eyJhZnRlciI6ImNodXJuLXByZWRpY3RvciJ9" */
   next_page_token?: string;
 }
+
+/** A page of the list, as the seed shows it, with the token of the next page. */
+export const MODEL_LIST_EXAMPLE = {
+  models: [
+    {
+      name: 'churn-predictor',
+      latest_version: 3,
+      production_version: 2,
+      staging_version: 3,
+      created_at: '2025-02-01T08:00:00.000Z',
+      last_updated: '2025-03-15T10:00:00.000Z',
+      description: 'XGBoost churn prediction model',
+      tags: { team: 'ml-team' },
+    } satisfies Record<keyof ModelSummaryDto, unknown>,
+  ],
+  // What the service hands out: opaque, base64url; absent on the last page.
+  next_page_token: 'eyJhZnRlciI6ImNodXJuLXByZWRpY3RvciJ9',
+};
 
 export class ModelDto extends ModelSummaryDto {
   /** Every version, oldest first. */

@@ -35,8 +35,8 @@ export class ListApprovalsQueryDto extends TenantQueryDto {
 
   @ApiPropertyOptional({
     type: String,
-    description: 'Only requests for this model',
-    example: 'churn-predictor',
+    // No example: Swagger UI would fill it in, and Try it out would list one model's requests only.
+    description: 'Only requests for this model, e.g. churn-predictor',
     pattern: MODEL_NAME_PATTERN.source,
     maxLength: 128,
   })

@@ -69,6 +69,6 @@ export class ApprovalDecisionResultDto {
 
 export class ApprovalListDto {
   approvals!: ApprovalDto[];
-  /** Pass as `page_token` for the next page; absent on the last page. */
+  /** Pass as `page_token` for the next page; absent on the last page. @example "eyJhdCI6MTc0MjAzNjQwMDAwMCwiaWQiOiIzZjZkMWMyZS04YTRiLTRmMGUtOWQ3Yy0xYjJhM2M0ZDVlNmYifQ" */
   next_page_token?: string;
 }

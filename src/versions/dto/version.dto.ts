@@ -8,7 +8,7 @@ export class VersionDto {
   version!: number;
   @ApiProperty({ enum: Stage, enumName: 'Stage', example: Stage.Staging })
   stage!: Stage;
-  /** Where the model file is stored. @example "s3://ml-artifacts/acme-corp/artifacts/model-7k2m9x4q8w1zt3vb/model.pkl" */
+  /** Where the model file is stored. @example "s3://ml-artifacts/acme-corp/churn-predictor/v3/model.pkl" */
   artifact_uri!: string;
   /** The uploaded artifact this version was registered from. @example "model-7k2m9x4q8w1zt3vb" */
   artifact_id!: string | null;
@@ -41,6 +41,26 @@ export class VersionDto {
   /** @example "2025-03-15T10:00:00.000Z" */
   last_updated!: string;
 }
+
+/**
+ * What registering answers: a new version is in stage none, its files under the version's own
+ * folder (`<tenant>/<model>/v<version>/`, the registered layout; the upload's copy is removed).
+ */
+export const REGISTERED_VERSION_EXAMPLE = {
+  name: 'churn-predictor',
+  version: 3,
+  stage: 'none',
+  artifact_uri: 's3://ml-artifacts/acme-corp/churn-predictor/v3/model.pkl',
+  artifact_id: 'model-7k2m9x4q8w1zt3vb',
+  metrics: { f1_score: 0.912, auc_roc: 0.97 },
+  parameters: { n_estimators: 200, max_depth: 8, learning_rate: 0.05 },
+  tags: { algorithm: 'xgboost', training_job: 'train-abc123' },
+  description: 'XGBoost churn prediction model',
+  run_id: '9f3c2a1b4d5e6f708192a3b4c5d6e7f8',
+  created_by: 'alice',
+  created_at: '2025-03-15T10:00:00.000Z',
+  last_updated: '2025-03-15T10:00:00.000Z',
+} satisfies Record<keyof VersionDto, unknown>;
 
 export class VersionListDto {
   versions!: VersionDto[];
