@@ -1,4 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Browser, chromium, Page } from 'playwright-core';
 import { registerVersion } from './support/fixtures';
@@ -12,6 +14,9 @@ import { createTestApp, removeDir, TestApp } from './support/test-app';
 const CHROMIUM = '/usr/bin/chromium';
 const MODEL_NAME = 'swagger-ui-fraud-detector';
 const LIST_OPERATION = '#operations-models-ModelsController_list';
+const UPLOAD_OPERATION = '#operations-artifacts-ArtifactsController_upload';
+const REGISTER_OPERATION = '#operations-models-ModelsController_register';
+const SCREENSHOTS = process.env['SWAGGER_UI_SCREENSHOTS'];
 
 // Chromium startup is slow on small machines.
 jest.setTimeout(60_000);
@@ -101,6 +106,78 @@ describe('Swagger UI (e2e, headless Chromium)', () => {
       curl: await op.locator('.curl-command pre.curl').innerText(),
     };
   }
+
+  /** The live response Swagger UI renders for `op` after Execute. */
+  async function liveResponse(op: ReturnType<Page['locator']>): Promise<LiveResponse> {
+    const row = op.locator('.live-responses-table tbody tr.response');
+    await row.waitFor();
+    return {
+      status: (await row.locator('.response-col_status').innerText()).trim(),
+      body: await row.locator('.response-col_description .highlight-code pre').innerText(),
+      curl: await op.locator('.curl-command pre.curl').innerText(),
+    };
+  }
+
+  async function tryItOut(page: Page, operation: string): Promise<ReturnType<Page['locator']>> {
+    const op = page.locator(operation);
+    await op.locator('.opblock-summary-control').click();
+    await op.locator('button', { hasText: 'Try it out' }).click();
+    return op;
+  }
+
+  it('uploads a model file, registers it and lists it, all from the page as it renders', async () => {
+    const page = await openDocs();
+    const dir = mkdtempSync(join(tmpdir(), 'swagger-ui-'));
+    try {
+      const model = join(dir, 'model.pkl');
+      writeFileSync(model, Buffer.from('\x80\x04\x95pickled model bytes', 'latin1'));
+      await authorize(page, await t!.token('erin', ['editor']));
+
+      // Upload: choose only the model file, leave every other part as the form shows it.
+      const upload = await tryItOut(page, UPLOAD_OPERATION);
+      await upload.locator('tr[data-property-name="model"] input[type=file]').setInputFiles(model);
+      if (SCREENSHOTS) await upload.screenshot({ path: join(SCREENSHOTS, 'upload-form.png') });
+      await upload.locator('button', { hasText: 'Execute' }).click();
+      const uploaded = await liveResponse(upload);
+      expect(uploaded.status).toBe('201');
+      const manifest = JSON.parse(uploaded.body) as {
+        artifact_id: string;
+        files: { name: string }[];
+      };
+      // Only the file chosen: no placeholder config, metrics or requirements were stored.
+      expect(manifest.files.map((f) => f.name)).toEqual(['model.pkl']);
+
+      // Register it: the JSON body edited in the page's text area.
+      const register = await tryItOut(page, REGISTER_OPERATION);
+      await register
+        .locator('textarea.body-param__text')
+        .fill(JSON.stringify({ name: 'swagger-ui-upload', artifact_id: manifest.artifact_id }));
+      await register.locator('button', { hasText: 'Execute' }).click();
+      const registered = await liveResponse(register);
+      expect(registered.status).toBe('201');
+      expect(JSON.parse(registered.body)).toMatchObject({
+        name: 'swagger-ui-upload',
+        version: 1,
+        stage: 'none',
+        artifact_id: manifest.artifact_id,
+      });
+
+      // And list it.
+      const list = await tryItOut(page, LIST_OPERATION);
+      await list.locator('button', { hasText: 'Execute' }).click();
+      const listed = await liveResponse(list);
+      expect(listed.status).toBe('200');
+      const names = (JSON.parse(listed.body) as { models: { name: string }[] }).models.map(
+        (m) => m.name,
+      );
+      expect(names).toContain('swagger-ui-upload');
+      if (SCREENSHOTS)
+        await page.screenshot({ path: join(SCREENSHOTS, 'after-list.png'), fullPage: true });
+    } finally {
+      await page.context().close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('lists the registered model after authorizing with a bearer token', async () => {
     const page = await openDocs();
