@@ -128,18 +128,20 @@ function drainThenDrop(req: IncomingMessage, answer: ServerResponse | undefined)
   let drained = 0;
   let limit = MAX_DRAIN_BYTES;
   let answered = answer === undefined || answer.writableFinished;
+  // Only a body still arriving is cut: once it has all come, the connection may be serving the
+  // client's next request.
   const drop = (): void => {
-    if (!req.destroyed) req.destroy();
+    if (!req.complete && !req.destroyed) req.destroy();
   };
   const afterAnswer = (): void => {
     if (answered) return;
     answered = true;
     limit = drained + MAX_DRAIN_BYTES;
-    setTimeout(drop, AFTER_ANSWER_GRACE_MS).unref();
+    const grace = setTimeout(drop, AFTER_ANSWER_GRACE_MS).unref();
+    req.once('end', () => clearTimeout(grace));
     req.resume();
   };
   answer?.once('finish', afterAnswer);
-  answer?.once('close', drop);
   req.on('data', (chunk: Buffer) => {
     drained += chunk.length;
     if (drained <= limit) return;
