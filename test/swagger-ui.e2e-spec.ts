@@ -91,24 +91,9 @@ describe('Swagger UI (e2e, headless Chromium)', () => {
     await dialog.waitFor({ state: 'detached' });
   }
 
-  /** Expands the list-models operation, clicks Try it out and Execute; returns the live response. */
-  async function executeListModels(page: Page): Promise<LiveResponse> {
-    const op = page.locator(LIST_OPERATION);
-    await op.locator('.opblock-summary-control').click();
-    await op.locator('button', { hasText: 'Try it out' }).click();
-    await op.locator('button', { hasText: 'Execute' }).click();
-    // The "Server response" table; its header row also has a .response-col_status cell ("Code").
-    const row = op.locator('.live-responses-table tbody tr.response');
-    await row.waitFor();
-    return {
-      status: (await row.locator('.response-col_status').innerText()).trim(),
-      body: await row.locator('.response-col_description .highlight-code pre').innerText(),
-      curl: await op.locator('.curl-command pre.curl').innerText(),
-    };
-  }
-
   /** The live response Swagger UI renders for `op` after Execute. */
   async function liveResponse(op: ReturnType<Page['locator']>): Promise<LiveResponse> {
+    // The "Server response" table; its header row also has a .response-col_status cell ("Code").
     const row = op.locator('.live-responses-table tbody tr.response');
     await row.waitFor();
     return {
@@ -123,6 +108,13 @@ describe('Swagger UI (e2e, headless Chromium)', () => {
     await op.locator('.opblock-summary-control').click();
     await op.locator('button', { hasText: 'Try it out' }).click();
     return op;
+  }
+
+  /** Expands the list-models operation, clicks Try it out and Execute; returns the live response. */
+  async function executeListModels(page: Page): Promise<LiveResponse> {
+    const op = await tryItOut(page, LIST_OPERATION);
+    await op.locator('button', { hasText: 'Execute' }).click();
+    return liveResponse(op);
   }
 
   it('uploads a model file, registers it and lists it, all from the page as it renders', async () => {
