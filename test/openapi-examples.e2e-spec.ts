@@ -165,7 +165,7 @@ describe('OpenAPI examples are what the service answers', () => {
   }
 
   const api = (
-    method: 'get' | 'post' | 'patch' | 'delete',
+    method: 'get' | 'post' | 'patch' | 'put' | 'delete',
     path: string,
     token?: string,
   ): request.Test => {
@@ -284,6 +284,47 @@ describe('OpenAPI examples are what the service answers', () => {
       '/approvals/{id}/reject',
       await api('post', `/approvals/${third}/reject`, approver).send({ comment: 'not yet' }),
     );
+    // Governance: a rollback to version 1 (in production, then archived), then policies.
+    const admin = await t.token('carol', ['admin']);
+    await api('post', '/models/churn-predictor/versions/1/stage', editor)
+      .send({ stage: 'archived' })
+      .expect(200);
+    const rollback = await api('post', '/models/churn-predictor/rollback', editor).send({
+      to_version: 1,
+      reason: 'v2 doubles p99 latency',
+    });
+    expectDocumented('post', '/models/{name}/rollback', rollback);
+    await api('post', `/approvals/${rollback.body.approval.id as string}/cancel`, editor).expect(
+      200,
+    );
+    // (Shown for production: a staging policy answers its own stage's fields.)
+    const tenantPolicy = { request_ttl_seconds: 86400, demotion_requires_approval: false };
+    expectDocumented(
+      'put',
+      '/policies/{stage}',
+      await api('put', '/policies/production', admin).send(tenantPolicy),
+    );
+    expectDocumented('get', '/policies/{stage}', await api('get', '/policies/production', editor));
+    const modelPolicy = {
+      required_approvals: 2,
+      approver_roles: ['approver'],
+      gates: [{ metric: 'f1_score', op: '>=', value: 0.9 }],
+      no_regression: [{ metric: 'f1_score', tolerance: 0.01 }],
+      required_tags: { bias_review: 'passed' },
+      request_ttl_seconds: 604800,
+    };
+    expectDocumented(
+      'put',
+      '/models/{name}/policies/{stage}',
+      await api('put', '/models/churn-predictor/policies/production', admin).send(modelPolicy),
+    );
+    expectDocumented(
+      'get',
+      '/models/{name}/policies/{stage}',
+      await api('get', '/models/churn-predictor/policies/production', editor),
+    );
+    await api('delete', '/models/churn-predictor/policies/production', admin).expect(204);
+    await api('delete', '/policies/production', admin).expect(204);
     expectDocumented('get', '/health/live', await request(t.http).get('/health/live'));
     expectDocumented('get', '/health/ready', await request(t.http).get('/health/ready'));
   });
@@ -372,7 +413,77 @@ describe('OpenAPI examples are what the service answers', () => {
       '/approvals/{id}/approve',
       await api('post', `/approvals/${id}/approve`, both).send({}),
     );
+    // 409 ALREADY_APPROVED, 422 GATES_FAILED, 403 approver roles, 404 POLICY_NOT_FOUND,
+    // 409 NOT_A_PREVIOUS_PRODUCTION: under a policy of this model's own.
+    const admin = await t.token('adam', ['admin']);
+    const voter = await t.token('val', ['approver']);
+    expectDocumented(
+      'get',
+      '/models/{name}/policies/{stage}',
+      await api('get', '/models/errors-model/policies/production', editor),
+    );
+    expectDocumented('get', '/policies/{stage}', await api('get', '/policies/production', editor));
+    expectDocumented(
+      'put',
+      '/policies/{stage}',
+      await api('put', '/policies/staging', admin).send({ required_approvals: 2 }),
+      'MISPLACED_FIELD',
+    );
     await api('post', `/approvals/${id}/cancel`, both).expect(200);
+    await api('put', '/models/errors-model/policies/production', admin)
+      .send({ required_approvals: 2 })
+      .expect(200);
+    const quorum = (
+      await api('post', '/models/errors-model/versions/1/stage', editor)
+        .send({ stage: 'production' })
+        .expect(202)
+    ).body.approval.id as string;
+    const voted = await api('post', `/approvals/${quorum}/approve`, voter).send({});
+    expect(voted.status).toBe(200);
+    expect(voted.body.approval.status).toBe('pending');
+    expectDocumented(
+      'post',
+      '/approvals/{id}/approve',
+      await api('post', `/approvals/${quorum}/approve`, voter).send({}),
+    );
+    await api('post', `/approvals/${quorum}/cancel`, editor).expect(200);
+    expectDocumented(
+      'post',
+      '/models/{name}/rollback',
+      await api('post', '/models/errors-model/rollback', editor).send({
+        to_version: 1,
+        reason: 'never was',
+      }),
+    );
+    await api('put', '/models/errors-model/policies/production', admin)
+      .send({ approver_roles: ['admin'] })
+      .expect(200);
+    const adminOnly = await api('post', '/models/errors-model/versions/1/stage', editor)
+      .send({ stage: 'production' })
+      .expect(202);
+    expectDocumented(
+      'post',
+      '/approvals/{id}/approve',
+      await api('post', `/approvals/${adminOnly.body.approval.id as string}/approve`, voter).send(
+        {},
+      ),
+      'APPROVER_ROLES',
+    );
+    await api('post', `/approvals/${adminOnly.body.approval.id as string}/cancel`, editor).expect(
+      200,
+    );
+    await api('delete', '/models/errors-model/policies/production', admin).expect(204);
+    await registerVersion(t, editor, 'gated-model', {}, { metrics: { f1_score: 0.85 } });
+    await api('put', '/models/gated-model/policies/production', admin)
+      .send({ gates: [{ metric: 'f1_score', op: '>=', value: 0.9 }] })
+      .expect(200);
+    expectDocumented(
+      'post',
+      stage,
+      await api('post', '/models/gated-model/versions/1/stage', editor).send({
+        stage: 'production',
+      }),
+    );
     expectDocumented(
       'post',
       '/approvals/{id}/cancel',

@@ -44,6 +44,14 @@ const API_OPERATIONS = [
   'post /approvals/{id}/approve',
   'post /approvals/{id}/reject',
   'post /approvals/{id}/cancel',
+  // governance
+  'post /models/{name}/rollback',
+  'get /policies/{stage}',
+  'put /policies/{stage}',
+  'delete /policies/{stage}',
+  'get /models/{name}/policies/{stage}',
+  'put /models/{name}/policies/{stage}',
+  'delete /models/{name}/policies/{stage}',
 ];
 
 describe('OpenAPI document (e2e)', () => {

@@ -100,7 +100,7 @@ export function describeMigrationsOnExistingData(
         ['a-decided', 'acme', 'bob', 'acme'],
         ['a-pending', 'acme', null, null],
       ]);
-      expect(mapApproval(rows[0])).toMatchObject({
+      expect(mapApproval(rows[0], [])).toMatchObject({
         requested_by: 'alice',
         requested_by_tenant: 'acme',
         decided_by: 'bob',

@@ -16,6 +16,18 @@ export enum ApprovalStatus {
   Approved = 'approved',
   Rejected = 'rejected',
   Cancelled = 'cancelled',
+  /** Nobody decided within the policy's request_ttl_seconds. */
+  Expired = 'expired',
+}
+
+/** What an approval request asks for (migration 008). */
+export enum ApprovalKind {
+  /** To production. */
+  Promotion = 'promotion',
+  /** The version in production to another stage, under a production policy. */
+  Demotion = 'demotion',
+  /** Back to a version that was in production before. */
+  Rollback = 'rollback',
 }
 
 export enum ApplyState {
@@ -23,6 +35,8 @@ export enum ApplyState {
   Pending = 'pending',
   Applied = 'applied',
   Abandoned = 'abandoned',
+  /** Approved but never to be applied: the stored model file is not the one reviewed. */
+  Failed = 'failed',
 }
 
 export enum HistoryEvent {
@@ -32,6 +46,13 @@ export enum HistoryEvent {
   ApprovalApproved = 'approval_approved',
   ApprovalRejected = 'approval_rejected',
   ApprovalCancelled = 'approval_cancelled',
+  /** One approver's vote on a request that needs more than one (migration 008). */
+  ApprovalVoteAdded = 'approval_vote_added',
+  ApprovalExpired = 'approval_expired',
+  /** An approved transition refused before it was applied (ARTIFACT_INTEGRITY_FAILED). */
+  ApprovalApplyFailed = 'approval_apply_failed',
+  PolicySet = 'policy_set',
+  PolicyDeleted = 'policy_deleted',
   Deleted = 'deleted',
 }
 
@@ -173,6 +194,39 @@ export interface ApprovalsTable {
    */
   apply_lease_owner: string | null;
   apply_lease_until: number | null;
+  /** Migration 008 (governance). */
+  kind: Generated<`${ApprovalKind}`>;
+  required_approvals: Generated<number>;
+  vote_count: Generated<number>;
+  /** JSON array of roles; null: whoever may decide (approver, admin), the policy-less rule. */
+  approver_roles: string | null;
+  /** JSON RequestRules: the gates, no-regression rules and required tags it was opened under. */
+  rules: string | null;
+  /** JSON GateResult[]: the latest evaluation. */
+  gates: string | null;
+  expires_at: number | null;
+  artifact_sha256: string | null;
+  apply_error_code: string | null;
+}
+
+/** Promotion policies (migration 008); `model_name` '' is the tenant's own. */
+export interface PoliciesTable {
+  tenant_id: string;
+  model_name: string;
+  stage: `${Stage}`;
+  body: string;
+  updated_at: number;
+  updated_by: string;
+  updated_by_tenant: string;
+}
+
+/** One approver's vote (migration 008): the key counts each person once. */
+export interface ApprovalVotesTable {
+  approval_id: string;
+  voter_tenant: string;
+  voter: string;
+  at: number;
+  comment: string | null;
 }
 
 export interface HistoryTable {
@@ -254,4 +308,6 @@ export interface DatabaseSchema {
   registration_locks: RegistrationLocksTable;
   idempotency_keys: IdempotencyKeysTable;
   transition_intents: TransitionIntentsTable;
+  policies: PoliciesTable;
+  approval_votes: ApprovalVotesTable;
 }

@@ -18,6 +18,7 @@ import { REGISTERED_VERSION_EXAMPLE, VersionDto } from '../versions/dto/version.
 import { ListModelsQueryDto } from './dto/list-models.query.dto';
 import { MODEL_LIST_EXAMPLE, ModelDto, ModelListDto, ModelSummaryDto } from './dto/model.dto';
 import { RegisterModelDto } from './dto/register-model.dto';
+import { DomainEvents } from '../common/events/domain-events';
 import { ModelDeletion } from './deletion/model-deletion.service';
 import { ModelsService } from './models.service';
 import { RegisterModelVersion } from './registration/register-model-version.usecase';
@@ -30,6 +31,7 @@ export class ModelsController {
     private readonly models: ModelsService,
     private readonly registration: RegisterModelVersion,
     private readonly deletion: ModelDeletion,
+    private readonly events: DomainEvents,
   ) {}
 
   @Post()
@@ -41,7 +43,9 @@ export class ModelsController {
     description:
       'Creates the model if the name is new, then the next version (1, 2, 3, ...) in stage none. ' +
       "Metrics and parameters not given are read from the artifact's metrics.json and config.json. " +
-      'A failed registration leaves nothing behind.',
+      'A failed registration leaves nothing behind. Under a staging policy with auto_promote, a ' +
+      'version that passes its rules is moved to staging at once (actor policy:staging) and ' +
+      'answered in staging.',
   })
   @ApiCreatedResponse({ type: VersionDto, example: REGISTERED_VERSION_EXAMPLE })
   @ApiErrors(ERRORS.artifactNotFound, {
@@ -50,8 +54,20 @@ export class ModelsController {
     message: "artifact 'model-7k2m9x4q8w1zt3vb' is already registered as churn-predictor version 3",
     details: { model: 'churn-predictor', version: 3 },
   })
-  register(@CurrentCaller() caller: Caller, @Body() dto: RegisterModelDto): Promise<VersionDto> {
-    return this.registration.execute(caller, dto);
+  async register(
+    @CurrentCaller() caller: Caller,
+    @Body() dto: RegisterModelDto,
+  ): Promise<VersionDto> {
+    const registered = await this.registration.execute(caller, dto);
+    // Rules may act on the new version (a staging policy's auto_promote); it answers as moved.
+    const changed = {
+      actor: caller,
+      tenant: caller.tenant,
+      cause: 'registered' as const,
+      version: registered,
+    };
+    await this.events.publish('model_version.changed', changed);
+    return changed.version;
   }
 
   @Get()

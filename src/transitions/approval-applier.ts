@@ -14,6 +14,13 @@ import { modelUid } from '../domain/model-identity';
 import { deciderOf, requesterOf } from './principals';
 import { TransitionsService } from './transitions.service';
 import { Database } from '../database/database';
+import { ApprovalKind, HistoryEvent } from '../database/schema';
+import { SERVICE_TAGS } from '../domain/service-tags';
+import { ArtifactIntegrity } from './artifact-integrity';
+import { approvalEntry, systemActor } from './approval-entries';
+
+/** The actor an integrity refusal is recorded under. */
+export const INTEGRITY_ACTOR = 'policy:integrity';
 
 /** How long an approval nobody has tried to apply yet is left to the request that approved it. */
 const UNTOUCHED_GRACE_MS = 30_000;
@@ -40,6 +47,7 @@ export class ApprovalApplier implements OnApplicationBootstrap {
     private readonly transitions: TransitionsService,
     private readonly config: AppConfig,
     private readonly scheduler: SchedulerRegistry,
+    private readonly integrity: ArtifactIntegrity,
   ) {}
 
   /** Every APPROVAL_RETRY_INTERVAL_MS, and once at start. */
@@ -106,12 +114,28 @@ export class ApprovalApplier implements OnApplicationBootstrap {
         return null;
       }
       const current = found.version;
+      if (target === Stage.Production && row.artifact_sha256 !== null) {
+        // Approvals are bound to the bytes that were reviewed: the stored model file is read
+        // back and hashed (a store that cannot be read throws: retried like an outage).
+        const verdict = await this.integrity.verify(
+          tenant,
+          current.tags[SERVICE_TAGS.artifactId] ?? null,
+          row.version,
+          row.artifact_sha256,
+        );
+        if (!verdict.ok) {
+          await this.refuseTampered(row, verdict.reason);
+          return null;
+        }
+      }
       const approver = deciderOf(row);
+      const rollback = row.kind === (ApprovalKind.Rollback as string);
       const audit = {
         tenant,
         modelUid: row.model_uid,
         actor: approver ?? { tenantId: tenant, subject: 'unknown' },
-        comment: row.decision_comment ?? row.request_comment,
+        // A rollback's entry says so (its request comment is "rollback: <reason>").
+        comment: rollback ? row.request_comment : (row.decision_comment ?? row.request_comment),
         approvalId: row.id,
         requestedBy: requesterOf(row),
         approvedBy: approver,
@@ -159,6 +183,37 @@ export class ApprovalApplier implements OnApplicationBootstrap {
     } finally {
       await this.repository.releaseApply(row.id, owner).catch(() => undefined);
     }
+  }
+
+  /**
+   * The stored model file is not the one reviewed: the approval stays approved, is never
+   * applied (apply_state failed, final) and its history says ARTIFACT_INTEGRITY_FAILED.
+   */
+  private async refuseTampered(row: ApprovalRow, reason: string): Promise<void> {
+    const at = Date.now();
+    await this.database.transaction(async (trx) => {
+      if (
+        !(await this.repository.markFailed(row.id, ErrorCode.ArtifactIntegrityFailed, reason, trx))
+      ) {
+        return;
+      }
+      await this.history.append(
+        [
+          approvalEntry(
+            row,
+            HistoryEvent.ApprovalApplyFailed,
+            systemActor(row.tenant_id, INTEGRITY_ACTOR),
+            at,
+            `${ErrorCode.ArtifactIntegrityFailed}: ${reason}`,
+          ),
+        ],
+        trx,
+      );
+    });
+    this.logger.error(
+      { approvalId: row.id, code: ErrorCode.ArtifactIntegrityFailed },
+      `approved transition refused: ${reason}`,
+    );
   }
 
   /**

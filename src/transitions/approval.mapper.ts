@@ -1,13 +1,17 @@
-import { ApprovalRow } from './approvals.repository';
-import { ApplyState, ApprovalStatus } from '../database/schema';
+import { ApprovalRow, VoteRow } from './approvals.repository';
+import { ApplyState, ApprovalKind, ApprovalStatus } from '../database/schema';
 import type { Stage } from '../mlflow/registry-types';
 import { iso } from '../common/time';
-import type { ApprovalDto } from './dto/approval.dto';
+import type { ApprovalDto, GateResultDto } from './dto/approval.dto';
 import { deciderOf, requesterOf } from './principals';
 
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(Number(ms)));
 
-export function mapApproval(row: ApprovalRow): ApprovalDto {
+function parsed<T>(json: string | null, fallback: T): T {
+  return json === null ? fallback : (JSON.parse(json) as T);
+}
+
+export function mapApproval(row: ApprovalRow, votes: readonly VoteRow[]): ApprovalDto {
   return {
     id: row.id,
     model: row.model_name,
@@ -25,5 +29,21 @@ export function mapApproval(row: ApprovalRow): ApprovalDto {
     decision_comment: row.decision_comment,
     apply_state: row.apply_state as ApplyState,
     applied_at: isoOrNull(row.applied_at),
+    kind: row.kind as ApprovalKind,
+    required_approvals: Number(row.required_approvals),
+    approver_roles: parsed<string[] | null>(row.approver_roles, null),
+    approvals: votes.map((v) => ({
+      by: v.voter,
+      by_tenant: v.voter_tenant,
+      at: iso(Number(v.at)),
+      comment: v.comment,
+    })),
+    gates: parsed<GateResultDto[]>(row.gates, []),
+    expires_at: isoOrNull(row.expires_at),
+    artifact_sha256: row.artifact_sha256,
+    apply_error:
+      row.apply_error_code === null
+        ? null
+        : { code: row.apply_error_code, message: row.last_apply_error ?? '' },
   };
 }

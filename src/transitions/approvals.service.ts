@@ -1,9 +1,8 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { ApprovalRow, ApprovalsRepository, PageCursor } from './approvals.repository';
-import { HistoryEntry, HistoryRepository } from '../audit/history.repository';
-import { ApprovalStatus, HistoryEvent } from '../database/schema';
+import { HistoryRepository } from '../audit/history.repository';
+import { ApprovalKind, ApprovalStatus, HistoryEvent } from '../database/schema';
 import type { Caller } from '../common/auth/caller.decorator';
-import type { PrincipalId } from '../common/auth/principal';
 import { hasPermission, Permission } from '../common/auth/roles';
 import { ErrorCode } from '../common/errors/error-code';
 import { isRegistryError, RegistryError } from '../common/errors/registry-error';
@@ -11,27 +10,21 @@ import { DomainEvents } from '../common/events/domain-events';
 import { isUniqueViolation } from '../database/unique-violation';
 import { VersionsService } from '../versions/versions.service';
 import { modelUid } from '../domain/model-identity';
-import { ApprovalApplier } from './approval-applier';
 import { mapApproval } from './approval.mapper';
 import type { ApprovalDecisionResultDto, ApprovalDto, ApprovalListDto } from './dto/approval.dto';
 import type { ListApprovalsQueryDto } from './dto/approval-queries.dto';
 import type { TransitionRequestDto } from './dto/transition-request.dto';
+import type { RollbackDto } from './dto/rollback.dto';
 import { requesterOf, samePrincipal } from './principals';
 import { TransitionsService } from './transitions.service';
 import { checkArchiveFlag } from '../domain/stage';
 import { Database } from '../database/database';
-
-function approvalNotFound(id: string): RegistryError {
-  return new RegistryError(ErrorCode.ApprovalNotFound, `approval request '${id}' does not exist`);
-}
-
-function notPending(row: ApprovalRow): RegistryError {
-  return new RegistryError(
-    ErrorCode.ApprovalNotPending,
-    `approval request '${row.id}' is no longer pending (it is ${row.status})`,
-    { status: row.status },
-  );
-}
+import { PromotionRules, RequestTerms } from '../policies/promotion-rules';
+import { Stage } from '../mlflow/registry-types';
+import { ArtifactIntegrity } from './artifact-integrity';
+import { approvalEntry } from './approval-entries';
+import { ApprovalDecisions, decidingRoles } from './approval-decisions';
+import type { VersionDto } from '../versions/dto/version.dto';
 
 function encodeCursor(c: PageCursor): string {
   return Buffer.from(JSON.stringify(c)).toString('base64url');
@@ -47,11 +40,22 @@ function decodeCursor(token: string): PageCursor {
   throw RegistryError.validation('page_token is not a token this service issued');
 }
 
+/** What opening a request needs to know. */
+interface Opening {
+  name: string;
+  version: number;
+  uid: string;
+  target: Stage;
+  archiveExisting: boolean;
+  comment: string | null;
+  terms: RequestTerms;
+  candidate: VersionDto;
+}
+
 /**
- * The production approval workflow: requests, four-eyes decisions, and applying approved
- * transitions. Every status change is a conditional UPDATE, so of two racing decisions exactly
- * one wins whichever replica runs them. An approved transition that could not be applied
- * (the registry backend was down) stays `apply_state: pending` and a background retry applies it.
+ * Opens, reads and withdraws approval requests (promotion, demotion, rollback); votes and
+ * decisions are ApprovalDecisions'. What a request needs (votes, roles, rules, expiry) is the
+ * rule engine's answer when it is opened, kept on the request.
  */
 @Injectable()
 export class ApprovalsService implements OnModuleInit {
@@ -61,10 +65,13 @@ export class ApprovalsService implements OnModuleInit {
     private readonly history: HistoryRepository,
     private readonly versions: VersionsService,
     private readonly transitions: TransitionsService,
-    private readonly applier: ApprovalApplier,
+    private readonly rules: PromotionRules,
+    private readonly integrity: ArtifactIntegrity,
+    private readonly decisions: ApprovalDecisions,
     private readonly events: DomainEvents,
   ) {}
 
+  /** A request to move a version to production (the approval guard routed it here). */
   async request(
     caller: Caller,
     name: string,
@@ -74,112 +81,129 @@ export class ApprovalsService implements OnModuleInit {
     checkArchiveFlag(dto.stage, dto.archive_existing_versions);
     const { tenant } = caller;
     const { model } = await this.transitions.versionToMove(tenant, name, version, dto.stage);
+    await this.refuseSecondRequest(tenant, name, version);
+    const candidate = await this.versions.get(tenant, name, version);
+    const terms = await this.rules.request(tenant, candidate, ApprovalKind.Promotion);
+    return this.open(caller, {
+      name,
+      version,
+      uid: modelUid(model),
+      target: dto.stage,
+      archiveExisting: dto.archive_existing_versions ?? true,
+      comment: dto.comment ?? null,
+      terms,
+      candidate,
+    });
+  }
+
+  /**
+   * The version in production moving elsewhere under a production policy that governs it: a
+   * request of kind demotion (the rule engine said so), with the same votes as a promotion.
+   */
+  async requestDemotion(
+    caller: Caller,
+    name: string,
+    version: number,
+    dto: TransitionRequestDto,
+    terms: RequestTerms,
+  ): Promise<ApprovalDto> {
+    const { tenant } = caller;
+    await this.refuseSecondRequest(tenant, name, version);
+    const candidate = await this.versions.get(tenant, name, version);
+    return this.open(caller, {
+      name,
+      version,
+      uid: await this.versions.getModelUid(tenant, name),
+      target: dto.stage,
+      archiveExisting: dto.archive_existing_versions ?? false,
+      comment: dto.comment ?? null,
+      terms,
+      candidate,
+    });
+  }
+
+  /**
+   * Back to a version that was in production before: a production request of kind rollback.
+   * Every rule of the production policy applies but no_regression (it goes back on purpose).
+   */
+  async rollback(caller: Caller, name: string, dto: RollbackDto): Promise<ApprovalDto> {
+    const { tenant } = caller;
+    const version = dto.to_version;
+    const { model } = await this.transitions.versionToMove(tenant, name, version, Stage.Production);
     const uid = modelUid(model);
-    const now = Date.now();
-    let row: ApprovalRow;
-    try {
-      row = await this.database.transaction(async (trx) => {
-        const opened = await this.repository.open(
-          {
-            tenant,
-            model: name,
-            modelUid: uid,
-            version,
-            targetStage: dto.stage,
-            archiveExisting: dto.archive_existing_versions ?? true,
-            requestedBy: caller.principal,
-            at: now,
-            comment: dto.comment ?? null,
-          },
-          trx,
-        );
-        await this.history.append(
-          [
-            this.entry(
-              opened,
-              HistoryEvent.ApprovalRequested,
-              caller.principal,
-              now,
-              opened.request_comment,
-            ),
-          ],
-          trx,
-        );
-        return opened;
-      });
-    } catch (err) {
-      if (!isUniqueViolation(err)) throw err;
-      const existing = await this.repository.findPending(tenant, name, version);
+    const entries = await this.history.forVersion(tenant, name, uid, version);
+    const wasInProduction = entries.some(
+      (e) =>
+        e.event === (HistoryEvent.Transition as string) &&
+        e.to_stage === (Stage.Production as string),
+    );
+    if (!wasInProduction) {
       throw new RegistryError(
-        ErrorCode.ApprovalAlreadyPending,
-        `version ${version} of '${name}' already has a pending approval request: ${existing?.id ?? 'unknown'}`,
-        { approval_id: existing?.id ?? null },
+        ErrorCode.NotAPreviousProduction,
+        `version ${version} of '${name}' was never in production: a rollback goes back to a version that was`,
+        { version },
       );
     }
-    return mapApproval(row);
+    await this.refuseSecondRequest(tenant, name, version);
+    const candidate = await this.versions.get(tenant, name, version);
+    const terms = await this.rules.request(tenant, candidate, ApprovalKind.Rollback);
+    return this.open(caller, {
+      name,
+      version,
+      uid,
+      target: Stage.Production,
+      archiveExisting: true,
+      comment: `rollback: ${dto.reason}`,
+      terms,
+      candidate,
+    });
+  }
+
+  /** One vote (see ApprovalDecisions). */
+  approve(caller: Caller, id: string, comment: string | undefined) {
+    return this.decisions.approve(caller, id, comment);
+  }
+
+  /** One reject by an eligible approver ends the request. */
+  reject(caller: Caller, id: string, comment: string) {
+    return this.decisions.reject(caller, id, comment);
   }
 
   async get(tenant: string, id: string): Promise<ApprovalDto> {
-    return mapApproval(await this.require(tenant, id));
+    return this.decisions.present(await this.decisions.require(tenant, id));
   }
 
-  async list(tenant: string, query: ListApprovalsQueryDto): Promise<ApprovalListDto> {
+  async list(caller: Caller, query: ListApprovalsQueryDto): Promise<ApprovalListDto> {
     const limit = query.max_results ?? 100;
     const rows = await this.repository.list(
-      tenant,
-      { status: query.status, model: query.model },
+      caller.tenant,
+      {
+        status: query.status,
+        model: query.model,
+        kind: query.kind,
+        requestedBy: query.requested_by,
+        awaiting:
+          query.awaiting_me === true
+            ? {
+                principal: caller.principal,
+                decidingRoles: decidingRoles(caller),
+                now: Date.now(),
+              }
+            : undefined,
+      },
       limit + 1,
       query.page_token !== undefined ? decodeCursor(query.page_token) : undefined,
     );
     const page = rows.slice(0, limit);
-    const result: ApprovalListDto = { approvals: page.map(mapApproval) };
+    const votes = await this.repository.votesOf(page.map((r) => r.id));
+    const result: ApprovalListDto = {
+      approvals: page.map((r) => mapApproval(r, votes.get(r.id) ?? [])),
+    };
     if (rows.length > limit) {
       const last = page[page.length - 1];
       result.next_page_token = encodeCursor({ at: Number(last.requested_at), id: last.id });
     }
     return result;
-  }
-
-  /** Approves (four eyes: never the requester) and applies the transition. */
-  async approve(
-    caller: Caller,
-    id: string,
-    comment: string | undefined,
-  ): Promise<ApprovalDecisionResultDto> {
-    const row = await this.require(caller.tenant, id);
-    this.checkFourEyes(caller, row, 'approve');
-    const decided = await this.decide(
-      row,
-      ApprovalStatus.Approved,
-      caller,
-      comment ?? null,
-      HistoryEvent.ApprovalApproved,
-    );
-    const applied = await this.applier.apply(decided);
-    // The decision and its effect are committed: reading the result back must not turn the
-    // answer into an error the client would retry (and then get 409 for).
-    const reread = await this.repository.find(caller.tenant, id).catch(() => undefined);
-    const approval = mapApproval(reread ?? decided);
-    // The version as the backend answered the transition (no need to read it back).
-    const version =
-      applied !== null ? await this.versions.toDto(caller.tenant, applied).catch(() => null) : null;
-    return { approval, version };
-  }
-
-  async reject(caller: Caller, id: string, comment: string): Promise<ApprovalDecisionResultDto> {
-    const row = await this.require(caller.tenant, id);
-    this.checkFourEyes(caller, row, 'reject');
-    const decided = await this.decide(
-      row,
-      ApprovalStatus.Rejected,
-      caller,
-      comment,
-      HistoryEvent.ApprovalRejected,
-    );
-    return {
-      approval: mapApproval(decided),
-      version: await this.currentVersion(caller.tenant, row),
-    };
   }
 
   /** Withdraws a pending request: the requester or an admin. */
@@ -188,7 +212,7 @@ export class ApprovalsService implements OnModuleInit {
     id: string,
     comment: string | undefined,
   ): Promise<ApprovalDecisionResultDto> {
-    const row = await this.require(caller.tenant, id);
+    const row = await this.decisions.require(caller.tenant, id);
     if (
       !samePrincipal(requesterOf(row), caller.principal) &&
       !hasPermission(caller.principal.roles, Permission.Administer)
@@ -198,16 +222,16 @@ export class ApprovalsService implements OnModuleInit {
         'only the requester or an admin may cancel a request',
       );
     }
-    const decided = await this.decide(
+    const decided = await this.decisions.close(
       row,
       ApprovalStatus.Cancelled,
-      caller,
+      caller.principal,
       comment ?? null,
       HistoryEvent.ApprovalCancelled,
     );
     return {
-      approval: mapApproval(decided),
-      version: await this.currentVersion(caller.tenant, row),
+      approval: await this.decisions.present(decided),
+      version: await this.decisions.currentVersion(caller.tenant, row),
     };
   }
 
@@ -229,10 +253,10 @@ export class ApprovalsService implements OnModuleInit {
     for (const row of await this.repository.pendingForModel(caller.tenant, model, version)) {
       if (row.model_uid !== uid) continue;
       try {
-        await this.decide(
+        await this.decisions.close(
           row,
           ApprovalStatus.Cancelled,
-          caller,
+          caller.principal,
           reason,
           HistoryEvent.ApprovalCancelled,
         );
@@ -242,80 +266,65 @@ export class ApprovalsService implements OnModuleInit {
     }
   }
 
-  private async decide(
-    row: ApprovalRow,
-    status: ApprovalStatus.Approved | ApprovalStatus.Rejected | ApprovalStatus.Cancelled,
-    caller: Caller,
-    comment: string | null,
-    event: HistoryEvent,
-  ): Promise<ApprovalRow> {
-    if (row.status !== (ApprovalStatus.Pending as string)) throw notPending(row);
-    const at = Date.now();
-    const by = caller.principal;
-    const won = await this.database.transaction(async (trx) => {
-      if (!(await this.repository.decide(row.id, status, { by, at, comment }, trx))) return false;
-      await this.history.append([this.entry(row, event, by, at, comment)], trx);
-      return true;
-    });
-    const current = (await this.repository.find(row.tenant_id, row.id)) ?? row;
-    if (!won) throw notPending(current);
-    return current;
+  /**
+   * 409 naming the pending request when the version has one: the request's own state comes
+   * before its rules (422). The unique index refuses the race this read cannot see.
+   */
+  private async refuseSecondRequest(tenant: string, name: string, version: number): Promise<void> {
+    const existing = await this.repository.findPending(tenant, name, version);
+    if (existing !== undefined) throw alreadyPending(name, version, existing.id);
   }
 
-  private checkFourEyes(caller: Caller, row: ApprovalRow, action: string): void {
-    if (samePrincipal(requesterOf(row), caller.principal)) {
-      throw new RegistryError(
-        ErrorCode.FourEyesViolation,
-        `the requester may not ${action} their own request (four-eyes rule); cancel it instead`,
-      );
-    }
-  }
-
-  private async require(tenant: string, id: string): Promise<ApprovalRow> {
-    const row = await this.repository.find(tenant, id);
-    if (!row) throw approvalNotFound(id);
-    return row;
-  }
-
-  private async currentVersion(tenant: string, row: ApprovalRow) {
+  private async open(caller: Caller, o: Opening): Promise<ApprovalDto> {
+    const { tenant } = caller;
+    const artifactSha256 = await this.integrity.recordedDigest(tenant, o.candidate.artifact_id);
+    const now = Date.now();
+    let row: ApprovalRow;
     try {
-      return await this.versions.get(tenant, row.model_name, row.version);
+      row = await this.database.transaction(async (trx) => {
+        const opened = await this.repository.open(
+          {
+            tenant,
+            model: o.name,
+            modelUid: o.uid,
+            version: o.version,
+            targetStage: o.target,
+            archiveExisting: o.archiveExisting,
+            requestedBy: caller.principal,
+            at: now,
+            comment: o.comment,
+            terms: o.terms,
+            artifactSha256,
+          },
+          trx,
+        );
+        await this.history.append(
+          [
+            approvalEntry(
+              opened,
+              HistoryEvent.ApprovalRequested,
+              caller.principal,
+              now,
+              opened.request_comment,
+            ),
+          ],
+          trx,
+        );
+        return opened;
+      });
     } catch (err) {
-      if (
-        isRegistryError(err, ErrorCode.VersionNotFound) ||
-        isRegistryError(err, ErrorCode.ModelNotFound)
-      )
-        return null;
-      throw err;
+      if (!isUniqueViolation(err)) throw err;
+      const existing = await this.repository.findPending(tenant, o.name, o.version);
+      throw alreadyPending(o.name, o.version, existing?.id ?? 'unknown');
     }
+    return mapApproval(row, []);
   }
+}
 
-  private entry(
-    row: ApprovalRow,
-    event: HistoryEvent,
-    actor: PrincipalId,
-    at: number,
-    comment: string | null,
-  ): HistoryEntry {
-    const approved = event === HistoryEvent.ApprovalApproved;
-    const requester = requesterOf(row);
-    return {
-      tenant_id: row.tenant_id,
-      model_name: row.model_name,
-      model_uid: row.model_uid,
-      version: row.version,
-      event,
-      from_stage: null,
-      to_stage: row.target_stage,
-      actor: actor.subject,
-      actor_tenant: actor.tenantId,
-      at,
-      comment,
-      approval_id: row.id,
-      requested_by: requester.subject,
-      requested_by_tenant: requester.tenantId,
-      approved_by: approved ? actor.subject : null,
-      approved_by_tenant: approved ? actor.tenantId : null,
-    };
-  }
+function alreadyPending(name: string, version: number, id: string): RegistryError {
+  return new RegistryError(
+    ErrorCode.ApprovalAlreadyPending,
+    `version ${version} of '${name}' already has a pending approval request: ${id}`,
+    { approval_id: id === 'unknown' ? null : id },
+  );
 }

@@ -19,7 +19,8 @@ import { VersionDto } from '../versions/dto/version.dto';
 import { API_PREFIX } from '../common/http/api-prefix';
 import { ApprovalRequired, RequiresApproval } from './approval.guard';
 import { ApprovalsService } from './approvals.service';
-import { ApprovalEnvelopeDto } from './dto/approval.dto';
+import { ApprovalDto, ApprovalEnvelopeDto } from './dto/approval.dto';
+import { GATES_FAILED_EXAMPLE } from './approvals.controller';
 import { TransitionHistoryDto } from './dto/transition-entry.dto';
 import { TransitionRequestDto } from './dto/transition-request.dto';
 import { TransitionsService } from './transitions.service';
@@ -43,8 +44,12 @@ export class TransitionsController {
     summary: 'Transition a version to another stage',
     description:
       `none, staging and archived apply at once (200, the version). production opens an approval ` +
-      `request instead (202, Location: /${API_PREFIX}/approvals/{id}), decided by an approver. ` +
-      `Asking for the current stage is 409; so is a second pending request for the same version.`,
+      `request instead (202, Location: /${API_PREFIX}/approvals/{id}), decided by approvers. ` +
+      `Under a production policy (see /policies), moving the version in production elsewhere ` +
+      `opens a request of kind demotion (202) unless the policy says demotion_requires_approval: ` +
+      `false. A move to staging or a production request whose policy rules fail is 422 ` +
+      `GATES_FAILED with each rule's verdict. Asking for the current stage is 409; so is a ` +
+      `second pending request for the same version.`,
   })
   @ApiOkResponse({ description: 'Applied', type: VersionDto })
   @ApiAcceptedResponse({
@@ -66,6 +71,7 @@ export class TransitionsController {
         "version 3 of 'churn-predictor' already has a pending approval request: 3f6d1c2e-8a4b-4f0e-9d7c-1b2a3c4d5e6f",
       details: { approval_id: '3f6d1c2e-8a4b-4f0e-9d7c-1b2a3c4d5e6f' },
     },
+    GATES_FAILED_EXAMPLE,
   )
   async transition(
     @CurrentCaller() caller: Caller,
@@ -74,12 +80,26 @@ export class TransitionsController {
     @ApprovalRequired() approvalRequired: boolean,
     @Res({ passthrough: true }) res: Response,
   ): Promise<VersionDto | ApprovalEnvelopeDto> {
-    if (approvalRequired) {
-      const approval = await this.approvals.request(caller, params.name, params.version, dto);
+    const accepted = (approval: ApprovalDto): ApprovalEnvelopeDto => {
       res.status(202).location(`/${API_PREFIX}/approvals/${approval.id}`);
       return { approval };
+    };
+    if (approvalRequired) {
+      return accepted(await this.approvals.request(caller, params.name, params.version, dto));
     }
-    return this.transitions.transition(caller, params.name, params.version, dto);
+    const moved = await this.transitions.transition(caller, params.name, params.version, dto);
+    if ('demotion' in moved) {
+      return accepted(
+        await this.approvals.requestDemotion(
+          caller,
+          params.name,
+          params.version,
+          dto,
+          moved.demotion,
+        ),
+      );
+    }
+    return moved;
   }
 
   @Get('transitions')

@@ -21,6 +21,12 @@ import type { TransitionEntryDto } from './dto/transition-entry.dto';
 import type { TransitionRequestDto } from './dto/transition-request.dto';
 import { tenantOf } from './principals';
 import { archiveApplies, checkArchiveFlag } from '../domain/stage';
+import { PromotionRules, RequestTerms } from '../policies/promotion-rules';
+
+/** A direct move the production policy turns into a request of kind demotion. */
+export interface DemotionNeeded {
+  demotion: RequestTerms;
+}
 
 interface PlannedTransition {
   archive: boolean;
@@ -47,15 +53,20 @@ export class TransitionsService implements OnModuleInit {
     private readonly intents: IntentsRepository,
     private readonly reconciler: IntentReconciler,
     private readonly cache: MetadataCache,
+    private readonly rules: PromotionRules,
   ) {}
 
-  /** A transition that needs no approval (none, staging, archived): applied at once. */
+  /**
+   * A transition to none, staging or archived: applied at once, unless the rule engine says
+   * otherwise (a staging gate fails: 422; the production version leaving under a production
+   * policy: a demotion request, which the caller opens).
+   */
   async transition(
     caller: Caller,
     name: string,
     version: number,
     dto: TransitionRequestDto,
-  ): Promise<VersionDto> {
+  ): Promise<VersionDto | DemotionNeeded> {
     if (dto.stage === Stage.Production) {
       // The approval guard routes production requests to the approval workflow; reaching this
       // line means a route lost its @RequiresApproval and must fail closed.
@@ -75,6 +86,11 @@ export class TransitionsService implements OnModuleInit {
     // awaited (its error reported) only once the move is recorded.
     const run = this.versions.runOf(tenant, current);
     run.catch(() => undefined);
+    if (dto.stage === Stage.Staging || current.stage === Stage.Production) {
+      // The rules read the version's metrics and tags: the move waits for its run.
+      const decision = await this.rules.direct(tenant, mapVersion(current, await run), dto.stage);
+      if (decision.action === 'approval') return { demotion: decision.terms };
+    }
     const planned = await this.plan(
       current,
       dto.stage,

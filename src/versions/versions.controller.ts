@@ -9,11 +9,15 @@ import { ListVersionsQueryDto } from './dto/list-versions.query.dto';
 import { UpdateMetadataDto } from './dto/update-metadata.dto';
 import { VersionDto, VersionListDto } from './dto/version.dto';
 import { VersionsService } from './versions.service';
+import { DomainEvents } from '../common/events/domain-events';
 
 @ApiTags('versions')
 @Controller('models/:name/versions')
 export class VersionsController {
-  constructor(private readonly versions: VersionsService) {}
+  constructor(
+    private readonly versions: VersionsService,
+    private readonly events: DomainEvents,
+  ) {}
 
   @Get()
   @Authenticated(Permission.Read, { tenantQuery: false })
@@ -43,11 +47,20 @@ export class VersionsController {
       'Tags are merged: a key with a null value is removed. Stage changes go through POST .../stage.',
   })
   @ApiOkResponse({ type: VersionDto })
-  update(
+  async update(
     @CurrentCaller() caller: Caller,
     @Param() params: VersionParams,
     @Body() dto: UpdateMetadataDto,
   ): Promise<VersionDto> {
-    return this.versions.update(caller.tenant, params.name, params.version, dto);
+    const updated = await this.versions.update(caller.tenant, params.name, params.version, dto);
+    // Rules may act on the edited version (a staging policy's auto_promote).
+    const changed = {
+      actor: caller,
+      tenant: caller.tenant,
+      cause: 'updated' as const,
+      version: updated,
+    };
+    await this.events.publish('model_version.changed', changed);
+    return changed.version;
   }
 }

@@ -58,6 +58,8 @@ describe('OWASP API5: function level authorization, role × operation (e2e)', ()
   let t: TestApp;
   let spec: OpenApiDocument;
   let owner: string;
+  let decider: string;
+  let admin: string;
   let shared: { name: string; artifact: string; approval: string };
   const callers: Record<string, string | undefined> = {};
 
@@ -65,6 +67,8 @@ describe('OWASP API5: function level authorization, role × operation (e2e)', ()
     t = await serve(await createTestApp());
     spec = await loadSpec(t);
     owner = await tokenFor(TENANT, 'owner', ['editor']);
+    decider = await tokenFor(TENANT, 'fl-decider', ['approver']);
+    admin = await tokenFor(TENANT, 'fl-admin', ['admin']);
     const name = uniqueName('fl-shared');
     await newVersion(t, owner, name, { f1_score: 0.8 });
     await newVersion(t, owner, name, { f1_score: 0.9 });
@@ -77,6 +81,9 @@ describe('OWASP API5: function level authorization, role × operation (e2e)', ()
       callers[label] = await tokenFor(TENANT, `caller-${label.replace(/\W/g, '')}`, roles);
     }
     callers['no token'] = undefined;
+    // The policy reads have something to read: empty staging policies change no rule.
+    await call(t, 'put', `${BASE}/policies/staging`, admin, {}).expect(200);
+    await call(t, 'put', `${BASE}/models/${shared.name}/policies/staging`, admin, {}).expect(200);
   });
 
   afterAll(async () => {
@@ -223,6 +230,69 @@ describe('OWASP API5: function level authorization, role × operation (e2e)', ()
       key: 'get /approvals/{id}',
       success: 200,
       prepare: () => ({ url: `${BASE}/approvals/${shared.approval}` }),
+    },
+    {
+      key: 'post /models/{name}/rollback',
+      success: 202,
+      prepare: async () => {
+        const { name, version } = await freshVersion();
+        const id = await requestProduction(t, owner, name, version);
+        await call(t, 'post', `${BASE}/approvals/${id}/approve`, decider, {}).expect(200);
+        const url = `${M}/${name}/versions/${version}/stage`;
+        await call(t, 'post', url, owner, { stage: 'archived' }).expect(200);
+        return {
+          url: `${M}/${name}/rollback`,
+          body: { to_version: version, reason: 'the matrix' },
+          probe: `${BASE}/approvals?model=${name}`,
+        };
+      },
+    },
+    {
+      key: 'get /policies/{stage}',
+      success: 200,
+      prepare: () => ({ url: `${BASE}/policies/staging` }),
+    },
+    {
+      key: 'put /policies/{stage}',
+      success: 200,
+      prepare: () => ({
+        url: `${BASE}/policies/staging`,
+        body: {},
+        probe: `${BASE}/policies/staging`,
+      }),
+    },
+    {
+      key: 'get /models/{name}/policies/{stage}',
+      success: 200,
+      prepare: () => ({ url: `${M}/${shared.name}/policies/staging` }),
+    },
+    {
+      key: 'put /models/{name}/policies/{stage}',
+      success: 200,
+      prepare: async () => {
+        const { name } = await freshVersion();
+        const url = `${M}/${name}/policies/staging`;
+        return { url, body: { gates: [] }, probe: url };
+      },
+    },
+    {
+      key: 'delete /models/{name}/policies/{stage}',
+      success: 204,
+      prepare: async () => {
+        const { name } = await freshVersion();
+        const url = `${M}/${name}/policies/staging`;
+        await call(t, 'put', url, admin, {}).expect(200);
+        return { url, probe: url };
+      },
+    },
+    {
+      // Last: a successful deletion is undone by the next cell's preparation.
+      key: 'delete /policies/{stage}',
+      success: 204,
+      prepare: async () => {
+        await call(t, 'put', `${BASE}/policies/staging`, admin, {}).expect(200);
+        return { url: `${BASE}/policies/staging`, probe: `${BASE}/policies/staging` };
+      },
     },
     ...(['approve', 'reject', 'cancel'] as const).map((action): Row => ({
       key: `post /approvals/{id}/${action}`,

@@ -91,13 +91,27 @@ describe('OWASP API1: object level authorization across tenants (e2e)', () => {
     await newVersion(t, editorA, model, { f1_score: 0.9 });
     approvalA = await requestProduction(t, editorA, model, 2);
     const artifactA = await uploadArtifact(t, editorA);
-    ownIds = { name: model, version: 1, id: approvalA, artifact_id: artifactA, file: 'model.pkl' };
+    // A policy of the model's own, so that its read has an object to read.
+    await request(t.http)
+      .put(`${BASE}/models/${model}/policies/staging`)
+      .set('Authorization', `Bearer ${adminA}`)
+      .send({})
+      .expect(200);
+    ownIds = {
+      name: model,
+      version: 1,
+      id: approvalA,
+      artifact_id: artifactA,
+      file: 'model.pkl',
+      stage: 'staging',
+    };
     missingIds = {
       name: 'no-such-model-zz9',
       version: 1,
       id: randomUUID(),
       artifact_id: 'model-nosuchartifact0',
       file: 'model.pkl',
+      stage: 'staging',
     };
     // Tenant B is a real tenant with data of its own.
     const editorB = await tokenFor(B, 'mallory', ['editor']);

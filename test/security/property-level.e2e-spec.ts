@@ -31,6 +31,8 @@ const PRINCIPAL_TENANT_FIELDS = [
   'decided_by_tenant',
   'actor_tenant',
   'approved_by_tenant',
+  // A vote's author (approvals[].by_tenant)
+  'by_tenant',
 ];
 const MODEL = 'prop-model';
 
@@ -341,6 +343,11 @@ describe('OWASP API3: object property level authorization (e2e)', () => {
       stage: 'staging',
     }).expect(200);
     const pending = await requestProduction(t, editor, MODEL, v.version);
+    // Policies (staging ones, which change no rule) so that their reads have content.
+    await call(t, 'put', `${BASE}/policies/staging`, admin, {
+      gates: [{ metric: 'f1_score', op: '>=', value: 0 }],
+    }).expect(200);
+    await call(t, 'put', `${BASE}/models/${MODEL}/policies/staging`, admin, {}).expect(200);
     const ids = {
       name: MODEL,
       version: 2,

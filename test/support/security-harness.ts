@@ -76,9 +76,16 @@ export function pathParams(path: string): string[] {
   return [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
 }
 
+/**
+ * Path parameters that name no object, with a valid value. A policy's stage is `staging`: an
+ * empty staging policy changes nothing the suites rely on (a production policy would: its
+ * default approver_roles leave admins out of votes).
+ */
+export const PATH_DEFAULTS: Record<string, string> = { stage: 'staging' };
+
 export function fillPath(path: string, values: Record<string, string | number>): string {
   return path.replace(/\{([^}]+)\}/g, (_, name: string) => {
-    const value = values[name];
+    const value = values[name] ?? PATH_DEFAULTS[name];
     if (value === undefined) throw new Error(`no value for path parameter {${name}} of ${path}`);
     return encodeURIComponent(String(value));
   });
@@ -129,6 +136,13 @@ export const ACCESS: Record<string, Access> = {
   'post /approvals/{id}/approve': 'decide',
   'post /approvals/{id}/reject': 'decide',
   'post /approvals/{id}/cancel': 'cancel',
+  'post /models/{name}/rollback': 'write',
+  'get /policies/{stage}': 'read',
+  'put /policies/{stage}': 'admin',
+  'delete /policies/{stage}': 'admin',
+  'get /models/{name}/policies/{stage}': 'read',
+  'put /models/{name}/policies/{stage}': 'admin',
+  'delete /models/{name}/policies/{stage}': 'admin',
 };
 
 export function allowed(access: Access, roles: readonly Role[]): boolean {
@@ -417,6 +431,9 @@ export const VALID_BODIES: Record<string, Record<string, unknown>> = {
   'post /approvals/{id}/approve': { comment: 'ok' },
   'post /approvals/{id}/reject': { comment: 'no' },
   'post /approvals/{id}/cancel': { comment: 'withdrawn' },
+  'post /models/{name}/rollback': { to_version: 1, reason: 'security suite' },
+  'put /policies/{stage}': {},
+  'put /models/{name}/policies/{stage}': {},
 };
 
 /** Required query parameters, with valid values. */

@@ -13,17 +13,23 @@ export enum ErrorCode {
   ArtifactNotFound = 'ARTIFACT_NOT_FOUND',
   ArtifactFileNotFound = 'ARTIFACT_FILE_NOT_FOUND',
   ApprovalNotFound = 'APPROVAL_NOT_FOUND',
+  PolicyNotFound = 'POLICY_NOT_FOUND',
   RunNotFound = 'RUN_NOT_FOUND',
   ModelAlreadyExists = 'MODEL_ALREADY_EXISTS',
   ArtifactAlreadyRegistered = 'ARTIFACT_ALREADY_REGISTERED',
   StageUnchanged = 'STAGE_UNCHANGED',
   ApprovalAlreadyPending = 'APPROVAL_ALREADY_PENDING',
   ApprovalNotPending = 'APPROVAL_NOT_PENDING',
+  AlreadyApproved = 'ALREADY_APPROVED',
+  NotAPreviousProduction = 'NOT_A_PREVIOUS_PRODUCTION',
+  /** An approved transition refused before apply: the stored model file is not the reviewed one. */
+  ArtifactIntegrityFailed = 'ARTIFACT_INTEGRITY_FAILED',
   IdempotencyKeyInUse = 'IDEMPOTENCY_KEY_IN_USE',
   PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
   UnsupportedMediaType = 'UNSUPPORTED_MEDIA_TYPE',
   RangeNotSatisfiable = 'RANGE_NOT_SATISFIABLE',
   IdempotencyKeyReused = 'IDEMPOTENCY_KEY_REUSED',
+  GatesFailed = 'GATES_FAILED',
   RateLimited = 'RATE_LIMITED',
   BackendUnavailable = 'BACKEND_UNAVAILABLE',
   Internal = 'INTERNAL_ERROR',
@@ -44,6 +50,7 @@ export function statusForCode(code: ErrorCode): number {
     case ErrorCode.ArtifactNotFound:
     case ErrorCode.ArtifactFileNotFound:
     case ErrorCode.ApprovalNotFound:
+    case ErrorCode.PolicyNotFound:
     case ErrorCode.RunNotFound:
       return 404;
     case ErrorCode.ModelAlreadyExists:
@@ -51,6 +58,9 @@ export function statusForCode(code: ErrorCode): number {
     case ErrorCode.StageUnchanged:
     case ErrorCode.ApprovalAlreadyPending:
     case ErrorCode.ApprovalNotPending:
+    case ErrorCode.AlreadyApproved:
+    case ErrorCode.NotAPreviousProduction:
+    case ErrorCode.ArtifactIntegrityFailed:
     case ErrorCode.IdempotencyKeyInUse:
       return 409;
     case ErrorCode.PayloadTooLarge:
@@ -60,6 +70,7 @@ export function statusForCode(code: ErrorCode): number {
     case ErrorCode.RangeNotSatisfiable:
       return 416;
     case ErrorCode.IdempotencyKeyReused:
+    case ErrorCode.GatesFailed:
       return 422;
     case ErrorCode.RateLimited:
       return 429;

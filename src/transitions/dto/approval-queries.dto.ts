@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
+  IsBoolean,
   IsEnum,
   IsInt,
   IsOptional,
@@ -11,7 +12,7 @@ import {
   MaxLength,
   Min,
 } from 'class-validator';
-import { ApprovalStatus } from '../../database/schema';
+import { ApprovalKind, ApprovalStatus } from '../../database/schema';
 import { TenantQueryDto } from '../../common/validation/tenant-query.dto';
 import {
   MODEL_NAME_MESSAGE,
@@ -29,7 +30,7 @@ export class ListApprovalsQueryDto extends TenantQueryDto {
   @IsOptional()
   @Transform(lowerCase)
   @IsEnum(ApprovalStatus, {
-    message: 'status must be one of pending, approved, rejected, cancelled',
+    message: 'status must be one of pending, approved, rejected, cancelled, expired',
   })
   status?: ApprovalStatus;
 
@@ -43,6 +44,38 @@ export class ListApprovalsQueryDto extends TenantQueryDto {
   @IsOptional()
   @Matches(MODEL_NAME_PATTERN, { message: MODEL_NAME_MESSAGE.replace(/^name/, 'model') })
   model?: string;
+
+  @ApiPropertyOptional({
+    enum: ApprovalKind,
+    enumName: 'ApprovalKind',
+    description: 'Only requests of this kind',
+  })
+  @IsOptional()
+  @Transform(lowerCase)
+  @IsEnum(ApprovalKind, { message: 'kind must be one of promotion, demotion, rollback' })
+  kind?: ApprovalKind;
+
+  @ApiPropertyOptional({
+    type: String,
+    description: 'Only requests made by this user (their `sub`)',
+    maxLength: 256,
+  })
+  @IsOptional()
+  @IsString({ message: 'requested_by must be a string' })
+  @MaxLength(256, { message: 'requested_by must be at most 256 characters' })
+  requested_by?: string;
+
+  @ApiPropertyOptional({
+    type: Boolean,
+    description:
+      'true: only the pending requests the caller may still vote on (not their own, not voted yet, holding one of the approver roles, not expired)',
+  })
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) =>
+    value === 'true' ? true : value === 'false' ? false : value,
+  )
+  @IsBoolean({ message: 'awaiting_me must be true or false' })
+  awaiting_me?: boolean;
 
   @ApiPropertyOptional({
     type: 'integer',
