@@ -74,3 +74,24 @@ export function rawContainer(container = azurite().container): ContainerClient {
     new StorageSharedKeyCredential(a.account, a.key),
   );
 }
+
+/**
+ * `env` (realBackendEnv's) with the artifacts moved from S3 to Azurite under `namespace`, when
+ * the suite runs in the `e2e-azure` jest project (REGISTRY_TEST_STORE=azure); else `env`.
+ */
+export function withTestStore(
+  env: Record<string, string>,
+  namespace: string,
+): Record<string, string> {
+  if (process.env['REGISTRY_TEST_STORE'] !== 'azure') return env;
+  const rest = { ...env };
+  for (const name of [
+    'MLFLOW_ARTIFACT_ROOT',
+    'S3_ENDPOINT',
+    'AWS_ACCESS_KEY_ID',
+    'AWS_SECRET_ACCESS_KEY',
+  ]) {
+    delete rest[name];
+  }
+  return { ...rest, ...azureStoreEnv(namespace) };
+}
