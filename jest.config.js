@@ -30,6 +30,14 @@ const REAL_STACK_E2E = [
   'governance',
 ];
 
+/** The HTTP suites that exercise the object store, run on Azure Blob (Azurite) in `e2e-azure`. */
+const AZURE_E2E = [
+  'artifacts',
+  'artifacts-download',
+  'artifact-documents',
+  'upload-refused-midway',
+];
+
 const common = {
   testEnvironment: 'node',
   moduleFileExtensions: ['ts', 'js', 'json'],
@@ -48,6 +56,14 @@ module.exports = {
       displayName: 'e2e-real',
       testMatch: REAL_STACK_E2E.map((name) => `<rootDir>/test/${name}.e2e-spec.ts`),
       setupFiles: ['<rootDir>/test/support/real-backends.js'],
+      setupFilesAfterEnv: ['<rootDir>/test/support/long-timeout.js'],
+    },
+    // The artifact suites once more with the artifacts in Azure Blob Storage (the stack's Azurite).
+    {
+      ...common,
+      displayName: 'e2e-azure',
+      testMatch: AZURE_E2E.map((name) => `<rootDir>/test/${name}.e2e-spec.ts`),
+      setupFiles: ['<rootDir>/test/support/azure-backends.js'],
       setupFilesAfterEnv: ['<rootDir>/test/support/long-timeout.js'],
     },
     // Needs the real stack (scripts/stack.sh up; STACK_* variables): `npm run test:integration`.

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# The real test stack: an MLflow Tracking Server, SeaweedFS (S3), PostgreSQL and Redis, each our
-# own instance on 127.0.0.1 with its data under .stack/run/ (never the system services).
+# The real test stack: an MLflow Tracking Server, SeaweedFS (S3), Azurite (Azure Blob), PostgreSQL
+# and Redis, each our own instance on 127.0.0.1 with its data under .stack/run/ (never the system
+# services).
 #
-#   stack.sh up            install what is missing, start all four, wait, write .stack/run/env
-#   stack.sh down          stop all four and delete .stack/run/ (keeps the venv and pip cache)
-#   stack.sh stop SVC      stop one service (port closed, data kept)   SVC: mlflow|s3|postgres|redis
+#   stack.sh up [SVC...]   install what is missing, start all five (or those named), wait, write .stack/run/env
+#   stack.sh down          stop all five and delete .stack/run/ (keeps the venv and pip cache)
+#   stack.sh stop SVC      stop one service (port closed, data kept)   SVC: mlflow|s3|azurite|postgres|redis
 #   stack.sh start SVC     start it again on the same port with the same data, wait until it answers
 #   stack.sh env | status
 #
-# Caches: .stack/venv (MLflow, weed, boto3; rebuilt only when requirements.txt or
+# Caches: .stack/venv (MLflow, weed, boto3, azure-storage-blob; rebuilt only when requirements.txt or
 # constraints.txt change) and .stack/cache/pip. Set STACK_DIR to keep .stack elsewhere.
 set -euo pipefail
 
@@ -22,7 +23,11 @@ TIMEOUT="${STACK_TIMEOUT:-120}"                 # seconds to wait for any one se
 MLFLOW_WORKERS="${STACK_MLFLOW_WORKERS:-1}"     # uvicorn workers (Flask runs in its threadpool)
 BUCKET=ml-artifacts
 HEALTH_BUCKET=stack-health                      # write probes go here, never into $BUCKET
-SERVICES=(postgres redis s3 mlflow)             # start order (mlflow needs postgres)
+SERVICES=(postgres redis s3 azurite mlflow)     # start order (mlflow needs postgres)
+# Azurite's well-known development account (public, in Microsoft's docs): never a real secret.
+AZURITE_ACCOUNT=devstoreaccount1
+AZURITE_KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
+AZURITE_CONTAINER=ml-artifacts
 
 # The S3 credentials come from the identities file that SeaweedFS enforces.
 read -r S3_ACCESS_KEY S3_SECRET_KEY < <(python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["identities"][0]["credentials"][0]; print(c["accessKey"], c["secretKey"])' "$HERE/s3-identities.json")
@@ -71,7 +76,8 @@ ensure_venv() {
 # Chosen once (free, below the kernel's ephemeral range so no outgoing connection grabs one
 # while its service is stopped) and kept in run/ports, so stop/start reuse them.
 PORT_NAMES=(MLFLOW_PORT S3_PORT PG_PORT REDIS_PORT S3_GRPC_PORT WEED_MASTER_PORT WEED_MASTER_GRPC_PORT
-  WEED_VOLUME_PORT WEED_VOLUME_GRPC_PORT WEED_FILER_PORT WEED_FILER_GRPC_PORT WEED_ADMIN_PORT)
+  WEED_VOLUME_PORT WEED_VOLUME_GRPC_PORT WEED_FILER_PORT WEED_FILER_GRPC_PORT WEED_ADMIN_PORT
+  AZURITE_PORT)
 port_used() { ss -Htan "( sport = :$1 )" 2>/dev/null | grep -q .; }
 port_listening() { ss -Htln "( sport = :$1 )" 2>/dev/null | grep -q .; }
 load_ports() {
@@ -91,6 +97,14 @@ load_ports() {
   fi
   # shellcheck disable=SC1091
   . "$RUN/ports"
+  # A stack started before a service was added has no port for it yet: pick one now (kept too).
+  local missing taken
+  for missing in "${PORT_NAMES[@]}"; do
+    [ -z "${!missing:-}" ] || continue
+    taken=" $(cut -d= -f2 "$RUN/ports" | tr '\n' ' ') "
+    while p=$((20000 + RANDOM % 12000)); [[ $taken == *" $p "* ]] || port_used "$p"; do :; done
+    echo "$missing=$p" >>"$RUN/ports"; printf -v "$missing" '%s' "$p"
+  done
 }
 
 write_env() {
@@ -102,6 +116,11 @@ export STACK_S3_SECRET_KEY=$S3_SECRET_KEY
 export STACK_S3_BUCKET=$BUCKET
 export STACK_DATABASE_URL=postgres://registry:registry@127.0.0.1:$PG_PORT/registry
 export STACK_REDIS_URL=redis://127.0.0.1:$REDIS_PORT
+export STACK_AZURITE_ENDPOINT=http://127.0.0.1:$AZURITE_PORT/$AZURITE_ACCOUNT
+export STACK_AZURITE_ACCOUNT=$AZURITE_ACCOUNT
+export STACK_AZURITE_KEY=$AZURITE_KEY
+export STACK_AZURITE_CONTAINER=$AZURITE_CONTAINER
+export STACK_AZURITE_CONNECTION_STRING='DefaultEndpointsProtocol=http;AccountName=$AZURITE_ACCOUNT;AccountKey=$AZURITE_KEY;BlobEndpoint=http://127.0.0.1:$AZURITE_PORT/$AZURITE_ACCOUNT;'
 export STACK_SCRIPT=$SELF
 EOF
   mv "$RUN/env.tmp" "$RUN/env"
@@ -160,7 +179,7 @@ svc_running() {
   case $1 in
     postgres) [ -f "$RUN/postgres/PG_VERSION" ] && as_pg "$(pg_bin)/pg_ctl" status -D "$RUN/postgres" >/dev/null 2>&1 ;;
     redis) local p; p="$(pidof_svc redis)"; [ -n "$p" ] && proc_alive "$p" ;;
-    s3 | mlflow) local p; p="$(pidof_svc "$1")"; [ -n "$p" ] && group_alive "$p" ;;
+    s3 | mlflow | azurite) local p; p="$(pidof_svc "$1")"; [ -n "$p" ] && group_alive "$p" ;;
   esac
 }
 
@@ -169,6 +188,8 @@ svc_healthy() {
     postgres) "$(pg_bin)/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" ;;
     redis) [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ] ;;
     s3) s3_curl -o /dev/null "http://127.0.0.1:$S3_PORT/" ;;             # signed ListBuckets
+    # Any HTTP answer (an unsigned request gets 403): Azurite keeps nothing to warm up.
+    azurite) [ "$(curl -sS -m 3 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$AZURITE_PORT/$AZURITE_ACCOUNT?comp=list" 2>/dev/null)" != 000 ] ;;
     mlflow) [ "$(curl -fsS -m 5 "http://127.0.0.1:$MLFLOW_PORT/health" 2>/dev/null)" = OK ] &&
       curl -fsS -m 10 -o /dev/null "http://127.0.0.1:$MLFLOW_PORT/api/2.0/mlflow/registered-models/search?max_results=1" ;;
   esac
@@ -245,6 +266,18 @@ s3_launch() {
     -webdav=false -admin.ui=false -admin.port="$WEED_ADMIN_PORT" -idleTimeout=5)
 }
 
+# Azurite's blob service (npm `azurite`, a dev dependency: node_modules must be installed), data
+# on disk under run/azurite so that stop/start keeps it like the other services. --loose and
+# --skipApiVersionCheck: the SDKs (Node's and MLflow's Python one) may be newer than the
+# emulator's API version.
+azurite_launch() {
+  local bin="$ROOT/node_modules/.bin/azurite-blob"
+  [ -x "$bin" ] || fail azurite "$bin is missing: run npm ci first"
+  mkdir -p "$RUN/azurite"
+  launch azurite "$bin" --blobHost 127.0.0.1 --blobPort "$AZURITE_PORT" --location "$RUN/azurite" \
+    --skipApiVersionCheck --loose --silent --disableTelemetry
+}
+
 mlflow_launch() {
   svc_healthy postgres || die "mlflow: its backend store, postgres, is down (start postgres first)"
   # No job runner (huey consumers), no telemetry; S3 settings for any server-side artifact access.
@@ -256,13 +289,13 @@ mlflow_launch() {
     --no-serve-artifacts --default-artifact-root "s3://$BUCKET/mlflow"
 }
 
-svc_port() { case $1 in postgres) echo "$PG_PORT" ;; redis) echo "$REDIS_PORT" ;; s3) echo "$S3_PORT" ;; mlflow) echo "$MLFLOW_PORT" ;; esac; }
+svc_port() { case $1 in postgres) echo "$PG_PORT" ;; redis) echo "$REDIS_PORT" ;; s3) echo "$S3_PORT" ;; mlflow) echo "$MLFLOW_PORT" ;; azurite) echo "$AZURITE_PORT" ;; esac; }
 
 svc_start() {
   local svc=$1 t0=$SECONDS
   if ! svc_running "$svc"; then
     port_listening "$(svc_port "$svc")" && die "$svc: port $(svc_port "$svc") is taken by another process"
-    case $svc in postgres) pg_launch ;; redis) redis_launch ;; s3) s3_launch ;; mlflow) mlflow_launch ;; esac
+    case $svc in postgres) pg_launch ;; redis) redis_launch ;; s3) s3_launch ;; mlflow) mlflow_launch ;; azurite) azurite_launch ;; esac
   fi
   wait_for "$svc" svc_healthy "$svc"
   # S3: the gateway answering is not enough; prove a write works (volumes assigned).
@@ -285,13 +318,13 @@ svc_stop() {
         for _ in $(seq 300); do proc_alive "$p" || break; sleep 0.1; done
         proc_alive "$p" && fail redis "still running 30 s after SIGTERM"
       fi ;;
-    s3 | mlflow) stop_group "$svc" ;;
+    s3 | mlflow | azurite) stop_group "$svc" ;;
   esac
   wait_port_closed "$svc" "$(svc_port "$svc")"
   log "$svc stopped"
 }
 
-check_svc() { case ${1:-} in mlflow | s3 | postgres | redis) ;; *) die "unknown service '${1:-}' (mlflow|s3|postgres|redis)" ;; esac; }
+check_svc() { case ${1:-} in mlflow | s3 | azurite | postgres | redis) ;; *) die "unknown service '${1:-}' (mlflow|s3|azurite|postgres|redis)" ;; esac; }
 
 lock() { mkdir -p "$STACK_DIR"; exec 9>"$STACK_DIR/.lock"; flock -w 600 9 || die "another stack.sh holds $STACK_DIR/.lock"; }
 
@@ -299,17 +332,22 @@ lock() { mkdir -p "$STACK_DIR"; exec 9>"$STACK_DIR/.lock"; flock -w 600 9 || die
 cmd=${1:-}
 case $cmd in
   up)
+    # `up azurite`: only those services (in the stack's start order), e.g. beside another
+    # checkout's running stack; the venv is built only for the services that run from it.
+    shift; for s in "$@"; do check_svc "$s"; done
+    wanted=(); for s in "${SERVICES[@]}"; do
+      if [ $# -eq 0 ] || [[ " $* " == *" $s "* ]]; then wanted+=("$s"); fi; done
     lock; t0=$SECONDS
     ensure_packages
-    ensure_venv
+    if [[ " ${wanted[*]} " == *" mlflow "* || " ${wanted[*]} " == *" s3 "* ]]; then ensure_venv; fi
     load_ports create
-    for s in "${SERVICES[@]}"; do svc_start "$s"; done
+    for s in "${wanted[@]}"; do svc_start "$s"; done
     write_env
     log "stack up in $((SECONDS - t0)) s; env: $RUN/env"
     ;;
   down)
     lock
-    for s in mlflow s3 redis postgres; do svc_stop "$s"; done
+    for s in mlflow azurite s3 redis postgres; do svc_stop "$s"; done
     rm -rf "$RUN"
     log "stack down, $RUN removed"
     ;;

@@ -42,7 +42,7 @@ export class ArtifactSweeper implements OnApplicationBootstrap {
    */
   onApplicationBootstrap(): void {
     const alone = this.database.singleProcess;
-    const storeInDataDir = this.config.s3 === undefined;
+    const storeInDataDir = this.config.s3 === undefined && this.config.azure === undefined;
     void this.sweep(alone ? 0 : STALE_UPLOAD_MS, alone && storeInDataDir ? 0 : STALE_WRITE_MS);
   }
 

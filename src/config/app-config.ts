@@ -3,6 +3,7 @@ import { validateSync, ValidationError } from 'class-validator';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { azureSettings, type AzureSettings } from './azure-settings';
 import { EnvironmentDto } from './environment.dto';
 import { isModelFile, MODEL_FILE_NAMES, type ModelFileName } from '../domain/model-files';
 
@@ -33,6 +34,8 @@ export class AppConfig {
   namespace?: string;
   /** Set when MLFLOW_ARTIFACT_ROOT=s3://...: artifacts live in that S3-compatible store. */
   s3?: S3Settings;
+  /** Set when MLFLOW_ARTIFACT_ROOT=wasbs://...: artifacts live in that Azure Blob container. */
+  azure?: AzureSettings;
   databaseUrl?: string;
   redisUrl?: string;
   cacheTtlSeconds!: number;
@@ -106,6 +109,7 @@ export interface S3Settings {
 
 function s3Settings(parsed: EnvironmentDto): S3Settings | undefined {
   if (parsed.MLFLOW_ARTIFACT_ROOT === undefined) return undefined;
+  if (parsed.MLFLOW_ARTIFACT_ROOT.startsWith('wasbs://')) return undefined;
   const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(parsed.MLFLOW_ARTIFACT_ROOT);
   if (!match)
     throw new ConfigurationError('MLFLOW_ARTIFACT_ROOT must look like s3://bucket[/prefix]');
@@ -237,6 +241,9 @@ export function loadConfig(
     throw new ConfigurationError(`invalid configuration:\n${describe(errors)}`);
   }
   const s3 = s3Settings(parsed);
+  const azure = azureSettings(parsed, (message) => {
+    throw new ConfigurationError(message);
+  });
   if (parsed.S3_ENDPOINT !== undefined && s3 === undefined) {
     throw new ConfigurationError(
       'S3_ENDPOINT is set but MLFLOW_ARTIFACT_ROOT is not: set MLFLOW_ARTIFACT_ROOT=s3://bucket[/prefix] ' +
@@ -289,6 +296,7 @@ export function loadConfig(
         };
   config.namespace = parsed.ML_REGISTRY_NAMESPACE;
   config.s3 = s3;
+  config.azure = azure;
   config.databaseUrl = parsed.DATABASE_URL;
   config.redisUrl = parsed.REDIS_URL;
   config.cacheTtlSeconds = parsed.ML_REGISTRY_CACHE_TTL ?? 300;

@@ -46,8 +46,10 @@ export class EnvironmentDto {
 
   @IsOptional()
   @Transform(blankToUndefined)
-  @Matches(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[^\s]*)?$/, {
-    message: 'MLFLOW_ARTIFACT_ROOT must look like s3://bucket[/prefix]',
+  @Matches(/^(s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]|wasbs:\/\/[^\s/]+)(\/[^\s]*)?$/, {
+    message:
+      'MLFLOW_ARTIFACT_ROOT must look like s3://bucket[/prefix] or ' +
+      'wasbs://container@account.blob.core.windows.net[/prefix]',
   })
   MLFLOW_ARTIFACT_ROOT?: string;
 
@@ -231,4 +233,41 @@ export class EnvironmentDto {
     message: 'METRICS_PORT must be a port number (0-65535) or `off`',
   })
   METRICS_PORT?: string;
+
+  /** Azure Blob Storage (MLFLOW_ARTIFACT_ROOT=wasbs://...): see src/config/azure-settings.ts. */
+  @IsOptional()
+  @Transform(blankToUndefined)
+  @IsString()
+  AZURE_STORAGE_CONNECTION_STRING?: string;
+
+  @IsOptional()
+  @Transform(blankToUndefined)
+  @Matches(/^[a-z0-9]{3,24}$/, {
+    message:
+      'AZURE_STORAGE_ACCOUNT must be a storage account name (3-24 lowercase letters and digits)',
+  })
+  AZURE_STORAGE_ACCOUNT?: string;
+
+  @IsOptional()
+  @Transform(blankToUndefined)
+  @Matches(/^[A-Za-z0-9+/]+={0,2}$/, {
+    message: 'AZURE_STORAGE_KEY must be the base64 account key',
+  })
+  AZURE_STORAGE_KEY?: string;
+
+  @IsOptional()
+  @Transform(blankToUndefined)
+  @IsString()
+  AZURE_STORAGE_SAS_TOKEN?: string;
+
+  @IsOptional()
+  @Transform(blankToUndefined)
+  @IsUrl(
+    { protocols: ['http', 'https'], require_tld: false, require_protocol: true },
+    {
+      message:
+        'AZURE_STORAGE_ENDPOINT must be an http(s) URL, e.g. http://127.0.0.1:10000/devstoreaccount1',
+    },
+  )
+  AZURE_STORAGE_ENDPOINT?: string;
 }

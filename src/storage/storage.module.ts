@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Metrics } from '../common/metrics/metrics';
 import { timedPort, type PortOperations } from '../common/metrics/timed-port';
 import { AppConfig } from '../config/app-config';
+import { AzureObjectStorage } from './azure/azure-object-storage';
 import { FilesystemObjectStorage } from './filesystem-object-storage';
 import { ObjectStorage } from './object-storage';
 import { S3ObjectStorage } from './s3/s3-object-storage';
@@ -23,9 +24,10 @@ const OPERATIONS: PortOperations<ObjectStorage> = {
 };
 
 /**
- * The object store: S3 when MLFLOW_ARTIFACT_ROOT=s3://bucket[/prefix] (config.s3), else files
- * under DATA_DIR/artifacts. Building the S3 storage calls nothing: the service boots with the
- * store down and reports it in readiness.
+ * The object store: S3 when MLFLOW_ARTIFACT_ROOT=s3://bucket[/prefix] (config.s3), Azure Blob
+ * when it is wasbs://container@account.blob.core.windows.net[/prefix] (config.azure), else files
+ * under DATA_DIR/artifacts. Building the S3 or Azure storage calls nothing: the service boots
+ * with the store down and reports it in readiness.
  */
 @Global()
 @Module({
@@ -33,15 +35,30 @@ const OPERATIONS: PortOperations<ObjectStorage> = {
     {
       provide: ObjectStorage,
       inject: [AppConfig, Metrics],
-      useFactory: (config: AppConfig, metrics: Metrics): ObjectStorage =>
-        config.s3 !== undefined
-          ? timedPort<ObjectStorage>(new S3ObjectStorage(config.s3), metrics, 's3', OPERATIONS)
-          : timedPort<ObjectStorage>(
-              new FilesystemObjectStorage(join(config.dataDir, 'artifacts')),
-              metrics,
-              'filesystem',
-              OPERATIONS,
-            ),
+      useFactory: (config: AppConfig, metrics: Metrics): ObjectStorage => {
+        if (config.s3 !== undefined) {
+          return timedPort<ObjectStorage>(
+            new S3ObjectStorage(config.s3),
+            metrics,
+            's3',
+            OPERATIONS,
+          );
+        }
+        if (config.azure !== undefined) {
+          return timedPort<ObjectStorage>(
+            new AzureObjectStorage(config.azure),
+            metrics,
+            'azure',
+            OPERATIONS,
+          );
+        }
+        return timedPort<ObjectStorage>(
+          new FilesystemObjectStorage(join(config.dataDir, 'artifacts')),
+          metrics,
+          'filesystem',
+          OPERATIONS,
+        );
+      },
     },
   ],
   exports: [ObjectStorage],

@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
+import { withTestStore } from './azure-stack';
 import { TcpProxy } from './tcp-proxy';
 
 /**
@@ -126,7 +127,7 @@ export function realBackendEnv(options: {
   databaseUrl: string;
 }): Record<string, string> {
   const s = stack();
-  return {
+  const env = {
     MLFLOW_TRACKING_URI: s.mlflowUri,
     MLFLOW_ARTIFACT_ROOT: `s3://${s.s3Bucket}/${options.namespace}`,
     S3_ENDPOINT: s.s3Endpoint,
@@ -136,6 +137,8 @@ export function realBackendEnv(options: {
     REDIS_URL: s.redisUrl,
     ML_REGISTRY_NAMESPACE: options.namespace,
   };
+  // The `e2e-azure` project: the same deployment with its artifacts in Azurite.
+  return withTestStore(env, options.namespace);
 }
 
 const run = promisify(execFile);

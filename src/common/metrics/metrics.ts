@@ -5,7 +5,7 @@ import { ErrorCode } from '../errors/error-code';
 import { isRegistryError } from '../errors/registry-error';
 
 /** The adapters whose calls are timed (one of each port is in use in a deployment). */
-export type Backend = 'mlflow' | 'embedded-registry' | 's3' | 'filesystem' | 'database';
+export type Backend = 'mlflow' | 'embedded-registry' | 's3' | 'azure' | 'filesystem' | 'database';
 
 /** How a backend call ended: answered, answered with an error (not found, conflict), or not at all. */
 export type Outcome = 'ok' | 'error' | 'unavailable';
