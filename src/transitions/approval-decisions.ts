@@ -80,7 +80,9 @@ export class ApprovalDecisions {
     try {
       outcome = await this.database.transaction(async (trx) => {
         const counted = await this.repository.castVote(row, vote, trx);
-        if (!counted.counted) return counted;
+        // No longer pending (another vote completed the quorum, or a decision): the vote row
+        // goes with the rolled-back transaction, so it is never counted.
+        if (!counted.counted) throw new VoteTooLate();
         const event = counted.approved
           ? HistoryEvent.ApprovalApproved
           : HistoryEvent.ApprovalVoteAdded;
@@ -92,10 +94,12 @@ export class ApprovalDecisions {
       });
     } catch (err) {
       if (isUniqueViolation(err)) throw alreadyApproved(row);
+      if (err instanceof VoteTooLate) {
+        throw notPending((await this.repository.find(row.tenant_id, row.id)) ?? row);
+      }
       throw err;
     }
     const current = (await this.repository.find(row.tenant_id, row.id)) ?? row;
-    if (!outcome.counted) throw notPending(current);
     if (!outcome.approved) {
       return {
         approval: await this.present(current),
@@ -253,6 +257,9 @@ export class ApprovalDecisions {
     if (!allPassed(gates)) throw gatesFailed(candidate, Stage.Production, gates);
   }
 }
+
+/** Thrown inside a vote's transaction to roll it back: the request was no longer pending. */
+class VoteTooLate extends Error {}
 
 function alreadyApproved(row: ApprovalRow): RegistryError {
   return new RegistryError(
