@@ -91,13 +91,26 @@ describe('OWASP API1: object level authorization across tenants (e2e)', () => {
     await newVersion(t, editorA, model, { f1_score: 0.9 });
     approvalA = await requestProduction(t, editorA, model, 2);
     const artifactA = await uploadArtifact(t, editorA);
-    ownIds = { name: model, version: 1, id: approvalA, artifact_id: artifactA, file: 'model.pkl' };
+    await request(t.http)
+      .put(`${BASE}/models/${model}/aliases/champion`)
+      .set('Authorization', `Bearer ${editorA}`)
+      .send({ version: 1 })
+      .expect(200);
+    ownIds = {
+      name: model,
+      version: 1,
+      id: approvalA,
+      artifact_id: artifactA,
+      file: 'model.pkl',
+      alias: 'champion',
+    };
     missingIds = {
       name: 'no-such-model-zz9',
       version: 1,
       id: randomUUID(),
       artifact_id: 'model-nosuchartifact0',
       file: 'model.pkl',
+      alias: 'champion',
     };
     // Tenant B is a real tenant with data of its own.
     const editorB = await tokenFor(B, 'mallory', ['editor']);

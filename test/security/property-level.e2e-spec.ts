@@ -341,12 +341,16 @@ describe('OWASP API3: object property level authorization (e2e)', () => {
       stage: 'staging',
     }).expect(200);
     const pending = await requestProduction(t, editor, MODEL, v.version);
+    await call(t, 'put', `${BASE}/models/${MODEL}/aliases/champion`, editor, {
+      version: 2,
+    }).expect(200);
     const ids = {
       name: MODEL,
       version: 2,
       id: pending,
       artifact_id: freeArtifact,
       file: 'model.pkl',
+      alias: 'champion',
     };
     const undeclared: unknown[] = [];
     const reads = operationsOf(spec).filter(
