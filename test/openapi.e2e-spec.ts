@@ -181,10 +181,13 @@ describe('OpenAPI document (e2e)', () => {
     };
     expect(schema.required).toEqual(['model']);
     expect(Object.keys(schema.properties).sort()).toEqual([
+      'conda',
       'config',
       'metrics',
+      'mlmodel',
       'model',
       'preprocessor',
+      'python_env',
       'requirements',
     ]);
     expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['201', '400', '413', '415']));
