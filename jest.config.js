@@ -28,6 +28,7 @@ const REAL_STACK_E2E = [
   'artifact-documents',
   'model-formats',
   'governance',
+  'aliases',
 ];
 
 /** The HTTP suites that exercise the object store, run on Azure Blob (Azurite) in `e2e-azure`. */

@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { LoggerModule } from 'nestjs-pino';
+import { AliasesModule } from './aliases/aliases.module';
 import { ArtifactsModule } from './artifacts/artifacts.module';
 import { MetadataCacheModule } from './cache/metadata-cache.module';
 import { AccessLog } from './common/http/access-log';
@@ -57,6 +58,7 @@ export class AppModule {
         VersionsModule,
         TransitionsModule,
         ComparisonModule,
+        AliasesModule,
         HealthModule,
       ],
       providers: [

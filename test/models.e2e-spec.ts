@@ -315,6 +315,7 @@ describe('models and versions (e2e)', () => {
         last_updated: expect.any(String),
         description: 'XGBoost churn prediction model',
         tags: {},
+        aliases: {},
       });
       const names: string[] = list.body.models.map((m: { name: string }) => m.name);
       expect(names).toEqual([...names].sort());

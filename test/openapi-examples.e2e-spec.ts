@@ -165,7 +165,7 @@ describe('OpenAPI examples are what the service answers', () => {
   }
 
   const api = (
-    method: 'get' | 'post' | 'patch' | 'put' | 'delete',
+    method: 'get' | 'post' | 'put' | 'patch' | 'delete',
     path: string,
     token?: string,
   ): request.Test => {
@@ -230,6 +230,17 @@ describe('OpenAPI examples are what the service answers', () => {
       'patch',
       version,
       await api('patch', '/models/churn-predictor/versions/1', editor).send({ description: 'v1' }),
+    );
+    const alias = '/models/{name}/aliases/{alias}';
+    expectDocumented(
+      'put',
+      alias,
+      await api('put', '/models/churn-predictor/aliases/champion', editor).send({ version: 1 }),
+    );
+    expectDocumented(
+      'get',
+      alias,
+      await api('get', '/models/churn-predictor/aliases/champion', editor),
     );
     const stage = `${version}/stage`;
     expectDocumented(
@@ -362,6 +373,17 @@ describe('OpenAPI examples are what the service answers', () => {
       'get',
       '/artifacts/{artifact_id}',
       await api('get', '/artifacts/model-abc123', editor),
+    );
+    expectDocumented(
+      'get',
+      '/models/{name}/aliases/{alias}',
+      await api('get', '/models/errors-model/aliases/champion', editor),
+    );
+    expectDocumented(
+      'put',
+      '/models/{name}/aliases/{alias}',
+      await api('put', '/models/errors-model/aliases/latest', editor).send({ version: 1 }),
+      'reserved alias',
     );
     expectDocumented(
       'get',

@@ -39,6 +39,9 @@ const API_OPERATIONS = [
   'post /models/{name}/versions/{version}/stage',
   'get /models/{name}/versions/{version}/transitions',
   'get /models/{name}/compare',
+  'put /models/{name}/aliases/{alias}',
+  'get /models/{name}/aliases/{alias}',
+  'delete /models/{name}/aliases/{alias}',
   'get /approvals',
   'get /approvals/{id}',
   'post /approvals/{id}/approve',
@@ -186,10 +189,13 @@ describe('OpenAPI document (e2e)', () => {
     };
     expect(schema.required).toEqual(['model']);
     expect(Object.keys(schema.properties).sort()).toEqual([
+      'conda',
       'config',
       'metrics',
+      'mlmodel',
       'model',
       'preprocessor',
+      'python_env',
       'requirements',
     ]);
     expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['201', '400', '413', '415']));

@@ -160,8 +160,9 @@ describe('the registry on MLflow, S3, PostgreSQL and Redis', () => {
         };
       }>('model-versions/get', { name: mlflowName, version: String(i) });
       expect(model_version.current_stage).toBe(i === 2 ? 'Production' : 'None');
+      // MLflow's source is the version's folder (what models:/ URIs download, issue 20).
       expect(model_version.source).toBe(
-        `s3://${stack().s3Bucket}/${namespace}/acme-corp/${model}/v${i}/model.pkl`,
+        `s3://${stack().s3Bucket}/${namespace}/acme-corp/${model}/v${i}`,
       );
       expect(model_version.tags).toEqual(
         expect.arrayContaining([{ key: 'algorithm', value: 'xgboost' }]),

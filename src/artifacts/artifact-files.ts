@@ -4,7 +4,15 @@ import type { ArtifactRow } from './artifacts.repository';
 export { isModelFile, MODEL_FILE_NAMES, type ModelFileName } from '../domain/model-files';
 
 /** The files an artifact may hold, by multipart part name. */
-export type PartName = 'model' | 'preprocessor' | 'config' | 'metrics' | 'requirements';
+export type PartName =
+  | 'model'
+  | 'preprocessor'
+  | 'config'
+  | 'metrics'
+  | 'requirements'
+  | 'mlmodel'
+  | 'conda'
+  | 'python_env';
 
 export const ARTIFACT_FILE_NAMES = [
   ...MODEL_FILE_NAMES,
@@ -12,6 +20,10 @@ export const ARTIFACT_FILE_NAMES = [
   'config.json',
   'metrics.json',
   'requirements.txt',
+  // An MLflow model's own files, under MLflow's names, so that the version's folder is one.
+  'MLmodel',
+  'conda.yaml',
+  'python_env.yaml',
 ] as const;
 export type ArtifactFileName = (typeof ARTIFACT_FILE_NAMES)[number];
 
@@ -44,6 +56,13 @@ export const PARTS: Record<PartName, PartSpec> = {
     contentType: 'text/plain; charset=utf-8',
     storedName: () => 'requirements.txt',
   },
+  mlmodel: { kind: 'metadata', contentType: 'application/yaml', storedName: () => 'MLmodel' },
+  conda: { kind: 'metadata', contentType: 'application/yaml', storedName: () => 'conda.yaml' },
+  python_env: {
+    kind: 'metadata',
+    contentType: 'application/yaml',
+    storedName: () => 'python_env.yaml',
+  },
 };
 
 export function isPartName(name: string): name is PartName {
@@ -54,6 +73,7 @@ export function contentTypeOf(file: ArtifactFileName): string {
   if (file.endsWith('.tar.gz')) return 'application/gzip';
   if (file.endsWith('.json')) return 'application/json';
   if (file.endsWith('.txt')) return 'text/plain; charset=utf-8';
+  if (file.endsWith('.yaml') || file === 'MLmodel') return 'application/yaml';
   return 'application/octet-stream';
 }
 

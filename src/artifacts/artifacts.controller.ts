@@ -46,7 +46,8 @@ export class ArtifactsController {
       'multipart/form-data. `model` (required: *.pkl or *.pt, also *.onnx, *.joblib, *.safetensors, ' +
       '*.bin, *.h5, *.keras or a *.tar.gz bundle, as ARTIFACT_MODEL_FILES allows) and `preprocessor` are streamed to the ' +
       'object store with their SHA-256 computed on the way; `config` (config.json), `metrics` ' +
-      '(metrics.json) and `requirements` (requirements.txt) are checked before they are stored. ' +
+      "(metrics.json), `requirements` (requirements.txt) and an MLflow model's `mlmodel` (MLmodel), " +
+      '`conda` (conda.yaml) and `python_env` (python_env.yaml) are checked before they are stored. ' +
       'Nothing is kept if any part is rejected. An optional part with no bytes (a file input ' +
       'left empty, as Swagger UI sends it) is read as not sent; an empty `model` is a 400. ' +
       'In Swagger UI: choose the model file, and the other files only if you have them.',
@@ -91,6 +92,27 @@ export class ArtifactsController {
           format: 'binary',
           description: 'requirements.txt (optional), UTF-8 text: `xgboost==2.0.3`',
         },
+        // An MLflow model's files (mlflow.<flavor>.save_model writes them): stored under
+        // MLflow's names beside the model, so MLflow clients load the version as a model.
+        mlmodel: {
+          type: 'string',
+          format: 'binary',
+          description:
+            "MLmodel (optional): the MLflow model's YAML descriptor, with its `flavors` " +
+            '(e.g. `sklearn` with `pickled_model: model.pkl`, `python_function`)',
+        },
+        conda: {
+          type: 'string',
+          format: 'binary',
+          description:
+            "conda.yaml (optional), a YAML mapping: the MLflow model's conda environment",
+        },
+        python_env: {
+          type: 'string',
+          format: 'binary',
+          description:
+            "python_env.yaml (optional), a YAML mapping: the MLflow model's Python environment",
+        },
       },
     },
     encoding: {
@@ -116,6 +138,9 @@ export class ArtifactsController {
       config: { contentType: 'application/json' },
       metrics: { contentType: 'application/json' },
       requirements: { contentType: 'text/plain' },
+      mlmodel: { contentType: 'application/yaml' },
+      conda: { contentType: 'application/yaml' },
+      python_env: { contentType: 'application/yaml' },
     },
   })
   @ApiCreatedResponse({ type: ArtifactManifestDto })

@@ -1,3 +1,4 @@
+import { load as loadYaml } from 'js-yaml';
 import { RegistryError } from '../common/errors/registry-error';
 import { problemWithMap } from '../common/validation/maps';
 import type { ParamValue } from '../mlflow/registry-types';
@@ -43,6 +44,30 @@ export function parseConfigDocument(bytes: Buffer): {
   if (problem !== undefined)
     throw RegistryError.validation(`config.json hyperparameters ${problem}`);
   return { hyperparameters: hp as Record<string, ParamValue> };
+}
+
+/**
+ * An MLflow model's YAML files (`MLmodel`, `conda.yaml`, `python_env.yaml`): UTF-8, one YAML
+ * document holding a mapping. `MLmodel` must name its flavors (MLflow loads a model by them).
+ */
+export function checkYamlDocument(file: string, bytes: Buffer): void {
+  const text = utf8Text(file, bytes);
+  let value: unknown;
+  try {
+    value = loadYaml(text);
+  } catch {
+    throw RegistryError.validation(`${file} is not valid YAML`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw RegistryError.validation(`${file} must hold a YAML mapping`);
+  }
+  const flavors = (value as Record<string, unknown>)['flavors'];
+  if (
+    file === 'MLmodel' &&
+    (typeof flavors !== 'object' || flavors === null || Array.isArray(flavors))
+  ) {
+    throw RegistryError.validation('MLmodel must have a `flavors` mapping');
+  }
 }
 
 export function checkTextDocument(file: string, bytes: Buffer): void {

@@ -54,6 +54,10 @@ export enum HistoryEvent {
   PolicySet = 'policy_set',
   PolicyDeleted = 'policy_deleted',
   Deleted = 'deleted',
+  /** An alias was set on the version, or moved to it (migration 010). */
+  AliasSet = 'alias_set',
+  /** An alias was deleted from the version, or moved away from it (migration 010). */
+  AliasDeleted = 'alias_deleted',
 }
 
 export enum IntentKind {
@@ -132,6 +136,13 @@ export interface RegRunParamsTable {
   key: string;
   /** JSON-encoded so that numbers, strings and booleans keep their type. */
   value: string;
+}
+
+/** The embedded registry's aliases: one alias names one version of a model. Migration 010. */
+export interface RegAliasesTable {
+  model_id: number;
+  alias: string;
+  version: number;
 }
 
 export interface ArtifactsTable {
@@ -302,6 +313,7 @@ export interface DatabaseSchema {
   reg_runs: RegRunsTable;
   reg_run_metrics: RegRunMetricsTable;
   reg_run_params: RegRunParamsTable;
+  reg_aliases: RegAliasesTable;
   artifacts: ArtifactsTable;
   approvals: ApprovalsTable;
   history: HistoryTable;

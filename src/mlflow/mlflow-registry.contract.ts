@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ErrorCode } from '../common/errors/error-code';
 import { RegistryError } from '../common/errors/registry-error';
 import { MlflowRegistry } from './mlflow-registry';
+import { describeAliasesContract } from './mlflow-registry-aliases.contract';
 import type { ModelOrder } from './model-search';
 import { Stage } from './registry-types';
 
@@ -686,6 +687,8 @@ export function describeMlflowRegistryContract(
         await expectCode(registry.getRun(tenant, another.runId), ErrorCode.RunNotFound);
       });
     });
+
+    describeAliasesContract({ registry: () => registry, tenant, otherTenant, unique });
 
     it('answers ping', async () => {
       await expect(registry.ping()).resolves.toBeUndefined();

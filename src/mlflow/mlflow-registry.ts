@@ -35,7 +35,7 @@ export interface KnownModel {
  * allows (a column in the embedded store; name mapping and tags in a shared MLflow server), and
  * a name of another tenant behaves exactly like a name that does not exist.
  *
- * Errors: RegistryError with MODEL_NOT_FOUND, VERSION_NOT_FOUND, RUN_NOT_FOUND,
+ * Errors: RegistryError with MODEL_NOT_FOUND, VERSION_NOT_FOUND, ALIAS_NOT_FOUND, RUN_NOT_FOUND,
  * MODEL_ALREADY_EXISTS, VALIDATION_FAILED or BACKEND_UNAVAILABLE. Adapters translate; they do not
  * decide business rules (approvals, who may do what) — those live above the port.
  */
@@ -165,12 +165,48 @@ export abstract class MlflowRegistry {
     known?: KnownModel,
   ): Promise<ModelVersionRecord>;
 
+  /** Also removes the aliases that pointed at the version (MLflow's semantics). */
   abstract deleteModelVersion(
     tenant: string,
     name: string,
     version: number,
     known?: KnownModel,
   ): Promise<void>;
+
+  // ---- aliases (MLflow's `registered-models/alias`) ----
+  // An alias names one version of one model; a model has any number of them. Names are checked
+  // above the port (the service's rule is narrower than MLflow's); the adapters take them as given.
+
+  /**
+   * Points `alias` at `version`: creates it, or moves it from the version it pointed at.
+   * MODEL_NOT_FOUND, VERSION_NOT_FOUND.
+   */
+  abstract setRegisteredModelAlias(
+    tenant: string,
+    name: string,
+    alias: string,
+    version: number,
+    known?: KnownModel,
+  ): Promise<void>;
+
+  /** An alias the model does not have is already deleted (no error). MODEL_NOT_FOUND. */
+  abstract deleteRegisteredModelAlias(
+    tenant: string,
+    name: string,
+    alias: string,
+    known?: KnownModel,
+  ): Promise<void>;
+
+  /**
+   * The version an alias points at, as getModelVersion would answer it. MODEL_NOT_FOUND,
+   * ALIAS_NOT_FOUND.
+   */
+  abstract getModelVersionByAlias(
+    tenant: string,
+    name: string,
+    alias: string,
+    known?: KnownModel,
+  ): Promise<ModelVersionRecord>;
 
   /**
    * A run holding a version's metrics and parameters (MLflow: runs/create + runs/log-batch).

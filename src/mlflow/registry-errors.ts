@@ -14,3 +14,7 @@ export function versionNotFound(name: string, version: number): RegistryError {
 export function runNotFound(runId: string): RegistryError {
   return new RegistryError(ErrorCode.RunNotFound, `run '${runId}' does not exist`);
 }
+
+export function aliasNotFound(name: string, alias: string): RegistryError {
+  return new RegistryError(ErrorCode.AliasNotFound, `model '${name}' has no alias '${alias}'`);
+}

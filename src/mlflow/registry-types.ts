@@ -29,6 +29,8 @@ export interface RegisteredModelRecord {
   lastUpdatedAt: number;
   /** The newest version of each stage that has one (MLflow's `latest_versions`). */
   latestVersions: LatestVersion[];
+  /** Each alias of the model and the version it points at (MLflow's `aliases`). */
+  aliases: Record<string, number>;
 }
 
 export interface ModelVersionRecord {
@@ -39,6 +41,8 @@ export interface ModelVersionRecord {
   source: string;
   runId: string | null;
   tags: Record<string, string>;
+  /** The model's aliases that point at this version, sorted (MLflow's `aliases`). */
+  aliases: string[];
   createdAt: number;
   lastUpdatedAt: number;
 }

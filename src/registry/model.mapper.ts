@@ -20,5 +20,6 @@ export function mapModelSummary(model: Frozen<RegisteredModelRecord>): ModelSumm
     last_updated: iso(model.lastUpdatedAt),
     description: model.description,
     tags: publicTags(model.tags),
+    aliases: { ...model.aliases },
   };
 }

@@ -23,6 +23,7 @@ export function mapVersion(record: ModelVersionRecord, run: RunRecord | null): V
     metrics: run ? { ...run.metrics } : {},
     parameters: run ? { ...run.params } : {},
     tags: publicTags(record.tags),
+    aliases: [...record.aliases],
     description: record.description,
     run_id: record.runId,
     created_by: record.tags[SERVICE_TAGS.createdBy] ?? null,

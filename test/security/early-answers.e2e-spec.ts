@@ -136,6 +136,7 @@ describe('OWASP API4: early answers with the body withheld, trickled or abandone
     id: randomUUID(),
     artifact_id: 'model-aaaaaaaaaaaaaaaa',
     file: 'model.pkl',
+    alias: 'champion',
   };
 
   beforeAll(async () => {
@@ -173,7 +174,13 @@ describe('OWASP API4: early answers with the body withheld, trickled or abandone
       { stage: 'production' },
     );
     expect(request.status).toBe(202);
-    ids = { name: 'ea-model', version: 1, id: request.body.approval.id, file: 'model.pkl' };
+    ids = {
+      name: 'ea-model',
+      version: 1,
+      id: request.body.approval.id,
+      file: 'model.pkl',
+      alias: 'champion',
+    };
     const manifest = await callService(
       service.url,
       await token('seed-4', ['viewer']),

@@ -225,6 +225,38 @@ describe('OWASP API5: function level authorization, role × operation (e2e)', ()
       success: 200,
       prepare: () => ({ url: `${M}/${shared.name}/compare?versions=1,2` }),
     },
+    {
+      key: 'put /models/{name}/aliases/{alias}',
+      success: 200,
+      prepare: async () => {
+        const { name, version } = await freshVersion();
+        return {
+          url: `${M}/${name}/aliases/champion`,
+          body: { version },
+          probe: `${M}/${name}`,
+        };
+      },
+    },
+    {
+      key: 'get /models/{name}/aliases/{alias}',
+      success: 200,
+      prepare: async () => {
+        const { name, version } = await freshVersion();
+        const url = `${M}/${name}/aliases/champion`;
+        await call(t, 'put', url, owner, { version }).expect(200);
+        return { url };
+      },
+    },
+    {
+      key: 'delete /models/{name}/aliases/{alias}',
+      success: 204,
+      prepare: async () => {
+        const { name, version } = await freshVersion();
+        const url = `${M}/${name}/aliases/champion`;
+        await call(t, 'put', url, owner, { version }).expect(200);
+        return { url, probe: `${M}/${name}` };
+      },
+    },
     { key: 'get /approvals', success: 200, prepare: () => ({ url: `${BASE}/approvals` }) },
     {
       key: 'get /approvals/{id}',

@@ -97,6 +97,11 @@ describe('OWASP API1: object level authorization across tenants (e2e)', () => {
       .set('Authorization', `Bearer ${adminA}`)
       .send({})
       .expect(200);
+    await request(t.http)
+      .put(`${BASE}/models/${model}/aliases/champion`)
+      .set('Authorization', `Bearer ${editorA}`)
+      .send({ version: 1 })
+      .expect(200);
     ownIds = {
       name: model,
       version: 1,
@@ -104,6 +109,7 @@ describe('OWASP API1: object level authorization across tenants (e2e)', () => {
       artifact_id: artifactA,
       file: 'model.pkl',
       stage: 'staging',
+      alias: 'champion',
     };
     missingIds = {
       name: 'no-such-model-zz9',
@@ -112,6 +118,7 @@ describe('OWASP API1: object level authorization across tenants (e2e)', () => {
       artifact_id: 'model-nosuchartifact0',
       file: 'model.pkl',
       stage: 'staging',
+      alias: 'champion',
     };
     // Tenant B is a real tenant with data of its own.
     const editorB = await tokenFor(B, 'mallory', ['editor']);

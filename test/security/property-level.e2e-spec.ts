@@ -348,12 +348,16 @@ describe('OWASP API3: object property level authorization (e2e)', () => {
       gates: [{ metric: 'f1_score', op: '>=', value: 0 }],
     }).expect(200);
     await call(t, 'put', `${BASE}/models/${MODEL}/policies/staging`, admin, {}).expect(200);
+    await call(t, 'put', `${BASE}/models/${MODEL}/aliases/champion`, editor, {
+      version: 2,
+    }).expect(200);
     const ids = {
       name: MODEL,
       version: 2,
       id: pending,
       artifact_id: freeArtifact,
       file: 'model.pkl',
+      alias: 'champion',
     };
     const undeclared: unknown[] = [];
     const reads = operationsOf(spec).filter(

@@ -9,6 +9,7 @@ import { isPartName, ModelFileName, PartName, PARTS } from '../artifact-files';
 import type { StoredFile } from '../artifacts.repository';
 import {
   checkTextDocument,
+  checkYamlDocument,
   parseConfigDocument,
   parseMetricsDocument,
 } from '../metadata-documents';
@@ -84,6 +85,11 @@ function validateMetadata(part: PartName, bytes: Buffer): void {
       return;
     case 'requirements':
       checkTextDocument('requirements.txt', bytes);
+      return;
+    case 'mlmodel':
+    case 'conda':
+    case 'python_env':
+      checkYamlDocument(PARTS[part].storedName(undefined, []), bytes);
       return;
     case 'model':
     case 'preprocessor':
@@ -309,7 +315,7 @@ export class ArtifactReceiver {
     if (name === undefined || !isPartName(name)) {
       this.fail(
         RegistryError.validation(
-          `unknown part '${(name ?? '').slice(0, 64)}': expected model, preprocessor, config, metrics or requirements`,
+          `unknown part '${(name ?? '').slice(0, 64)}': expected model, preprocessor, config, metrics, requirements, mlmodel, conda or python_env`,
         ),
       );
       return undefined;

@@ -15,6 +15,7 @@ export enum ErrorCode {
   ApprovalNotFound = 'APPROVAL_NOT_FOUND',
   PolicyNotFound = 'POLICY_NOT_FOUND',
   RunNotFound = 'RUN_NOT_FOUND',
+  AliasNotFound = 'ALIAS_NOT_FOUND',
   ModelAlreadyExists = 'MODEL_ALREADY_EXISTS',
   ArtifactAlreadyRegistered = 'ARTIFACT_ALREADY_REGISTERED',
   StageUnchanged = 'STAGE_UNCHANGED',
@@ -52,6 +53,7 @@ export function statusForCode(code: ErrorCode): number {
     case ErrorCode.ApprovalNotFound:
     case ErrorCode.PolicyNotFound:
     case ErrorCode.RunNotFound:
+    case ErrorCode.AliasNotFound:
       return 404;
     case ErrorCode.ModelAlreadyExists:
     case ErrorCode.ArtifactAlreadyRegistered:

@@ -6,6 +6,7 @@ import * as reliability from './004-reliability';
 import * as principalTenants from './005-principal-tenants';
 import * as modelUpdatedIndex from './006-model-updated-index';
 import * as governance from './008-governance';
+import * as aliases from './010-aliases';
 
 /** Every migration, in order. Names are stable: they are recorded in the database. */
 export const migrations: Record<string, Migration> = {
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '005-principal-tenants': principalTenants,
   '006-model-updated-index': modelUpdatedIndex,
   '008-governance': governance,
+  '010-aliases': aliases,
 };

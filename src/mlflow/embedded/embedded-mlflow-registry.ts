@@ -6,6 +6,7 @@ import { Database, Db } from '../../database/database';
 import { isUniqueViolation } from '../../database/unique-violation';
 import { KnownModel, MlflowRegistry } from '../mlflow-registry';
 import { modelNotFound, runNotFound, versionNotFound } from '../registry-errors';
+import { EmbeddedAliases } from './embedded-aliases';
 import {
   ModelVersionRecord,
   Page,
@@ -44,6 +45,7 @@ export class EmbeddedMlflowRegistry extends MlflowRegistry {
   private readonly db: Db;
   private readonly queries: EmbeddedRegistryQueries;
   private readonly runs: EmbeddedRunStore;
+  private readonly aliases: EmbeddedAliases;
   private readonly postgres: boolean;
 
   constructor(database: Database) {
@@ -52,6 +54,7 @@ export class EmbeddedMlflowRegistry extends MlflowRegistry {
     this.postgres = database.dialect === 'postgres';
     this.queries = new EmbeddedRegistryQueries(this.db, this.postgres);
     this.runs = new EmbeddedRunStore(this.db);
+    this.aliases = new EmbeddedAliases(this.db, this.queries);
   }
 
   async createRegisteredModel(
@@ -197,6 +200,7 @@ export class EmbeddedMlflowRegistry extends MlflowRegistry {
   async deleteRegisteredModel(tenant: string, name: string, _known?: KnownModel): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       const model = await this.queries.lockModel(trx, tenant, name);
+      await this.aliases.forgetModel(trx, model.id);
       await trx.deleteFrom('reg_version_tags').where('model_id', '=', model.id).execute();
       await trx.deleteFrom('reg_versions').where('model_id', '=', model.id).execute();
       await trx.deleteFrom('reg_model_tags').where('model_id', '=', model.id).execute();
@@ -395,6 +399,7 @@ export class EmbeddedMlflowRegistry extends MlflowRegistry {
     await this.db.transaction().execute(async (trx) => {
       const model = await this.queries.lockModel(trx, tenant, name);
       await this.queries.requireVersion(trx, model, version);
+      await this.aliases.forgetVersion(trx, model.id, version);
       await trx
         .deleteFrom('reg_version_tags')
         .where('model_id', '=', model.id)
@@ -412,6 +417,26 @@ export class EmbeddedMlflowRegistry extends MlflowRegistry {
         .execute();
     });
   }
+
+  // ---- aliases (embedded-aliases.ts) ----
+
+  setRegisteredModelAlias(tenant: string, name: string, alias: string, v: number): Promise<void> {
+    return this.aliases.set(tenant, name, alias, v);
+  }
+
+  deleteRegisteredModelAlias(tenant: string, name: string, alias: string): Promise<void> {
+    return this.aliases.delete(tenant, name, alias);
+  }
+
+  async getModelVersionByAlias(
+    tenant: string,
+    name: string,
+    alias: string,
+  ): Promise<ModelVersionRecord> {
+    return this.getModelVersion(tenant, name, await this.aliases.versionOf(tenant, name, alias));
+  }
+
+  // ---- runs ----
 
   createRun(tenant: string, values: RunValues | Promise<RunValues>): Promise<RunRecord> {
     return this.runs.createRun(tenant, values);

@@ -15,6 +15,8 @@ type ModelRowWithLatest = ModelRow & {
   latest_archived: number | null;
   /** The model's tags as one JSON object (SQLite: '{}' when none; PostgreSQL: null). */
   tags_json: string | null;
+  /** The model's aliases as one JSON object of version numbers (as tags_json). */
+  aliases_json: string | null;
 };
 
 /**
@@ -81,6 +83,16 @@ export class EmbeddedRegistryQueries {
         .select(aggregate.as('tags'))
         .whereRef('t.model_id', '=', 'reg_models.id');
     };
+    const aliasesOf = (eb: ExpressionBuilder<DatabaseSchema, 'reg_models'>) => {
+      const [alias, version] = [sql.ref('a.alias'), sql.ref('a.version')];
+      const aggregate = this.postgres
+        ? sql<string | null>`json_object_agg(${alias}, ${version})::text`
+        : sql<string | null>`json_group_object(${alias}, ${version})`;
+      return eb
+        .selectFrom('reg_aliases as a')
+        .select(aggregate.as('aliases'))
+        .whereRef('a.model_id', '=', 'reg_models.id');
+    };
     const newestIn = (eb: ExpressionBuilder<DatabaseSchema, 'reg_models'>, stage: Stage) =>
       eb
         .selectFrom('reg_versions as v')
@@ -96,6 +108,7 @@ export class EmbeddedRegistryQueries {
         newestIn(eb, Stage.Production).as('latest_production'),
         newestIn(eb, Stage.Archived).as('latest_archived'),
         tagsOf(eb).as('tags_json'),
+        aliasesOf(eb).as('aliases_json'),
       ]);
   }
 
@@ -116,8 +129,28 @@ export class EmbeddedRegistryQueries {
         createdAt: Number(r.created_at),
         lastUpdatedAt: Number(r.last_updated_at),
         latestVersions: latestVersions.sort((a, b) => a.version - b.version),
+        aliases: sortedAliases(r.aliases_json),
       };
     });
+  }
+
+  /** The aliases of a model's versions (of one version, when given), sorted, by version. */
+  private async aliasesByVersion(
+    modelId: number,
+    version?: number,
+  ): Promise<Map<number, string[]>> {
+    let q = this.db
+      .selectFrom('reg_aliases')
+      .select(['alias', 'version'])
+      .where('model_id', '=', modelId)
+      .orderBy('alias');
+    if (version !== undefined) q = q.where('version', '=', version);
+    const out = new Map<number, string[]>();
+    for (const row of await q.execute()) {
+      const v = Number(row.version);
+      out.set(v, [...(out.get(v) ?? []), row.alias]);
+    }
+    return out;
   }
 
   async toVersionRecords(name: string, rows: VersionRow[]): Promise<ModelVersionRecord[]> {
@@ -128,7 +161,10 @@ export class EmbeddedRegistryQueries {
       .selectAll()
       .where('model_id', '=', modelId);
     if (rows.length === 1) tagQuery = tagQuery.where('version', '=', rows[0].version);
-    const tagRows = await tagQuery.execute();
+    const [tagRows, aliases] = await Promise.all([
+      tagQuery.execute(),
+      this.aliasesByVersion(modelId, rows.length === 1 ? rows[0].version : undefined),
+    ]);
     const tags = new Map<number, Record<string, string>>();
     for (const t of tagRows) {
       const entry = tags.get(t.version) ?? {};
@@ -143,8 +179,17 @@ export class EmbeddedRegistryQueries {
       source: r.source,
       runId: r.run_id,
       tags: tags.get(r.version) ?? {},
+      aliases: aliases.get(r.version) ?? [],
       createdAt: Number(r.created_at),
       lastUpdatedAt: Number(r.last_updated_at),
     }));
   }
+}
+
+/** An aggregated aliases object, its keys in order (the database's aggregate order is not). */
+function sortedAliases(json: string | null): Record<string, number> {
+  const parsed = json === null ? {} : (JSON.parse(json) as Record<string, number>);
+  const out: Record<string, number> = {};
+  for (const alias of Object.keys(parsed).sort()) out[alias] = Number(parsed[alias]);
+  return out;
 }

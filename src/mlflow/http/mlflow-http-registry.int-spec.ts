@@ -68,6 +68,35 @@ describe('MlflowHttpRegistry on a real MLflow server', () => {
     });
   });
 
+  it('gives MLflow the version’s folder as its source and keeps its aliases in MLflow', async () => {
+    await registry.createRegisteredModel('acme', { name: 'served' });
+    const created = await registry.createModelVersion('acme', 'served', {
+      source: 's3://ml-artifacts/acme/served/v1/model.pkl',
+    });
+    expect(created.source).toBe('s3://ml-artifacts/acme/served/v1/model.pkl');
+    await registry.setRegisteredModelAlias('acme', 'served', 'champion', 1);
+    const mlflowName = `${namespace}~acme~served`;
+    const { model_version } = await mlflow<{ model_version: { source: string } }>(
+      'registered-models/alias',
+      { name: mlflowName, alias: 'champion' },
+    );
+    // What `models:/<name>@champion` downloads: the folder, every file of the version.
+    expect(model_version.source).toBe('s3://ml-artifacts/acme/served/v1');
+    const { artifact_uri } = await mlflow<{ artifact_uri: string }>(
+      'model-versions/get-download-uri',
+      { name: mlflowName, version: '1' },
+    );
+    expect(artifact_uri).toBe('s3://ml-artifacts/acme/served/v1');
+    const { registered_model } = await mlflow<{
+      registered_model: { aliases: { alias: string; version: string }[] };
+    }>('registered-models/get', { name: mlflowName });
+    expect(registered_model.aliases).toEqual([{ alias: 'champion', version: '1' }]);
+    // The service still reads the model file.
+    expect((await registry.getModelVersion('acme', 'served', 1)).source).toBe(
+      's3://ml-artifacts/acme/served/v1/model.pkl',
+    );
+  });
+
   it('logs a version’s metrics and parameters to an MLflow run in the tenant’s experiment', async () => {
     const created = await registry.createRun('acme', {
       metrics: { f1_score: 0.912 },

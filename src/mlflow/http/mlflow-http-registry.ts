@@ -13,7 +13,10 @@ import {
 } from '../registry-types';
 import { isCode, refused } from './mlflow-errors';
 import { MlflowApiError, MlflowHttpClient } from './mlflow-http-client';
+import { MlflowAliases } from './mlflow-aliases';
+import { toMlflowSource } from './mlflow-source';
 import {
+  aliasesOf,
   MlflowModelVersion,
   mlflowOffsetToken,
   MlflowRegisteredModel,
@@ -72,6 +75,7 @@ export class MlflowHttpRegistry extends MlflowRegistry {
   private readonly tenancy: MlflowTenancy;
   private readonly models: MlflowModelAccess;
   private readonly runs: MlflowRunStore;
+  private readonly aliases: MlflowAliases;
 
   constructor(
     private readonly client: MlflowHttpClient,
@@ -81,6 +85,7 @@ export class MlflowHttpRegistry extends MlflowRegistry {
     this.tenancy = new MlflowTenancy(namespace);
     this.models = new MlflowModelAccess(client, this.tenancy);
     this.runs = new MlflowRunStore(client, this.tenancy, this.logger);
+    this.aliases = new MlflowAliases(client, this.models);
   }
 
   private mlflowName(tenant: string, name: string): string {
@@ -330,16 +335,17 @@ export class MlflowHttpRegistry extends MlflowRegistry {
     known?: KnownModel,
   ): Promise<ModelVersionRecord> {
     await this.models.check(tenant, name, known);
+    const placed = toMlflowSource(input.source);
     try {
       return await this.models.onModel(tenant, name, async (mlflowName) => {
         const { model_version } = await this.client.post<{ model_version: MlflowModelVersion }>(
           'model-versions/create',
           {
             name: mlflowName,
-            source: input.source,
+            source: placed.source,
             run_id: input.runId,
             description: input.description ?? '',
-            tags: tagList(input.tags ?? {}),
+            tags: tagList({ ...input.tags, ...placed.tags }),
           },
           'once',
         );
@@ -399,7 +405,8 @@ export class MlflowHttpRegistry extends MlflowRegistry {
 
   /**
    * The ownership check and the versions' pages are read at once (or the check is skipped for
-   * a known model); nothing is returned unless the model is the tenant's.
+   * a known model); nothing is returned unless the model is the tenant's. MLflow's version
+   * search leaves the aliases out: they come from the model (as read, or as known).
    */
   async searchModelVersions(
     tenant: string,
@@ -408,21 +415,23 @@ export class MlflowHttpRegistry extends MlflowRegistry {
     known?: KnownModel,
   ): Promise<ModelVersionRecord[]> {
     const mlflowName = this.mlflowName(tenant, name);
-    const [checked, read] = await Promise.allSettled([
-      this.models.check(tenant, name, known),
-      this.readVersions(mlflowName),
-    ]);
+    const aliases = async (): Promise<Record<string, number>> => {
+      if (!this.models.trusts(name, known)) return aliasesOf(await this.models.fetch(tenant, name));
+      await this.models.check(tenant, name, known);
+      return known.model.aliases;
+    };
+    const [checked, read] = await Promise.allSettled([aliases(), this.readVersions(mlflowName)]);
     if (checked.status === 'rejected') throw checked.reason;
     if (read.status === 'rejected') throw read.reason;
-    const versions = read.value;
+    const versions = read.value.map((v) => toVersion(v, checked.value));
     return filter?.stage !== undefined
       ? versions.filter((v) => v.stage === filter.stage)
       : versions;
   }
 
   /** Every version of an MLflow model, oldest first (none for a model that does not exist). */
-  private async readVersions(mlflowName: string): Promise<ModelVersionRecord[]> {
-    const versions: ModelVersionRecord[] = [];
+  private async readVersions(mlflowName: string): Promise<MlflowModelVersion[]> {
+    const versions: MlflowModelVersion[] = [];
     let pageToken: string | undefined;
     // MLflow cannot filter versions on their stage: read them all, in pages.
     do {
@@ -435,10 +444,10 @@ export class MlflowHttpRegistry extends MlflowRegistry {
         order_by: 'version_number ASC',
         page_token: pageToken,
       });
-      versions.push(...(page.model_versions ?? []).map((v) => toVersion(v)));
+      versions.push(...(page.model_versions ?? []));
       pageToken = page.next_page_token !== '' ? page.next_page_token : undefined;
     } while (pageToken !== undefined);
-    versions.sort((a, b) => a.version - b.version);
+    versions.sort((a, b) => Number(a.version) - Number(b.version));
     return versions;
   }
 
@@ -536,6 +545,36 @@ export class MlflowHttpRegistry extends MlflowRegistry {
     await this.models.onVersion(tenant, name, version, (mlflowName) =>
       this.client.delete('model-versions/delete', { name: mlflowName, version: String(version) }),
     );
+  }
+
+  // ---- aliases (mlflow-aliases.ts) ----
+
+  setRegisteredModelAlias(
+    tenant: string,
+    name: string,
+    alias: string,
+    version: number,
+    known?: KnownModel,
+  ): Promise<void> {
+    return this.aliases.set(tenant, name, alias, version, known);
+  }
+
+  deleteRegisteredModelAlias(
+    tenant: string,
+    name: string,
+    alias: string,
+    known?: KnownModel,
+  ): Promise<void> {
+    return this.aliases.delete(tenant, name, alias, known);
+  }
+
+  getModelVersionByAlias(
+    tenant: string,
+    name: string,
+    alias: string,
+    known?: KnownModel,
+  ): Promise<ModelVersionRecord> {
+    return this.aliases.get(tenant, name, alias, known);
   }
 
   // ---- runs ----

@@ -1,4 +1,5 @@
 import { LatestVersion, ModelVersionRecord, RegisteredModelRecord, Stage } from '../registry-types';
+import { fromMlflowSource, isSourceTag } from './mlflow-source';
 import { isTenancyTag, plainName } from './mlflow-tenancy';
 
 // ---- MLflow's JSON shapes (only the fields we read) -------------------------------------------
@@ -18,6 +19,8 @@ export interface MlflowModelVersion {
   source?: string;
   run_id?: string;
   tags?: MlflowTag[];
+  /** The aliases naming this version (get, get-by-alias; `model-versions/search` omits them). */
+  aliases?: string[];
 }
 
 export interface MlflowRegisteredModel {
@@ -27,6 +30,7 @@ export interface MlflowRegisteredModel {
   description?: string;
   latest_versions?: MlflowModelVersion[];
   tags?: MlflowTag[];
+  aliases?: { alias: string; version: string }[];
 }
 
 /** A run parameter: MLflow keeps every value as a string. */
@@ -104,18 +108,40 @@ export function toModel(model: MlflowRegisteredModel): RegisteredModelRecord {
     createdAt: millis(model.creation_timestamp),
     lastUpdatedAt: millis(model.last_updated_timestamp),
     latestVersions,
+    aliases: aliasesOf(model),
   };
 }
 
-export function toVersion(version: MlflowModelVersion): ModelVersionRecord {
+/** A model's aliases, in name order, each with the version it points at. */
+export function aliasesOf(model: MlflowRegisteredModel): Record<string, number> {
+  const out: Record<string, number> = {};
+  const sorted = [...(model.aliases ?? [])].sort((a, b) => (a.alias < b.alias ? -1 : 1));
+  for (const { alias, version } of sorted) out[alias] = Number(version);
+  return out;
+}
+
+/**
+ * `aliases`: the model's (name → version), for answers that leave the version's own out
+ * (`model-versions/search`); otherwise the version's own list is taken.
+ */
+export function toVersion(
+  version: MlflowModelVersion,
+  aliases?: Record<string, number>,
+): ModelVersionRecord {
+  const number = Number(version.version);
+  const named =
+    aliases !== undefined
+      ? Object.keys(aliases).filter((alias) => aliases[alias] === number)
+      : (version.aliases ?? []);
   return {
     name: plainName(version.name),
-    version: Number(version.version),
+    version: number,
     stage: stageFromMlflow(version.current_stage),
     description: version.description ?? '',
-    source: version.source ?? '',
+    source: fromMlflowSource(version.source ?? '', tagsOf(version.tags)),
     runId: version.run_id !== undefined && version.run_id !== '' ? version.run_id : null,
-    tags: tagsOf(version.tags),
+    tags: tagsOf(version.tags, isSourceTag),
+    aliases: [...named].sort(),
     createdAt: millis(version.creation_timestamp),
     lastUpdatedAt: millis(version.last_updated_timestamp),
   };

@@ -16,6 +16,11 @@ export class MlflowModelAccess {
     private readonly tenancy: MlflowTenancy,
   ) {}
 
+  /** The tenant's model's MLflow name (`<tenant>~<model>`). */
+  mlflowName(tenant: string, name: string): string {
+    return this.tenancy.mlflowName(tenant, name);
+  }
+
   /** The raw MLflow model, or MODEL_NOT_FOUND when it does not exist in this tenant. */
   async fetch(tenant: string, name: string): Promise<MlflowRegisteredModel> {
     try {

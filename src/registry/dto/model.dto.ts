@@ -22,6 +22,13 @@ export class ModelSummaryDto {
     example: { team: 'ml-team' },
   })
   tags!: Record<string, string>;
+  @ApiProperty({
+    description: "The model's aliases, each with the version it names (MLflow's `@champion`)",
+    type: 'object',
+    additionalProperties: { type: 'integer' },
+    example: { champion: 2 },
+  })
+  aliases!: Record<string, number>;
 }
 
 export class ModelListDto {
@@ -42,6 +49,7 @@ export const MODEL_LIST_EXAMPLE = {
       last_updated: '2025-03-15T10:00:00.000Z',
       description: 'XGBoost churn prediction model',
       tags: { team: 'ml-team' },
+      aliases: { champion: 2 },
     } satisfies Record<keyof ModelSummaryDto, unknown>,
   ],
   // What the service hands out: opaque, base64url; absent on the last page.

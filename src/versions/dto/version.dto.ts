@@ -30,6 +30,13 @@ export class VersionDto {
     example: { algorithm: 'xgboost', training_job: 'train-abc123' },
   })
   tags!: Record<string, string>;
+  @ApiProperty({
+    description: "The model's aliases that name this version, sorted",
+    type: [String],
+    example: ['champion'],
+  })
+  // Readonly: a version read from the cache is frozen, and it is answered as it is.
+  aliases!: readonly string[];
   /** @example "XGBoost churn prediction model" */
   description!: string;
   /** The run holding this version's metrics and parameters. @example "9f3c2a1b4d5e6f708192a3b4c5d6e7f8" */
@@ -55,11 +62,20 @@ export const REGISTERED_VERSION_EXAMPLE = {
   metrics: { f1_score: 0.912, auc_roc: 0.97 },
   parameters: { n_estimators: 200, max_depth: 8, learning_rate: 0.05 },
   tags: { algorithm: 'xgboost', training_job: 'train-abc123' },
+  aliases: [],
   description: 'XGBoost churn prediction model',
   run_id: '9f3c2a1b4d5e6f708192a3b4c5d6e7f8',
   created_by: 'alice',
   created_at: '2025-03-15T10:00:00.000Z',
   last_updated: '2025-03-15T10:00:00.000Z',
+} satisfies Record<keyof VersionDto, unknown>;
+
+/** A version an alias names (`PUT`/`GET .../aliases/champion`). */
+export const ALIASED_VERSION_EXAMPLE = {
+  ...REGISTERED_VERSION_EXAMPLE,
+  stage: 'production',
+  aliases: ['champion'],
+  last_updated: '2025-03-16T09:30:00.000Z',
 } satisfies Record<keyof VersionDto, unknown>;
 
 export class VersionListDto {
