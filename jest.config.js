@@ -29,6 +29,7 @@ const REAL_STACK_E2E = [
   'model-formats',
   'governance',
   'aliases',
+  'protected-aliases',
 ];
 
 /** The HTTP suites that exercise the object store, run on Azure Blob (Azurite) in `e2e-azure`. */

@@ -17,7 +17,8 @@ describe('aliases (e2e)', () => {
   const model = (): string => `aliased-${++counter}`;
 
   beforeAll(async () => {
-    t = await createTestApp();
+    // The alias semantics, unprotected (protected aliases: test/protected-aliases.e2e-spec.ts).
+    t = await createTestApp({ env: { PROTECTED_ALIASES: '' } });
     editor = await t.token('alice', ['editor']);
     viewer = await t.token('victor', ['viewer']);
     admin = await t.token('root', ['admin']);

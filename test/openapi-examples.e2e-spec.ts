@@ -235,13 +235,28 @@ describe('OpenAPI examples are what the service answers', () => {
     expectDocumented(
       'put',
       alias,
-      await api('put', '/models/churn-predictor/aliases/champion', editor).send({ version: 1 }),
+      await api('put', '/models/churn-predictor/aliases/challenger', editor).send({ version: 1 }),
     );
     expectDocumented(
       'get',
       alias,
-      await api('get', '/models/churn-predictor/aliases/champion', editor),
+      await api('get', '/models/churn-predictor/aliases/challenger', editor),
     );
+    // @champion is protected (PROTECTED_ALIASES' default): an approval request.
+    const championRequest = await api(
+      'put',
+      '/models/churn-predictor/aliases/champion',
+      editor,
+    ).send({
+      version: 1,
+    });
+    expectDocumented('put', alias, championRequest);
+    expect(championRequest.body.approval.target_alias).toBe('champion');
+    await api(
+      'post',
+      `/approvals/${championRequest.body.approval.id as string}/cancel`,
+      editor,
+    ).expect(200);
     const stage = `${version}/stage`;
     expectDocumented(
       'post',

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { VersionsModule } from '../versions/versions.module';
+import { TransitionsModule } from '../transitions/transitions.module';
 import { AliasesController } from './aliases.controller';
 import { AliasesService } from './aliases.service';
 
@@ -10,7 +11,7 @@ import { AliasesService } from './aliases.service';
  * through the approval guard), while versions/ only reads and edits metadata.
  */
 @Module({
-  imports: [VersionsModule, AuditModule],
+  imports: [VersionsModule, AuditModule, TransitionsModule],
   controllers: [AliasesController],
   providers: [AliasesService],
   exports: [AliasesService],

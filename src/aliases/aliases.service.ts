@@ -1,4 +1,5 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { AliasEffect } from '../transitions/alias-effect';
 import { HistoryRepository } from '../audit/history.repository';
 import { MetadataCache } from '../cache/metadata-cache';
 import type { Caller } from '../common/auth/caller.decorator';
@@ -20,13 +21,28 @@ import { AliasChange, aliasEntries } from './alias-history';
  * the route, and an approved request applies through `set` as well.
  */
 @Injectable()
-export class AliasesService {
+export class AliasesService implements OnModuleInit {
   constructor(
     private readonly backend: MlflowRegistry,
     private readonly versions: VersionsService,
     private readonly history: HistoryRepository,
     private readonly cache: MetadataCache,
+    private readonly effect: AliasEffect,
   ) {}
+
+  /** An approved request for a protected alias is applied through `set`, by its approver. */
+  onModuleInit(): void {
+    this.effect.register(async (actor, name, alias, version) => {
+      await this.set(actor, name, alias, version);
+      return this.backend.getModelVersion(actor.tenant, name, version);
+    });
+  }
+
+  /** Where `alias` points now (undefined: nowhere); 404 for a missing model or version. */
+  async current(tenant: string, name: string, alias: string, version: number) {
+    const { model } = await this.backend.getModelVersionWithModel(tenant, name, version);
+    return model.aliases[alias];
+  }
 
   /** Points `alias` at `version` (creating or moving it); answers the version. */
   async set(caller: Caller, name: string, alias: string, version: number): Promise<VersionDto> {

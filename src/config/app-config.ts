@@ -59,6 +59,8 @@ export class AppConfig {
   logFormat!: LogFormat;
   production!: boolean;
   approvalRetryIntervalMs!: number;
+  /** Aliases whose set/move needs an approval when no production policy names its own. */
+  protectedAliases!: string[];
   /** How long a shutdown waits for requests in flight before cutting their connections. */
   shutdownGraceMs!: number;
   /** Every request but an upload must have sent its whole body within this. */
@@ -319,6 +321,9 @@ export function loadConfig(
     (context.stdoutIsTTY === true ? 'pretty' : 'json');
   config.production = production;
   config.approvalRetryIntervalMs = parsed.APPROVAL_RETRY_INTERVAL_MS ?? 5000;
+  config.protectedAliases = (parsed.PROTECTED_ALIASES ?? 'champion')
+    .split(',')
+    .filter((a) => a !== '');
   config.shutdownGraceMs = parsed.SHUTDOWN_GRACE_MS ?? 25_000;
   config.requestBodyTimeoutMs = parsed.REQUEST_BODY_TIMEOUT_MS ?? 30_000;
   config.approvalApplyLeaseMs = parsed.APPROVAL_APPLY_LEASE_MS ?? 120_000;

@@ -185,6 +185,15 @@ export class EnvironmentDto {
   @Min(100)
   APPROVAL_RETRY_INTERVAL_MS?: number;
 
+  /** Comma-separated alias names whose changes need an approval unless a production policy says otherwise. */
+  @IsOptional()
+  @IsString()
+  @Matches(/^$|^[a-z][a-z0-9_-]{0,62}(,[a-z][a-z0-9_-]{0,62})*$/, {
+    message:
+      'PROTECTED_ALIASES must be alias names separated by commas (e.g. champion,prod), or empty',
+  })
+  PROTECTED_ALIASES?: string;
+
   @IsOptional()
   @Transform(toInt)
   @IsInt()

@@ -218,6 +218,8 @@ export interface ApprovalsTable {
   expires_at: number | null;
   artifact_sha256: string | null;
   apply_error_code: string | null;
+  /** Migration 011: the protected alias a request sets or moves; null for a stage request. */
+  target_alias: string | null;
 }
 
 /** Promotion policies (migration 008); `model_name` '' is the tenant's own. */

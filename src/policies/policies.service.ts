@@ -7,6 +7,7 @@ import { iso } from '../common/time';
 import { Database, Db } from '../database/database';
 import { HistoryEvent } from '../database/schema';
 import { VersionsService } from '../versions/versions.service';
+import { AppConfig } from '../config/app-config';
 import type { PolicyDto, StoredPolicyDto } from './dto/policy.dto';
 import { PoliciesRepository, PolicyRow, TENANT_SCOPE } from './policies.repository';
 import {
@@ -28,6 +29,7 @@ const ALL_FIELDS = [
   'request_ttl_seconds',
   'auto_promote',
   'demotion_requires_approval',
+  'protected_aliases',
 ] as const satisfies readonly (keyof PolicyBody)[];
 
 function otherStage(stage: PolicyStage): PolicyStage {
@@ -54,6 +56,7 @@ function bodyOf(stage: PolicyStage, dto: PolicyDto): PolicyBody {
     body.no_regression = body.no_regression.map(({ metric, tolerance }) => ({ metric, tolerance }));
   }
   if (body.required_tags) body.required_tags = { ...body.required_tags };
+  if (body.protected_aliases) body.protected_aliases = [...body.protected_aliases];
   return body;
 }
 
@@ -78,7 +81,16 @@ export class PoliciesService {
     private readonly database: Database,
     private readonly history: HistoryRepository,
     private readonly versions: VersionsService,
+    private readonly config: AppConfig,
   ) {}
+
+  /** The aliases a production policy protects: its own list, else PROTECTED_ALIASES. */
+  private withAliases(policy: EffectivePolicy): EffectivePolicy {
+    return {
+      ...policy,
+      protected_aliases: policy.protected_aliases ?? this.config.protectedAliases,
+    };
+  }
 
   /** The policy in force for a model's move to `stage`: its override, else the tenant's. */
   async effective(
@@ -88,16 +100,16 @@ export class PoliciesService {
     db?: Db,
   ): Promise<EffectivePolicy> {
     const rows = await this.repository.forModel(tenant, model, stage, db);
-    if (rows.model) return effectivePolicy(stage, parse(rows.model), 'model');
-    if (rows.tenant) return effectivePolicy(stage, parse(rows.tenant), 'tenant');
-    return effectivePolicy(stage, null, 'tenant');
+    if (rows.model) return this.withAliases(effectivePolicy(stage, parse(rows.model), 'model'));
+    if (rows.tenant) return this.withAliases(effectivePolicy(stage, parse(rows.tenant), 'tenant'));
+    return this.withAliases(effectivePolicy(stage, null, 'tenant'));
   }
 
   async get(tenant: string, model: string | null, stage: PolicyStage): Promise<StoredPolicyDto> {
     if (model !== null) await this.versions.getModelUid(tenant, model); // 404 for a missing model
     const row = await this.repository.find(tenant, model ?? TENANT_SCOPE, stage);
     if (!row) throw policyNotFound(stage, model);
-    return present(row);
+    return this.present(row);
   }
 
   async put(
@@ -125,7 +137,7 @@ export class PoliciesService {
         trx,
       );
     });
-    return present(row);
+    return this.present(row);
   }
 
   async delete(caller: Caller, model: string | null, stage: PolicyStage): Promise<void> {
@@ -142,6 +154,10 @@ export class PoliciesService {
       return true;
     });
     if (!deleted) throw policyNotFound(stage, model);
+  }
+
+  private present(row: PolicyRow): StoredPolicyDto {
+    return present(row, this.config.protectedAliases);
   }
 
   /** A tenant-level entry (model '' and version 0) or a model-level one (version 0). */
@@ -184,9 +200,10 @@ function parse(row: PolicyRow): PolicyBody {
 }
 
 /** What GET answers: the stored fields with the stage's defaults filled in. */
-function present(row: PolicyRow): StoredPolicyDto {
+function present(row: PolicyRow, protectedAliases: string[]): StoredPolicyDto {
   const stage = row.stage as PolicyStage;
   const policy = effectivePolicy(stage, parse(row), 'tenant');
+  policy.protected_aliases ??= protectedAliases;
   const shown: Record<string, unknown> = {
     stage,
     model: row.model_name === TENANT_SCOPE ? null : row.model_name,

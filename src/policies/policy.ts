@@ -30,6 +30,8 @@ export interface PolicyBody {
   request_ttl_seconds?: number;
   auto_promote?: boolean;
   demotion_requires_approval?: boolean;
+  /** Aliases whose set or move is an approval request, as production is. */
+  protected_aliases?: string[];
 }
 
 /** Which fields belong to which stage's policy; a field of the other stage's is a 400. */
@@ -43,6 +45,7 @@ export const STAGE_FIELDS: Record<PolicyStage, readonly (keyof PolicyBody)[]> = 
     'required_tags',
     'request_ttl_seconds',
     'demotion_requires_approval',
+    'protected_aliases',
   ],
 };
 
@@ -71,6 +74,8 @@ export interface EffectivePolicy extends EvaluationRules {
   request_ttl_seconds: number | null;
   auto_promote: boolean;
   demotion_requires_approval: boolean;
+  /** Null here means the policy does not say; PoliciesService fills in PROTECTED_ALIASES. */
+  protected_aliases: string[] | null;
 }
 
 /** The policy `body` says for `stage`, defaults filled in. */
@@ -91,6 +96,7 @@ export function effectivePolicy(
       request_ttl_seconds: null,
       auto_promote: false,
       demotion_requires_approval: false,
+      protected_aliases: null,
     };
   }
   const production = stage === Stage.Production;
@@ -105,6 +111,7 @@ export function effectivePolicy(
     request_ttl_seconds: production ? (body.request_ttl_seconds ?? DEFAULT_TTL_SECONDS) : null,
     auto_promote: !production && body.auto_promote === true,
     demotion_requires_approval: production && body.demotion_requires_approval !== false,
+    protected_aliases: production ? (body.protected_aliases ?? null) : null,
   };
 }
 

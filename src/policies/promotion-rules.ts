@@ -107,6 +107,39 @@ export class PromotionRules {
     return this.terms(kind, production, rules, skip, gates);
   }
 
+  /**
+   * Setting or moving `alias` onto `candidate`: null when the alias is not protected (apply
+   * now); otherwise the terms of an approval request with the production policy's votes and
+   * rules, exactly as a production request (422 GATES_FAILED when a rule fails now).
+   */
+  async aliasChange(
+    tenant: string,
+    candidate: VersionDto,
+    alias: string,
+  ): Promise<RequestTerms | null> {
+    const production = await this.production(tenant, candidate.name);
+    if (!(production.protected_aliases ?? []).includes(alias)) return null;
+    return this.aliasTerms(tenant, candidate, production);
+  }
+
+  /** Whether setting or moving `alias` on the model needs an approval. */
+  async protects(tenant: string, model: string, alias: string): Promise<boolean> {
+    return ((await this.production(tenant, model)).protected_aliases ?? []).includes(alias);
+  }
+
+  /** The terms of a request for a protected alias: a production request's (422 on a failing rule). */
+  async aliasTerms(
+    tenant: string,
+    candidate: VersionDto,
+    production?: EffectivePolicy,
+  ): Promise<RequestTerms> {
+    production ??= await this.production(tenant, candidate.name);
+    const rules = rulesOf(production);
+    const gates = await this.evaluateRules(tenant, candidate, rules, false);
+    if (!allPassed(gates)) throw gatesFailed(candidate, Stage.Production, gates);
+    return this.terms(ApprovalKind.Promotion, production, rules, false, gates);
+  }
+
   /** A vote re-evaluates the request's own rules against the registry as it is now. */
   async atVote(
     tenant: string,

@@ -17,6 +17,7 @@ import { Database } from '../database/database';
 import { ApprovalKind, HistoryEvent } from '../database/schema';
 import { SERVICE_TAGS } from '../domain/service-tags';
 import { ArtifactIntegrity } from './artifact-integrity';
+import { AliasEffect } from './alias-effect';
 import { approvalEntry, systemActor } from './approval-entries';
 
 /** The actor an integrity refusal is recorded under. */
@@ -48,6 +49,7 @@ export class ApprovalApplier implements OnApplicationBootstrap {
     private readonly config: AppConfig,
     private readonly scheduler: SchedulerRegistry,
     private readonly integrity: ArtifactIntegrity,
+    private readonly aliasEffect: AliasEffect,
   ) {}
 
   /** Every APPROVAL_RETRY_INTERVAL_MS, and once at start. */
@@ -114,7 +116,8 @@ export class ApprovalApplier implements OnApplicationBootstrap {
         return null;
       }
       const current = found.version;
-      if (target === Stage.Production && row.artifact_sha256 !== null) {
+      const governed = target === Stage.Production || row.target_alias !== null;
+      if (governed && row.artifact_sha256 !== null) {
         // Approvals are bound to the bytes that were reviewed: the stored model file is read
         // back and hashed (a store that cannot be read throws: retried like an outage).
         const verdict = await this.integrity.verify(
@@ -140,6 +143,19 @@ export class ApprovalApplier implements OnApplicationBootstrap {
         requestedBy: requesterOf(row),
         approvedBy: approver,
       };
+      if (row.target_alias !== null) {
+        // A protected alias: pointed at the version (its history entries are the alias's own),
+        // then the request is marked applied. Setting it again after a crash changes nothing.
+        const by = approver ?? { tenantId: tenant, subject: 'unknown' };
+        const moved = await this.aliasEffect.apply(
+          { tenant, principal: { ...by, roles: [] } },
+          row.model_name,
+          row.target_alias,
+          row.version,
+        );
+        await this.repository.markApplied(row.id, Date.now());
+        return moved;
+      }
       const { entries, moved } = await this.transitions.apply(
         current,
         target,

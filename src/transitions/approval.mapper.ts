@@ -41,6 +41,7 @@ export function mapApproval(row: ApprovalRow, votes: readonly VoteRow[]): Approv
     gates: parsed<GateResultDto[]>(row.gates, []),
     expires_at: isoOrNull(row.expires_at),
     artifact_sha256: row.artifact_sha256,
+    target_alias: row.target_alias,
     apply_error:
       row.apply_error_code === null
         ? null

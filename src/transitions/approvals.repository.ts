@@ -40,6 +40,8 @@ export interface NewApproval {
   terms: RequestTerms;
   /** The model file's digest when the request was made (verified before a production apply). */
   artifactSha256: string | null;
+  /** The protected alias it sets or moves (null: a stage request). */
+  targetAlias?: string | null;
 }
 
 /** Where a page of the newest-first listing resumes. */
@@ -99,6 +101,7 @@ export class ApprovalsRepository {
       expires_at: request.terms.expires_at,
       artifact_sha256: request.artifactSha256,
       apply_error_code: null,
+      target_alias: request.targetAlias ?? null,
     };
     await db.insertInto('approvals').values(row).execute();
     return row;
@@ -290,10 +293,12 @@ export class ApprovalsRepository {
       .executeTakeFirst();
   }
 
+  /** The version's pending request for a stage (`alias` undefined) or to set `alias`. */
   findPending(
     tenant: string,
     model: string,
     version: number,
+    alias?: string,
     db: Db = this.db,
   ): Promise<ApprovalRow | undefined> {
     return db
@@ -303,6 +308,7 @@ export class ApprovalsRepository {
       .where('model_name', '=', model)
       .where('version', '=', version)
       .where('status', '=', ApprovalStatus.Pending)
+      .where('target_alias', alias === undefined ? 'is' : '=', alias ?? null)
       .executeTakeFirst();
   }
 

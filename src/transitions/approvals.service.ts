@@ -42,6 +42,7 @@ function decodeCursor(token: string): PageCursor {
 
 /** What opening a request needs to know. */
 interface Opening {
+  alias?: string;
   name: string;
   version: number;
   uid: string;
@@ -167,6 +168,36 @@ export class ApprovalsService implements OnModuleInit {
   /** One reject by an eligible approver ends the request. */
   reject(caller: Caller, id: string, comment: string) {
     return this.decisions.reject(caller, id, comment);
+  }
+
+  /**
+   * A protected alias set or moved onto a version: a request (the rule engine gave its terms)
+   * that, once approved, points the alias at the version; the stage does not change.
+   */
+  async requestAlias(
+    caller: Caller,
+    name: string,
+    version: number,
+    alias: string,
+    comment: string | null,
+  ): Promise<ApprovalDto> {
+    const { tenant } = caller;
+    const candidate = await this.versions.get(tenant, name, version);
+    // The request's own state (409) before its rules (422).
+    const existing = await this.repository.findPending(tenant, name, version, alias);
+    if (existing !== undefined) throw alreadyPending(name, version, existing.id);
+    const terms = await this.rules.aliasTerms(tenant, candidate);
+    return this.open(caller, {
+      alias,
+      name,
+      version,
+      uid: await this.versions.getModelUid(tenant, name),
+      target: candidate.stage,
+      archiveExisting: false,
+      comment: comment ?? `set @${alias}`,
+      terms,
+      candidate,
+    });
   }
 
   async get(tenant: string, id: string): Promise<ApprovalDto> {
@@ -295,6 +326,7 @@ export class ApprovalsService implements OnModuleInit {
             comment: o.comment,
             terms: o.terms,
             artifactSha256,
+            targetAlias: o.alias ?? null,
           },
           trx,
         );
@@ -314,7 +346,7 @@ export class ApprovalsService implements OnModuleInit {
       });
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;
-      const existing = await this.repository.findPending(tenant, o.name, o.version);
+      const existing = await this.repository.findPending(tenant, o.name, o.version, o.alias);
       throw alreadyPending(o.name, o.version, existing?.id ?? 'unknown');
     }
     return mapApproval(row, []);

@@ -12,6 +12,7 @@ import { ApprovalsRepository } from './approvals.repository';
 import { ApprovalsService } from './approvals.service';
 import { ArtifactIntegrity } from './artifact-integrity';
 import { AutoPromotion } from './auto-promotion';
+import { AliasEffect } from './alias-effect';
 import { RollbackController } from './rollback.controller';
 import { TransitionsController } from './transitions.controller';
 import { TransitionsService } from './transitions.service';
@@ -29,6 +30,8 @@ import { TransitionsService } from './transitions.service';
     ApprovalMetrics,
     ArtifactIntegrity,
     AutoPromotion,
+    AliasEffect,
   ],
+  exports: [ApprovalsService, AliasEffect, PoliciesModule],
 })
 export class TransitionsModule {}

@@ -34,7 +34,7 @@ const IDS = {
   id: '3f6d1c2e-8a4b-4f0e-9d7c-1b2a3c4d5e6f',
   artifact_id: 'model-abcdef123',
   file: 'model.pkl',
-  alias: 'champion',
+  alias: 'challenger',
 };
 
 const b64 = (v: unknown): string =>

@@ -136,7 +136,7 @@ describe('OWASP API4: early answers with the body withheld, trickled or abandone
     id: randomUUID(),
     artifact_id: 'model-aaaaaaaaaaaaaaaa',
     file: 'model.pkl',
-    alias: 'champion',
+    alias: 'challenger',
   };
 
   beforeAll(async () => {
@@ -179,7 +179,7 @@ describe('OWASP API4: early answers with the body withheld, trickled or abandone
       version: 1,
       id: request.body.approval.id,
       file: 'model.pkl',
-      alias: 'champion',
+      alias: 'challenger',
     };
     const manifest = await callService(
       service.url,

@@ -231,7 +231,7 @@ describe('OWASP API5: function level authorization, role × operation (e2e)', ()
       prepare: async () => {
         const { name, version } = await freshVersion();
         return {
-          url: `${M}/${name}/aliases/champion`,
+          url: `${M}/${name}/aliases/challenger`,
           body: { version },
           probe: `${M}/${name}`,
         };
@@ -242,7 +242,7 @@ describe('OWASP API5: function level authorization, role × operation (e2e)', ()
       success: 200,
       prepare: async () => {
         const { name, version } = await freshVersion();
-        const url = `${M}/${name}/aliases/champion`;
+        const url = `${M}/${name}/aliases/challenger`;
         await call(t, 'put', url, owner, { version }).expect(200);
         return { url };
       },
@@ -252,7 +252,7 @@ describe('OWASP API5: function level authorization, role × operation (e2e)', ()
       success: 204,
       prepare: async () => {
         const { name, version } = await freshVersion();
-        const url = `${M}/${name}/aliases/champion`;
+        const url = `${M}/${name}/aliases/challenger`;
         await call(t, 'put', url, owner, { version }).expect(200);
         return { url, probe: `${M}/${name}` };
       },

@@ -136,7 +136,7 @@ describe('OWASP API8: no internals in any error (e2e)', () => {
       id: await requestProduction(t, editor, 'mc-model', 2),
       artifact_id: up.body.artifact_id as string,
       file: 'model.pkl',
-      alias: 'champion',
+      alias: 'challenger',
     };
   }
 

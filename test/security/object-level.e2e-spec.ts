@@ -98,7 +98,7 @@ describe('OWASP API1: object level authorization across tenants (e2e)', () => {
       .send({})
       .expect(200);
     await request(t.http)
-      .put(`${BASE}/models/${model}/aliases/champion`)
+      .put(`${BASE}/models/${model}/aliases/challenger`)
       .set('Authorization', `Bearer ${editorA}`)
       .send({ version: 1 })
       .expect(200);
@@ -109,7 +109,7 @@ describe('OWASP API1: object level authorization across tenants (e2e)', () => {
       artifact_id: artifactA,
       file: 'model.pkl',
       stage: 'staging',
-      alias: 'champion',
+      alias: 'challenger',
     };
     missingIds = {
       name: 'no-such-model-zz9',
@@ -118,7 +118,7 @@ describe('OWASP API1: object level authorization across tenants (e2e)', () => {
       artifact_id: 'model-nosuchartifact0',
       file: 'model.pkl',
       stage: 'staging',
-      alias: 'champion',
+      alias: 'challenger',
     };
     // Tenant B is a real tenant with data of its own.
     const editorB = await tokenFor(B, 'mallory', ['editor']);

@@ -348,7 +348,7 @@ describe('OWASP API3: object property level authorization (e2e)', () => {
       gates: [{ metric: 'f1_score', op: '>=', value: 0 }],
     }).expect(200);
     await call(t, 'put', `${BASE}/models/${MODEL}/policies/staging`, admin, {}).expect(200);
-    await call(t, 'put', `${BASE}/models/${MODEL}/aliases/champion`, editor, {
+    await call(t, 'put', `${BASE}/models/${MODEL}/aliases/challenger`, editor, {
       version: 2,
     }).expect(200);
     const ids = {
@@ -357,7 +357,7 @@ describe('OWASP API3: object property level authorization (e2e)', () => {
       id: pending,
       artifact_id: freeArtifact,
       file: 'model.pkl',
-      alias: 'champion',
+      alias: 'challenger',
     };
     const undeclared: unknown[] = [];
     const reads = operationsOf(spec).filter(

@@ -67,7 +67,7 @@ describe('OWASP API4: resource consumption (e2e)', () => {
       name: 'rc-model',
       version: 1,
       id: await requestProduction(t, editor, 'rc-model', 2),
-      alias: 'champion',
+      alias: 'challenger',
     };
   });
 

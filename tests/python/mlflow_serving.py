@@ -78,9 +78,17 @@ def main():
     )["version"]
     print(f"ok: registered {MODEL} version {version}")
 
-    aliased = call("PUT", f"/models/{MODEL}/aliases/champion", EDITOR, 200, json={"version": version})
+    # @champion is a protected alias (PROTECTED_ALIASES' default): setting it is an approval
+    # request, decided by a second person like production.
+    asked_alias = call(
+        "PUT", f"/models/{MODEL}/aliases/champion", EDITOR, 202, json={"version": version}
+    )
+    assert asked_alias["approval"]["target_alias"] == "champion", asked_alias
+    aliased = call(
+        "POST", f"/approvals/{asked_alias['approval']['id']}/approve", APPROVER, 200, json={}
+    )["version"]
     assert aliased["aliases"] == ["champion"], aliased
-    print("ok: @champion set")
+    print("ok: @champion set, approved by a second person")
 
     asked = call(
         "POST",

@@ -1,5 +1,8 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsInt, Matches, Max, Min } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { IsInt, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { blankAsAbsent } from '../../common/validation/comments';
+import { Optional } from '../../common/validation/optional';
 import { MAX_VERSION, ModelParams } from '../../common/validation/params.dto';
 
 /** The service's alias names: lowercase, so `@Champion` and `@champion` are never two aliases. */
@@ -41,4 +44,14 @@ export class SetAliasDto {
   @Min(1, { message: 'version must be a positive integer' })
   @Max(MAX_VERSION, { message: 'version must be a positive integer' })
   version!: number;
+
+  /**
+   * Why (kept on the approval request when the alias is protected). Empty or only whitespace
+   * counts as no comment. @example "Champion after the March A/B test"
+   */
+  @Transform(blankAsAbsent)
+  @Optional()
+  @MaxLength(5000)
+  @IsString()
+  comment?: string;
 }

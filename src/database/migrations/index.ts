@@ -7,6 +7,7 @@ import * as principalTenants from './005-principal-tenants';
 import * as modelUpdatedIndex from './006-model-updated-index';
 import * as governance from './008-governance';
 import * as aliases from './010-aliases';
+import * as aliasRequests from './011-alias-requests';
 
 /** Every migration, in order. Names are stable: they are recorded in the database. */
 export const migrations: Record<string, Migration> = {
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '006-model-updated-index': modelUpdatedIndex,
   '008-governance': governance,
   '010-aliases': aliases,
+  '011-alias-requests': aliasRequests,
 };

@@ -165,6 +165,23 @@ export class PolicyDto {
   @Optional()
   @IsBoolean({ message: 'demotion_requires_approval must be a boolean' })
   demotion_requires_approval?: boolean;
+
+  @ApiPropertyOptional({
+    type: [String],
+    example: ['champion'],
+    description:
+      'Production only: setting or moving one of these aliases is an approval request with this ' +
+      "policy's votes and rules. Unset: PROTECTED_ALIASES (default champion).",
+  })
+  @Optional()
+  @IsArray({ message: 'protected_aliases must be an array' })
+  @ArrayMaxSize(MAX_RULES, { message: `protected_aliases must have at most ${MAX_RULES} entries` })
+  @ArrayUnique({ message: 'protected_aliases must not repeat an alias' })
+  @Matches(/^[a-z][a-z0-9_-]{0,62}$/, {
+    each: true,
+    message: 'protected_aliases must hold alias names (^[a-z][a-z0-9_-]{0,62}$)',
+  })
+  protected_aliases?: string[];
 }
 
 export class PolicyStageParams {
@@ -190,6 +207,7 @@ export const PRODUCTION_POLICY_EXAMPLE = {
   required_tags: { bias_review: 'passed' },
   request_ttl_seconds: 604800,
   demotion_requires_approval: true,
+  protected_aliases: ['champion'],
   updated_at: '2025-03-15T10:00:00.000Z',
   updated_by: 'carol',
 };

@@ -87,6 +87,11 @@ export class ApprovalDto {
    * applied only if the stored file still has it. @example "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
    */
   artifact_sha256!: string | null;
+  /**
+   * The protected alias this request sets or moves (its version gets the alias; the stage does
+   * not change); null for a stage request. @example null
+   */
+  target_alias!: string | null;
   /** Why an approved transition was not applied (apply_state failed). @example null */
   apply_error!: ApplyErrorDto | null;
 }
