@@ -62,7 +62,7 @@ describe('serving from MLflow: the MLflow Python client loads a model registered
     expect(checks).toEqual([
       expect.stringContaining("uploaded the MLflow model's files"),
       `ok: registered ${model} version 1`,
-      'ok: @champion set',
+      'ok: @champion set, approved by a second person',
       'ok: production approved by a second person',
       `ok: models:/${namespace}~acme-corp~${model}@champion loads and predicts as trained`,
       `ok: models:/${namespace}~acme-corp~${model}/Production loads and predicts as trained`,
