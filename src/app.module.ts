@@ -19,6 +19,7 @@ import { ComparisonModule } from './comparison/comparison.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
+import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { MlflowModule } from './mlflow/mlflow.module';
 import { ModelsModule } from './registry/models.module';
@@ -58,6 +59,7 @@ export class AppModule {
         TransitionsModule,
         ComparisonModule,
         HealthModule,
+        EventsModule,
       ],
       providers: [
         { provide: AccessLog, useValue: accessLog },

@@ -14,6 +14,8 @@ export enum ErrorCode {
   ArtifactFileNotFound = 'ARTIFACT_FILE_NOT_FOUND',
   ApprovalNotFound = 'APPROVAL_NOT_FOUND',
   RunNotFound = 'RUN_NOT_FOUND',
+  WebhookNotFound = 'WEBHOOK_NOT_FOUND',
+  DeliveryNotFound = 'DELIVERY_NOT_FOUND',
   ModelAlreadyExists = 'MODEL_ALREADY_EXISTS',
   ArtifactAlreadyRegistered = 'ARTIFACT_ALREADY_REGISTERED',
   StageUnchanged = 'STAGE_UNCHANGED',
@@ -45,6 +47,8 @@ export function statusForCode(code: ErrorCode): number {
     case ErrorCode.ArtifactFileNotFound:
     case ErrorCode.ApprovalNotFound:
     case ErrorCode.RunNotFound:
+    case ErrorCode.WebhookNotFound:
+    case ErrorCode.DeliveryNotFound:
       return 404;
     case ErrorCode.ModelAlreadyExists:
     case ErrorCode.ArtifactAlreadyRegistered:
