@@ -44,6 +44,15 @@ const API_OPERATIONS = [
   'post /approvals/{id}/approve',
   'post /approvals/{id}/reject',
   'post /approvals/{id}/cancel',
+  'post /webhooks',
+  'get /webhooks',
+  'get /webhooks/{id}',
+  'patch /webhooks/{id}',
+  'delete /webhooks/{id}',
+  'post /webhooks/{id}/rotate-secret',
+  'post /webhooks/{id}/test',
+  'get /webhooks/{id}/deliveries',
+  'post /webhooks/{id}/deliveries/{delivery_id}/redeliver',
 ];
 
 describe('OpenAPI document (e2e)', () => {
