@@ -476,28 +476,28 @@ describe('OpenAPI examples are what the service answers', () => {
     expectDocumented('post', '/webhooks', created);
     const id = created.body.id as string;
     expectDocumented('get', '/webhooks', await api('get', '/webhooks', admin));
-    expectDocumented('get', '/webhooks/{id}', await api('get', `/webhooks/${id}`, admin));
+    expectDocumented('get', '/webhooks/{webhook_id}', await api('get', `/webhooks/${id}`, admin));
     expectDocumented(
       'patch',
-      '/webhooks/{id}',
+      '/webhooks/{webhook_id}',
       await api('patch', `/webhooks/${id}`, admin).send({ active: false }),
     );
     expectDocumented(
       'post',
-      '/webhooks/{id}/rotate-secret',
+      '/webhooks/{webhook_id}/rotate-secret',
       await api('post', `/webhooks/${id}/rotate-secret`, admin),
     );
     const test = await api('post', `/webhooks/${id}/test`, admin);
-    expectDocumented('post', '/webhooks/{id}/test', test);
+    expectDocumented('post', '/webhooks/{webhook_id}/test', test);
     await api('post', `/webhooks/${id}/test`, admin).expect(202);
     expectDocumented(
       'get',
-      '/webhooks/{id}/deliveries',
+      '/webhooks/{webhook_id}/deliveries',
       await api('get', `/webhooks/${id}/deliveries`, admin).query({ max_results: 1 }),
     );
     expectDocumented(
       'post',
-      '/webhooks/{id}/deliveries/{delivery_id}/redeliver',
+      '/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver',
       await api('post', `/webhooks/${id}/deliveries/${test.body.id as string}/redeliver`, admin),
     );
     expectDocumented(
@@ -505,10 +505,10 @@ describe('OpenAPI examples are what the service answers', () => {
       '/webhooks',
       await api('post', '/webhooks', admin).send({ url: 'http://ci.example/x', events: ['*'] }),
     );
-    expectDocumented('get', '/webhooks/{id}', await api('get', '/webhooks/wh_00', admin));
+    expectDocumented('get', '/webhooks/{webhook_id}', await api('get', '/webhooks/wh_00', admin));
     expectDocumented(
       'post',
-      '/webhooks/{id}/deliveries/{delivery_id}/redeliver',
+      '/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver',
       await api('post', `/webhooks/${id}/deliveries/dlv_00/redeliver`, admin),
     );
   });

@@ -46,13 +46,13 @@ const API_OPERATIONS = [
   'post /approvals/{id}/cancel',
   'post /webhooks',
   'get /webhooks',
-  'get /webhooks/{id}',
-  'patch /webhooks/{id}',
-  'delete /webhooks/{id}',
-  'post /webhooks/{id}/rotate-secret',
-  'post /webhooks/{id}/test',
-  'get /webhooks/{id}/deliveries',
-  'post /webhooks/{id}/deliveries/{delivery_id}/redeliver',
+  'get /webhooks/{webhook_id}',
+  'patch /webhooks/{webhook_id}',
+  'delete /webhooks/{webhook_id}',
+  'post /webhooks/{webhook_id}/rotate-secret',
+  'post /webhooks/{webhook_id}/test',
+  'get /webhooks/{webhook_id}/deliveries',
+  'post /webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver',
 ];
 
 describe('OpenAPI document (e2e)', () => {

@@ -12,6 +12,7 @@ import { Caller, CurrentCaller } from '../common/auth/caller.decorator';
 import { Permission } from '../common/auth/roles';
 import { ErrorCode } from '../common/errors/error-code';
 import { ApiErrors, ErrorCase } from '../common/http/api-errors.decorator';
+import { Idempotent } from '../idempotency/idempotency.interceptor';
 import {
   CreatedWebhookDto,
   CreateWebhookDto,
@@ -50,6 +51,7 @@ export class WebhooksController {
   constructor(private readonly webhooks: WebhooksService) {}
 
   @Post()
+  @Idempotent()
   @Authenticated(Permission.Administer)
   @ApiOperation({
     summary: 'Subscribe a URL to events (admin)',
@@ -74,16 +76,16 @@ export class WebhooksController {
     return this.webhooks.list(caller.tenant);
   }
 
-  @Get(':id')
+  @Get(':webhook_id')
   @Authenticated(Permission.Administer)
   @ApiOperation({ summary: 'One webhook (admin; no secret)' })
   @ApiOkResponse({ type: WebhookDto })
   @ApiErrors(WEBHOOK_NOT_FOUND)
   get(@CurrentCaller() caller: Caller, @Param() params: WebhookParams): Promise<WebhookDto> {
-    return this.webhooks.get(caller.tenant, params.id);
+    return this.webhooks.get(caller.tenant, params.webhook_id);
   }
 
-  @Patch(':id')
+  @Patch(':webhook_id')
   @Authenticated(Permission.Administer)
   @ApiOperation({
     summary: "Change a webhook's url, events, active or description (admin)",
@@ -96,20 +98,21 @@ export class WebhooksController {
     @Param() params: WebhookParams,
     @Body() dto: UpdateWebhookDto,
   ): Promise<WebhookDto> {
-    return this.webhooks.update(caller.tenant, params.id, dto);
+    return this.webhooks.update(caller.tenant, params.webhook_id, dto);
   }
 
-  @Delete(':id')
+  @Delete(':webhook_id')
   @HttpCode(204)
   @Authenticated(Permission.Administer)
   @ApiOperation({ summary: 'Delete a webhook and its delivery log (admin)' })
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiErrors(WEBHOOK_NOT_FOUND)
   async delete(@CurrentCaller() caller: Caller, @Param() params: WebhookParams): Promise<void> {
-    await this.webhooks.delete(caller.tenant, params.id);
+    await this.webhooks.delete(caller.tenant, params.webhook_id);
   }
 
-  @Post(':id/rotate-secret')
+  @Post(':webhook_id/rotate-secret')
+  @Idempotent()
   @HttpCode(200)
   @Authenticated(Permission.Administer)
   @ApiOperation({
@@ -124,20 +127,21 @@ export class WebhooksController {
     @CurrentCaller() caller: Caller,
     @Param() params: WebhookParams,
   ): Promise<RotatedSecretDto> {
-    return this.webhooks.rotateSecret(caller.tenant, params.id);
+    return this.webhooks.rotateSecret(caller.tenant, params.webhook_id);
   }
 
-  @Post(':id/test')
+  @Post(':webhook_id/test')
+  @Idempotent()
   @HttpCode(202)
   @Authenticated(Permission.Administer)
   @ApiOperation({ summary: 'Send a `webhook.test` event to this webhook (admin)' })
   @ApiAcceptedResponse({ type: DeliveryDto, description: 'Queued; see its delivery' })
   @ApiErrors(WEBHOOK_NOT_FOUND)
   test(@CurrentCaller() caller: Caller, @Param() params: WebhookParams): Promise<DeliveryDto> {
-    return this.webhooks.test(caller.tenant, params.id);
+    return this.webhooks.test(caller.tenant, params.webhook_id);
   }
 
-  @Get(':id/deliveries')
+  @Get(':webhook_id/deliveries')
   @Authenticated(Permission.Administer, { tenantQuery: false })
   @ApiOperation({
     summary: "A webhook's delivery log, newest first (admin)",
@@ -152,13 +156,14 @@ export class WebhooksController {
   ): Promise<DeliveryListDto> {
     return this.webhooks.listDeliveries(
       caller.tenant,
-      params.id,
+      params.webhook_id,
       query.max_results,
       query.page_token,
     );
   }
 
-  @Post(':id/deliveries/:delivery_id/redeliver')
+  @Post(':webhook_id/deliveries/:delivery_id/redeliver')
+  @Idempotent()
   @HttpCode(202)
   @Authenticated(Permission.Administer)
   @ApiOperation({
@@ -171,6 +176,6 @@ export class WebhooksController {
     @CurrentCaller() caller: Caller,
     @Param() params: DeliveryParams,
   ): Promise<DeliveryDto> {
-    return this.webhooks.redeliver(caller.tenant, params.id, params.delivery_id);
+    return this.webhooks.redeliver(caller.tenant, params.webhook_id, params.delivery_id);
   }
 }

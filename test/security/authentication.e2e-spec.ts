@@ -34,6 +34,8 @@ const IDS = {
   id: '3f6d1c2e-8a4b-4f0e-9d7c-1b2a3c4d5e6f',
   artifact_id: 'model-abcdef123',
   file: 'model.pkl',
+  webhook_id: 'wh_5d1c0e7a9b3f4e2a8c6d',
+  delivery_id: 'dlv_0a1b2c3d4e5f60718293a4b5',
 };
 
 const b64 = (v: unknown): string =>

@@ -129,6 +129,15 @@ export const ACCESS: Record<string, Access> = {
   'post /approvals/{id}/approve': 'decide',
   'post /approvals/{id}/reject': 'decide',
   'post /approvals/{id}/cancel': 'cancel',
+  'post /webhooks': 'admin',
+  'get /webhooks': 'admin',
+  'get /webhooks/{webhook_id}': 'admin',
+  'patch /webhooks/{webhook_id}': 'admin',
+  'delete /webhooks/{webhook_id}': 'admin',
+  'post /webhooks/{webhook_id}/rotate-secret': 'admin',
+  'post /webhooks/{webhook_id}/test': 'admin',
+  'get /webhooks/{webhook_id}/deliveries': 'admin',
+  'post /webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver': 'admin',
 };
 
 export function allowed(access: Access, roles: readonly Role[]): boolean {
@@ -417,6 +426,8 @@ export const VALID_BODIES: Record<string, Record<string, unknown>> = {
   'post /approvals/{id}/approve': { comment: 'ok' },
   'post /approvals/{id}/reject': { comment: 'no' },
   'post /approvals/{id}/cancel': { comment: 'withdrawn' },
+  'post /webhooks': { url: 'https://ci.example/hooks/registry', events: ['*'] },
+  'patch /webhooks/{webhook_id}': { description: 'security suite' },
 };
 
 /** Required query parameters, with valid values. */

@@ -79,8 +79,8 @@ export class UpdateWebhookDto {
 export class WebhookParams {
   /** @example "wh_5d1c0e7a9b3f4e2a8c6d" */
   @IsString()
-  @Matches(/^wh_[0-9a-f]{1,64}$/, { message: 'id must be a webhook id (wh_...)' })
-  id!: string;
+  @Matches(/^wh_[0-9a-f]{1,64}$/, { message: 'webhook_id must be a webhook id (wh_...)' })
+  webhook_id!: string;
 }
 
 export class DeliveryParams extends WebhookParams {
