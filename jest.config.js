@@ -30,6 +30,7 @@ const REAL_STACK_E2E = [
   'governance',
   'aliases',
   'protected-aliases',
+  'webhooks',
 ];
 
 /** The HTTP suites that exercise the object store, run on Azure Blob (Azurite) in `e2e-azure`. */

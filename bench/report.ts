@@ -5,6 +5,7 @@ import type { IdentityResult } from './sections/identity';
 import type { ScaleResult } from './sections/scale';
 import type { ScaleMlflowResult } from './sections/scale-mlflow';
 import type { Machine } from './lib/machine';
+import type { WebhooksResult } from './sections/webhooks';
 
 export interface Results {
   mode: 'full' | 'smoke';
@@ -21,6 +22,7 @@ export interface Results {
   cold?: ColdOp[];
   artifacts?: TransferRun[];
   scale?: (ScaleResult | ScaleMlflowResult)[];
+  webhooks?: WebhooksResult;
 }
 
 const verdict = (ok: boolean): string => (ok ? '**met**' : '**missed**');
@@ -128,6 +130,14 @@ export function goals(r: Results): { goal: string; figure: string; met: boolean 
         met: growth <= 1.25 && drift <= 1.25,
       });
     }
+  }
+  if (r.webhooks) {
+    const w = r.webhooks;
+    out.push({
+      goal: '6. a slow receiver while the API is under load keeps API latency unchanged (p99 within 25%)',
+      figure: `reads p50 ×${w.readP50Ratio}, p99 ×${w.readP99Ratio}; writes p50 ×${w.writeP50Ratio}, p99 ×${w.writeP99Ratio}`,
+      met: w.readP99Ratio <= 1.25 && w.writeP99Ratio <= 1.25,
+    });
   }
   return out;
 }
@@ -472,6 +482,43 @@ ${table(
     x.lastThirdP50,
   ]),
 )}
+`);
+  }
+  if (r.webhooks) {
+    const w = r.webhooks;
+    parts.push(`## 6. A hanging webhook receiver while the API is under load
+
+The embedded service; GET a version under load (10 connections) while a writer PATCHes the
+version's metadata (each write records a \`model_version.updated\` event), first with no
+webhook, then with a webhook (\`*\`) whose receiver never answers: every delivery slot stays
+busy until the 10 s timeout (\`bench/sections/webhooks.ts\`). Compare the rows: a ratio, not a time.
+
+${table(
+  [
+    'receiver',
+    'reads',
+    'read p50 ms',
+    'read p99 ms',
+    'req/s',
+    'writes',
+    'write p50 ms',
+    'write p99 ms',
+    'deliveries waiting',
+  ],
+  w.runs.map((x) => [
+    x.receiver,
+    x.read.requests,
+    x.read.p50,
+    x.read.p99,
+    x.read.rps,
+    x.write.n,
+    x.write.p50,
+    x.write.p99,
+    x.pendingDeliveries ?? '',
+  ]),
+)}
+
+Hanging / none: reads p50 ×${w.readP50Ratio}, p99 ×${w.readP99Ratio}; writes p50 ×${w.writeP50Ratio}, p99 ×${w.writeP99Ratio}.
 `);
   }
   parts.push(analysis);

@@ -20,6 +20,7 @@ import { ComparisonModule } from './comparison/comparison.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
+import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { MlflowModule } from './mlflow/mlflow.module';
 import { ModelsModule } from './registry/models.module';
@@ -60,6 +61,7 @@ export class AppModule {
         ComparisonModule,
         AliasesModule,
         HealthModule,
+        EventsModule,
       ],
       providers: [
         { provide: AccessLog, useValue: accessLog },

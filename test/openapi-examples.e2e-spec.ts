@@ -614,6 +614,53 @@ describe('OpenAPI examples are what the service answers', () => {
     }
   });
 
+  it('every webhook example has the shape of the real answer', async () => {
+    const admin = await t.token('root', ['admin']);
+    const created = await api('post', '/webhooks', admin).send({
+      url: 'https://ci.example/hooks/registry',
+      events: ['approval.requested', 'model_version.stage_changed'],
+      description: 'Deploy pipeline',
+    });
+    expectDocumented('post', '/webhooks', created);
+    const id = created.body.id as string;
+    expectDocumented('get', '/webhooks', await api('get', '/webhooks', admin));
+    expectDocumented('get', '/webhooks/{webhook_id}', await api('get', `/webhooks/${id}`, admin));
+    expectDocumented(
+      'patch',
+      '/webhooks/{webhook_id}',
+      await api('patch', `/webhooks/${id}`, admin).send({ active: false }),
+    );
+    expectDocumented(
+      'post',
+      '/webhooks/{webhook_id}/rotate-secret',
+      await api('post', `/webhooks/${id}/rotate-secret`, admin),
+    );
+    const test = await api('post', `/webhooks/${id}/test`, admin);
+    expectDocumented('post', '/webhooks/{webhook_id}/test', test);
+    await api('post', `/webhooks/${id}/test`, admin).expect(202);
+    expectDocumented(
+      'get',
+      '/webhooks/{webhook_id}/deliveries',
+      await api('get', `/webhooks/${id}/deliveries`, admin).query({ max_results: 1 }),
+    );
+    expectDocumented(
+      'post',
+      '/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver',
+      await api('post', `/webhooks/${id}/deliveries/${test.body.id as string}/redeliver`, admin),
+    );
+    expectDocumented(
+      'post',
+      '/webhooks',
+      await api('post', '/webhooks', admin).send({ url: 'http://ci.example/x', events: ['*'] }),
+    );
+    expectDocumented('get', '/webhooks/{webhook_id}', await api('get', '/webhooks/wh_00', admin));
+    expectDocumented(
+      'post',
+      '/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver',
+      await api('post', `/webhooks/${id}/deliveries/dlv_00/redeliver`, admin),
+    );
+  });
+
   it('covered every success answer and every kind of error', () => {
     const statuses = new Set([...checked].map((c) => c.split(' ').pop()!));
     for (const s of [

@@ -55,6 +55,15 @@ const API_OPERATIONS = [
   'get /models/{name}/policies/{stage}',
   'put /models/{name}/policies/{stage}',
   'delete /models/{name}/policies/{stage}',
+  'post /webhooks',
+  'get /webhooks',
+  'get /webhooks/{webhook_id}',
+  'patch /webhooks/{webhook_id}',
+  'delete /webhooks/{webhook_id}',
+  'post /webhooks/{webhook_id}/rotate-secret',
+  'post /webhooks/{webhook_id}/test',
+  'get /webhooks/{webhook_id}/deliveries',
+  'post /webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver',
 ];
 
 describe('OpenAPI document (e2e)', () => {

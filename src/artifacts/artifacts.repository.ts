@@ -40,8 +40,8 @@ export class ArtifactsRepository {
   }
 
   /** False when the row is gone (swept while the upload was still running). */
-  async markReady(id: string, files: StoredFile[]): Promise<boolean> {
-    const result = await this.db
+  async markReady(id: string, files: StoredFile[], db: Db = this.db): Promise<boolean> {
+    const result = await db
       .updateTable('artifacts')
       .set({ status: ArtifactStatus.Ready, files: JSON.stringify(files) })
       .where('id', '=', id)

@@ -15,6 +15,7 @@ import { ArtifactFileName, artifactPrefix, contentTypeOf, keyOf } from './artifa
 import { ArtifactRow, ArtifactsRepository, filesOf, StoredFile } from './artifacts.repository';
 import type { ArtifactManifestDto } from './dto/artifact-manifest.dto';
 import { ArtifactReceiver } from './multipart/artifact-receiver';
+import { artifactUploadedEvent, EventOutbox } from '../events';
 
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 /**
@@ -95,6 +96,7 @@ export class ArtifactsService implements OnModuleInit, OnApplicationBootstrap {
     }
     this.uploading.add(id);
     let files: StoredFile[];
+    let manifest: ArtifactManifestDto;
     try {
       files = await new ArtifactReceiver(
         req,
@@ -108,22 +110,27 @@ export class ArtifactsService implements OnModuleInit, OnApplicationBootstrap {
         answer,
       ).receive();
       files.sort((a, b) => a.name.localeCompare(b.name));
-      if (!(await this.repository.markReady(id, files))) {
-        throw new Error(`upload ${id} was removed while it was still being written`);
-      }
+      manifest = {
+        artifact_id: id,
+        files: files.map(({ name, size, sha256 }) => ({ name, size, sha256 })),
+        created_at: iso(createdAt),
+        created_by: caller.principal.subject,
+        registered_as: null,
+      };
+      const uploaded = artifactUploadedEvent(caller.tenant, manifest);
+      const ready = await this.database.transaction(async (trx) => {
+        if (!(await this.repository.markReady(id, files, trx))) return false;
+        await EventOutbox.record(trx, [uploaded]);
+        return true;
+      });
+      if (!ready) throw new Error(`upload ${id} was removed while it was still being written`);
     } catch (err) {
       await this.discard(id, prefix);
       throw err;
     } finally {
       this.uploading.delete(id);
     }
-    return {
-      artifact_id: id,
-      files: files.map(({ name, size, sha256 }) => ({ name, size, sha256 })),
-      created_at: iso(createdAt),
-      created_by: caller.principal.subject,
-      registered_as: null,
-    };
+    return manifest;
   }
 
   async manifest(tenant: string, id: string): Promise<ArtifactManifestDto> {

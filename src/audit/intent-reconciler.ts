@@ -3,7 +3,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { MetadataCache } from '../cache/metadata-cache';
 import { scheduleEvery, singleFlight } from '../common/scheduling/periodic';
 import { AppConfig } from '../config/app-config';
-import { entriesOf, IntentRow, IntentsRepository } from './intents.repository';
+import { entriesOf, eventsOf, IntentRow, IntentsRepository } from './intents.repository';
 import { IntentKind } from '../database/schema';
 
 /** How long a reconciliation attempt holds an intent (one replica at a time). */
@@ -78,7 +78,12 @@ export class IntentReconciler implements OnApplicationBootstrap {
     if (owner === undefined) throw new Error(`no owner for intents of kind '${row.kind}'`);
     const happened = await owner.happened(row);
     // Drops the intent, recording its entries if the change happened; says so when it did.
-    if (!(await this.intents.settle(row.id, happened ? entriesOf(row) : null)) || !happened) {
+    const settled = await this.intents.settle(
+      row.id,
+      happened ? entriesOf(row) : null,
+      happened ? eventsOf(row) : [],
+    );
+    if (!settled || !happened) {
       return;
     }
     await this.cache.invalidateModel(row.tenant_id, row.model_name);

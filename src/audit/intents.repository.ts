@@ -5,6 +5,7 @@ import type { TransitionIntentsTable } from '../database/schema';
 import { HistoryEntry, HistoryRepository } from './history.repository';
 import { IntentKind } from '../database/schema';
 import type { Stage } from '../mlflow/registry-types';
+import { EventOutbox, type NewEvent } from '../events';
 
 export type IntentRow = Selectable<TransitionIntentsTable>;
 
@@ -25,6 +26,8 @@ export interface Intent {
   from: Stage | null;
   to: Stage | null;
   entries: HistoryEntry[];
+  /** The events the change makes (webhooks), recorded with its entries. */
+  events?: NewEvent[];
 }
 
 /**
@@ -59,6 +62,7 @@ export class IntentsRepository {
         from_stage: intent.from,
         to_stage: intent.to,
         entries: JSON.stringify(intent.entries),
+        events: JSON.stringify(intent.events ?? []),
         lease_until: now + leaseMs,
         created_at: now,
       })
@@ -79,12 +83,14 @@ export class IntentsRepository {
    * removed in the transaction that appends its history entries after it. If `change` fails
    * (it may still have happened: a timeout) or recording fails, the intent goes to the
    * reconciler at once rather than after its lease, and the error is rethrown.
+   * `change` may answer the events as they turned out (the moved version as the backend
+   * answered it): those are recorded instead of the intent's (which a reconciler records).
    */
-  async carryOut(intent: Intent, change: () => Promise<void>): Promise<void> {
+  async carryOut(intent: Intent, change: () => Promise<NewEvent[] | void>): Promise<void> {
     await this.insert(intent, Date.now(), INTENT_LEASE_MS);
     try {
-      await change();
-      await this.settle(intent.id, intent.entries);
+      const events = await change();
+      await this.settle(intent.id, intent.entries, events ?? intent.events ?? []);
     } catch (err) {
       await this.expire(intent.id).catch(() => undefined);
       throw err;
@@ -93,12 +99,20 @@ export class IntentsRepository {
 
   /**
    * Removes an intent and, if it was still there and `entries` are given, appends them to the
-   * history in the same transaction (so of a request and a reconciler, one records them).
+   * history and records `events` in the same transaction (so of a request and a reconciler,
+   * one records them).
    */
-  async settle(id: string, entries: HistoryEntry[] | null): Promise<boolean> {
+  async settle(
+    id: string,
+    entries: HistoryEntry[] | null,
+    events: readonly NewEvent[] = [],
+  ): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
       const removed = await this.remove(id, trx);
-      if (removed && entries !== null) await this.history.append(entries, trx);
+      if (removed && entries !== null) {
+        await this.history.append(entries, trx);
+        await EventOutbox.record(trx, events);
+      }
       return removed;
     });
   }
@@ -137,4 +151,9 @@ export class IntentsRepository {
 
 export function entriesOf(row: IntentRow): HistoryEntry[] {
   return JSON.parse(row.entries) as HistoryEntry[];
+}
+
+/** The events an intent carries (none for a row written before migration 009). */
+export function eventsOf(row: IntentRow): NewEvent[] {
+  return row.events === null ? [] : (JSON.parse(row.events) as NewEvent[]);
 }

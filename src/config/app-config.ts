@@ -78,6 +78,18 @@ export class AppConfig {
    * 'off' nowhere (METRICS_PORT).
    */
   metrics!: { serve: 'main' } | { serve: 'own'; port: number } | { serve: 'off' };
+  /** Webhook delivery (src/events): WEBHOOKS_* variables. */
+  webhooks!: WebhookSettings;
+}
+
+export interface WebhookSettings {
+  allowHttp: boolean;
+  allowPrivateNetworks: boolean;
+  retryBaseMs: number;
+  retryWindowMs: number;
+  pollIntervalMs: number;
+  concurrency: number;
+  timeoutMs: number;
 }
 
 export type LogFormat = 'json' | 'pretty';
@@ -331,5 +343,14 @@ export function loadConfig(
   config.rateLimitPerMinute = parsed.RATE_LIMIT_PER_MINUTE ?? 1200;
   config.corsOrigins = corsOrigins(parsed.CORS_ORIGINS);
   config.metrics = metricsSettings(parsed.METRICS_PORT, config.port);
+  config.webhooks = {
+    allowHttp: parsed.WEBHOOKS_ALLOW_HTTP === 'true',
+    allowPrivateNetworks: parsed.WEBHOOKS_ALLOW_PRIVATE_NETWORKS === 'true',
+    retryBaseMs: parsed.WEBHOOKS_RETRY_BASE_MS ?? 10_000,
+    retryWindowMs: parsed.WEBHOOKS_RETRY_WINDOW_MS ?? 24 * 60 * 60 * 1000,
+    pollIntervalMs: parsed.WEBHOOKS_POLL_INTERVAL_MS ?? 1000,
+    concurrency: parsed.WEBHOOKS_CONCURRENCY ?? 8,
+    timeoutMs: parsed.WEBHOOKS_TIMEOUT_MS ?? 10_000,
+  };
   return config;
 }

@@ -279,4 +279,52 @@ export class EnvironmentDto {
     },
   )
   AZURE_STORAGE_ENDPOINT?: string;
+  /** Webhook targets may be plain http (tests, a local receiver); https only otherwise. */
+  @IsOptional()
+  @Transform(blankToUndefined)
+  @IsIn(['true', 'false'], { message: 'WEBHOOKS_ALLOW_HTTP must be true or false' })
+  WEBHOOKS_ALLOW_HTTP?: string;
+
+  /** Webhook targets may resolve to loopback, private, link-local, CGNAT or metadata addresses. */
+  @IsOptional()
+  @Transform(blankToUndefined)
+  @IsIn(['true', 'false'], { message: 'WEBHOOKS_ALLOW_PRIVATE_NETWORKS must be true or false' })
+  WEBHOOKS_ALLOW_PRIVATE_NETWORKS?: string;
+
+  /** The first retry's delay; each next one doubles it (with jitter), at most an hour. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  WEBHOOKS_RETRY_BASE_MS?: number;
+
+  /** How long a delivery is retried before it is `failed` (24 h). */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  WEBHOOKS_RETRY_WINDOW_MS?: number;
+
+  /** How often the delivery worker looks for due deliveries. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  WEBHOOKS_POLL_INTERVAL_MS?: number;
+
+  /** Deliveries in flight at once per replica. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(256)
+  WEBHOOKS_CONCURRENCY?: number;
+
+  /** A receiver's whole answer must arrive within this (10 s). */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(60000)
+  WEBHOOKS_TIMEOUT_MS?: number;
 }

@@ -305,6 +305,62 @@ export interface TransitionIntentsTable {
   entries: string;
   lease_until: number;
   created_at: number;
+  /** The events to record with the entries (JSON array); null for an older row. Migration 009. */
+  events: string | null;
+}
+
+export enum DeliveryStatus {
+  Pending = 'pending',
+  Succeeded = 'succeeded',
+  Failed = 'failed',
+}
+
+/** A webhook subscription (src/events). Migration 009. */
+export interface WebhooksTable {
+  id: string;
+  tenant_id: string;
+  url: string;
+  /** JSON array of event types, `*` for all. */
+  events: string;
+  description: string | null;
+  secret: string;
+  /** The secret before the last rotation: it signs too until previous_secret_until. */
+  previous_secret: string | null;
+  previous_secret_until: number | null;
+  active: number;
+  disabled_reason: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** An event, as every receiver gets it (payload: the JSON body). Migration 009. */
+export interface EventOutboxTable {
+  id: string;
+  tenant_id: string;
+  type: string;
+  payload: string;
+  occurred_at: number;
+}
+
+/** One event to one webhook, with its attempts. Migration 009. */
+export interface WebhookDeliveriesTable {
+  seq: Generated<number>;
+  id: string;
+  webhook_id: string;
+  tenant_id: string;
+  event_id: string;
+  event_type: string;
+  /** Deliveries with the same key (a model) go out in `seq` order; null: no order. */
+  order_key: string | null;
+  status: `${DeliveryStatus}`;
+  attempts: number;
+  next_attempt_at: number | null;
+  last_attempt_at: number | null;
+  last_response_code: number | null;
+  last_error: string | null;
+  lease_owner: string | null;
+  lease_until: number | null;
+  created_at: number;
 }
 
 export interface DatabaseSchema {
@@ -324,4 +380,7 @@ export interface DatabaseSchema {
   transition_intents: TransitionIntentsTable;
   policies: PoliciesTable;
   approval_votes: ApprovalVotesTable;
+  webhooks: WebhooksTable;
+  event_outbox: EventOutboxTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }

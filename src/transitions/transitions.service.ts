@@ -27,6 +27,7 @@ import { PromotionRules, RequestTerms } from '../policies/promotion-rules';
 export interface DemotionNeeded {
   demotion: RequestTerms;
 }
+import { stageChangedEvent, type NewEvent } from '../events';
 
 interface PlannedTransition {
   archive: boolean;
@@ -106,6 +107,17 @@ export class TransitionsService implements OnModuleInit {
       },
       known,
     );
+    // The events ride in the intent, as the version will be once moved (a reconciler records
+    // them so); the request records them with the version as the backend answered the move.
+    const runRecord = await run;
+    const stageChanged = (record: ModelVersionRecord): NewEvent =>
+      stageChangedEvent(tenant, mapVersion(record, runRecord), {
+        from: current.stage,
+        to: dto.stage,
+        actor: caller.principal,
+        comment: dto.comment ?? null,
+      });
+    const archivedEvents = await this.archivedEvents(tenant, planned.entries.slice(1), caller);
     // Written before the backend is asked, removed with the history append: whatever happens
     // in between (a crash, a timeout that did move the version), the reconciler records what
     // the backend shows.
@@ -121,13 +133,38 @@ export class TransitionsService implements OnModuleInit {
         from: current.stage,
         to: dto.stage,
         entries: planned.entries,
+        events: [
+          stageChanged({ ...current, stage: dto.stage, lastUpdatedAt: Date.now() }),
+          ...archivedEvents,
+        ],
       },
       async () => {
         moved = await this.execute(tenant, current, dto.stage, planned.archive, known);
+        return [stageChanged(moved), ...archivedEvents];
       },
     );
     // The backend answers a transition with the moved version: no need to read it back.
-    return mapVersion(moved!, await run);
+    return mapVersion(moved!, runRecord);
+  }
+
+  /** `stage_changed` of the versions a transition archives on its way (its other entries). */
+  private async archivedEvents(
+    tenant: string,
+    entries: HistoryEntry[],
+    caller: Caller,
+  ): Promise<NewEvent[]> {
+    return Promise.all(
+      entries.map(async (e) => {
+        const before = await this.versions.get(tenant, e.model_name, e.version);
+        const archived: VersionDto = { ...(before as VersionDto), stage: Stage.Archived };
+        return stageChangedEvent(tenant, archived, {
+          from: e.from_stage ?? null,
+          to: Stage.Archived,
+          actor: caller.principal,
+          comment: e.comment ?? null,
+        });
+      }),
+    );
   }
 
   /**

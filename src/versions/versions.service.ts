@@ -16,6 +16,8 @@ import { mapVersion } from './version.mapper';
 
 import { modelUid } from '../domain/model-identity';
 import type { Frozen } from '../common/fast-path';
+import { Database } from '../database/database';
+import { EventOutbox, versionEvent } from '../events';
 
 /**
  * Reads and metadata updates of model versions, through the cache. Also the one place that
@@ -26,6 +28,7 @@ export class VersionsService {
   constructor(
     private readonly backend: MlflowRegistry,
     private readonly cache: MetadataCache,
+    private readonly database: Database,
   ) {}
 
   getModelRecord(tenant: string, name: string): Promise<Frozen<RegisteredModelRecord>> {
@@ -77,7 +80,14 @@ export class VersionsService {
     } finally {
       await this.cache.invalidateModel(tenant, name);
     }
-    return this.get(tenant, name, version);
+    const updated = await this.get(tenant, name, version);
+    // The change is on the registry backend (MLflow), with no history entry to ride with: the
+    // event is recorded once the change is made. Should that fail, the request fails and its
+    // retry (a PATCH may be repeated) records it.
+    await this.database.transaction((trx) =>
+      EventOutbox.record(trx, [versionEvent('model_version.updated', tenant, updated)]),
+    );
+    return updated;
   }
 
   toDto = async (tenant: string, record: ModelVersionRecord): Promise<VersionDto> =>

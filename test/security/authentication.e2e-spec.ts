@@ -35,6 +35,8 @@ const IDS = {
   artifact_id: 'model-abcdef123',
   file: 'model.pkl',
   alias: 'challenger',
+  webhook_id: 'wh_5d1c0e7a9b3f4e2a8c6d',
+  delivery_id: 'dlv_0a1b2c3d4e5f60718293a4b5',
 };
 
 const b64 = (v: unknown): string =>

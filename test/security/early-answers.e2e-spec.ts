@@ -137,6 +137,8 @@ describe('OWASP API4: early answers with the body withheld, trickled or abandone
     artifact_id: 'model-aaaaaaaaaaaaaaaa',
     file: 'model.pkl',
     alias: 'challenger',
+    webhook_id: 'wh_00000000000000000000',
+    delivery_id: 'dlv_000000000000000000000000',
   };
 
   beforeAll(async () => {
@@ -188,6 +190,19 @@ describe('OWASP API4: early answers with the body withheld, trickled or abandone
       '/models/ea-model/versions/1',
     );
     ids.artifact_id = manifest.body.artifact_id;
+    const hookAdmin = await token('seed-5', ['admin']);
+    const hook = await callService(service.url, hookAdmin, 'POST', '/webhooks', {
+      url: 'https://ci.example/hooks/registry',
+      events: ['*'],
+    });
+    ids.webhook_id = hook.body.id;
+    const delivery = await callService(
+      service.url,
+      hookAdmin,
+      'POST',
+      `/webhooks/${hook.body.id}/test`,
+    );
+    ids.delivery_id = delivery.body.id;
   });
 
   afterAll(async () => {

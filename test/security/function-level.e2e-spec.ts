@@ -25,6 +25,7 @@ import {
 } from '../support/security-harness';
 import {
   newVersion,
+  newWebhook,
   requestProduction,
   tokenFor,
   uniqueName,
@@ -104,6 +105,9 @@ describe('OWASP API5: function level authorization, role × operation (e2e)', ()
     delete body['request_id'];
     return JSON.stringify([res.status, body]);
   };
+  const W = `${BASE}/webhooks`;
+  /** A webhook (and its test delivery), made by an admin of the tenant. */
+  const freshWebhook = async () => newWebhook(t, await tokenFor(TENANT, 'hook-admin', ['admin']));
   const freshApproval = async (): Promise<string> => {
     const { name, version } = await freshVersion();
     return requestProduction(t, owner, name, version);
@@ -338,6 +342,53 @@ describe('OWASP API5: function level authorization, role × operation (e2e)', ()
         };
       },
     })),
+    {
+      key: 'post /webhooks',
+      success: 201,
+      prepare: () => ({ url: `${W}`, body: { url: 'https://ci.example/hooks', events: ['*'] } }),
+    },
+    { key: 'get /webhooks', success: 200, prepare: () => ({ url: W }) },
+    {
+      key: 'get /webhooks/{webhook_id}',
+      success: 200,
+      prepare: async () => ({ url: `${W}/${(await freshWebhook()).webhook_id}` }),
+    },
+    {
+      key: 'patch /webhooks/{webhook_id}',
+      success: 200,
+      prepare: async () => ({
+        url: `${W}/${(await freshWebhook()).webhook_id}`,
+        body: { description: 'by the matrix' },
+      }),
+    },
+    {
+      key: 'delete /webhooks/{webhook_id}',
+      success: 204,
+      prepare: async () => ({ url: `${W}/${(await freshWebhook()).webhook_id}` }),
+    },
+    {
+      key: 'post /webhooks/{webhook_id}/rotate-secret',
+      success: 200,
+      prepare: async () => ({ url: `${W}/${(await freshWebhook()).webhook_id}/rotate-secret` }),
+    },
+    {
+      key: 'post /webhooks/{webhook_id}/test',
+      success: 202,
+      prepare: async () => ({ url: `${W}/${(await freshWebhook()).webhook_id}/test` }),
+    },
+    {
+      key: 'get /webhooks/{webhook_id}/deliveries',
+      success: 200,
+      prepare: async () => ({ url: `${W}/${(await freshWebhook()).webhook_id}/deliveries` }),
+    },
+    {
+      key: 'post /webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver',
+      success: 202,
+      prepare: async () => {
+        const { webhook_id, delivery_id } = await freshWebhook();
+        return { url: `${W}/${webhook_id}/deliveries/${delivery_id}/redeliver` };
+      },
+    },
   ];
 
   it('the matrix has a row for every operation of the OpenAPI document, and no other', () => {

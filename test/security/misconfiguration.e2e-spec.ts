@@ -25,7 +25,7 @@ import {
   VALID_BODIES,
   withQuery,
 } from '../support/security-harness';
-import { newVersion, requestProduction, tokenFor } from '../support/security-fixtures';
+import { newVersion, newWebhook, requestProduction, tokenFor } from '../support/security-fixtures';
 import { BASE, createTestApp, removeDir, TestApp, TestAppOptions } from '../support/test-app';
 
 jest.setTimeout(60_000);
@@ -137,6 +137,7 @@ describe('OWASP API8: no internals in any error (e2e)', () => {
       artifact_id: up.body.artifact_id as string,
       file: 'model.pkl',
       alias: 'challenger',
+      ...(await newWebhook(t, admin)),
     };
   }
 

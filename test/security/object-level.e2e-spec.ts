@@ -28,6 +28,8 @@ import {
 import {
   newVersion,
   requestProduction,
+  MISSING_WEBHOOK_IDS,
+  newWebhook,
   tokenFor,
   uploadArtifact,
 } from '../support/security-fixtures';
@@ -36,7 +38,7 @@ import { BASE, createTestApp, removeDir, Role, TestApp } from '../support/test-a
 const CAT = 'API1 object level';
 const A = 'tenant-a';
 const B = 'tenant-b';
-const OBJECT_PARAMS = ['name', 'version', 'id', 'artifact_id', 'file'];
+const OBJECT_PARAMS = ['name', 'version', 'id', 'artifact_id', 'file', 'webhook_id', 'delivery_id'];
 
 /** Status, code, error, key set and message (identifiers replaced) of an error answer. */
 function shapeOf(res: request.Response, ids: (string | number)[]): Record<string, unknown> {
@@ -110,6 +112,7 @@ describe('OWASP API1: object level authorization across tenants (e2e)', () => {
       file: 'model.pkl',
       stage: 'staging',
       alias: 'challenger',
+      ...(await newWebhook(t, adminA)),
     };
     missingIds = {
       name: 'no-such-model-zz9',
@@ -119,6 +122,7 @@ describe('OWASP API1: object level authorization across tenants (e2e)', () => {
       file: 'model.pkl',
       stage: 'staging',
       alias: 'challenger',
+      ...MISSING_WEBHOOK_IDS,
     };
     // Tenant B is a real tenant with data of its own.
     const editorB = await tokenFor(B, 'mallory', ['editor']);
@@ -148,7 +152,7 @@ describe('OWASP API1: object level authorization across tenants (e2e)', () => {
 
   it('the matrix covers every documented route that names an object in its path', () => {
     const documented = operationsOf(spec)
-      .filter((o) => /\{(name|version|id|artifact_id|file)\}/.test(o.path))
+      .filter((o) => /\{(name|version|id|artifact_id|file|webhook_id|delivery_id)\}/.test(o.path))
       .map((o) => o.key)
       .sort();
     expect(objectRoutes.map((o) => o.key).sort()).toEqual(documented);
@@ -162,7 +166,9 @@ describe('OWASP API1: object level authorization across tenants (e2e)', () => {
 
   it('the owner tenant reads each of these objects (the fixtures are real)', async () => {
     for (const o of objectRoutes.filter((r) => r.method === 'get')) {
-      const res = log.see(o.key, await send(o, ownIds, viewerA));
+      // Webhooks are the admin's to read.
+      const reader = ACCESS[o.key] === 'admin' ? adminA : viewerA;
+      const res = log.see(o.key, await send(o, ownIds, reader));
       expect([o.key, res.status]).toEqual([o.key, 200]);
     }
   });

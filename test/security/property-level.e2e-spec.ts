@@ -20,7 +20,12 @@ import {
   undeclaredKeys,
   withQuery,
 } from '../support/security-harness';
-import { requestProduction, tokenFor, uploadArtifact } from '../support/security-fixtures';
+import {
+  newWebhook,
+  requestProduction,
+  tokenFor,
+  uploadArtifact,
+} from '../support/security-fixtures';
 import { BASE, createTestApp, removeDir, TestApp } from '../support/test-app';
 
 const CAT = 'API3 property level';
@@ -358,6 +363,7 @@ describe('OWASP API3: object property level authorization (e2e)', () => {
       artifact_id: freeArtifact,
       file: 'model.pkl',
       alias: 'challenger',
+      ...(await newWebhook(t, admin)),
     };
     const undeclared: unknown[] = [];
     const reads = operationsOf(spec).filter(

@@ -21,7 +21,7 @@ import {
   serve,
   VALID_BODIES,
 } from '../support/security-harness';
-import { newVersion, requestProduction, tokenFor } from '../support/security-fixtures';
+import { newVersion, newWebhook, requestProduction, tokenFor } from '../support/security-fixtures';
 import { BASE, createTestApp, removeDir, TestApp } from '../support/test-app';
 
 jest.setTimeout(60_000);
@@ -68,6 +68,7 @@ describe('OWASP API4: resource consumption (e2e)', () => {
       version: 1,
       id: await requestProduction(t, editor, 'rc-model', 2),
       alias: 'challenger',
+      ...(await newWebhook(t, admin)),
     };
   });
 

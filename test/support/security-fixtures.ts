@@ -39,6 +39,29 @@ export async function requestProduction(
   return res.body.approval.id as string;
 }
 
+/** A webhook (admin) with one delivery (its test event); their ids, as the paths name them. */
+export async function newWebhook(
+  t: TestApp,
+  adminToken: string,
+): Promise<{ webhook_id: string; delivery_id: string }> {
+  const hook = await request(t.http)
+    .post(`${BASE}/webhooks`)
+    .set('Authorization', `Bearer ${adminToken}`)
+    .send({ url: 'https://ci.example/hooks/registry', events: ['*'] })
+    .expect(201);
+  const delivery = await request(t.http)
+    .post(`${BASE}/webhooks/${hook.body.id as string}/test`)
+    .set('Authorization', `Bearer ${adminToken}`)
+    .expect(202);
+  return { webhook_id: hook.body.id as string, delivery_id: delivery.body.id as string };
+}
+
+/** Ids of a webhook and delivery that do not exist (well-formed). */
+export const MISSING_WEBHOOK_IDS = {
+  webhook_id: 'wh_00000000000000000000',
+  delivery_id: 'dlv_000000000000000000000000',
+};
+
 let counter = 0;
 /** A model name no other fixture of this process uses. */
 export function uniqueName(prefix: string): string {

@@ -146,6 +146,15 @@ export const ACCESS: Record<string, Access> = {
   'get /models/{name}/policies/{stage}': 'read',
   'put /models/{name}/policies/{stage}': 'admin',
   'delete /models/{name}/policies/{stage}': 'admin',
+  'post /webhooks': 'admin',
+  'get /webhooks': 'admin',
+  'get /webhooks/{webhook_id}': 'admin',
+  'patch /webhooks/{webhook_id}': 'admin',
+  'delete /webhooks/{webhook_id}': 'admin',
+  'post /webhooks/{webhook_id}/rotate-secret': 'admin',
+  'post /webhooks/{webhook_id}/test': 'admin',
+  'get /webhooks/{webhook_id}/deliveries': 'admin',
+  'post /webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver': 'admin',
 };
 
 export function allowed(access: Access, roles: readonly Role[]): boolean {
@@ -438,6 +447,8 @@ export const VALID_BODIES: Record<string, Record<string, unknown>> = {
   'post /models/{name}/rollback': { to_version: 1, reason: 'security suite' },
   'put /policies/{stage}': {},
   'put /models/{name}/policies/{stage}': {},
+  'post /webhooks': { url: 'https://ci.example/hooks/registry', events: ['*'] },
+  'patch /webhooks/{webhook_id}': { description: 'security suite' },
 };
 
 /** Required query parameters, with valid values. */

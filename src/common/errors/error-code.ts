@@ -16,6 +16,8 @@ export enum ErrorCode {
   PolicyNotFound = 'POLICY_NOT_FOUND',
   RunNotFound = 'RUN_NOT_FOUND',
   AliasNotFound = 'ALIAS_NOT_FOUND',
+  WebhookNotFound = 'WEBHOOK_NOT_FOUND',
+  DeliveryNotFound = 'DELIVERY_NOT_FOUND',
   ModelAlreadyExists = 'MODEL_ALREADY_EXISTS',
   ArtifactAlreadyRegistered = 'ARTIFACT_ALREADY_REGISTERED',
   StageUnchanged = 'STAGE_UNCHANGED',
@@ -54,6 +56,8 @@ export function statusForCode(code: ErrorCode): number {
     case ErrorCode.PolicyNotFound:
     case ErrorCode.RunNotFound:
     case ErrorCode.AliasNotFound:
+    case ErrorCode.WebhookNotFound:
+    case ErrorCode.DeliveryNotFound:
       return 404;
     case ErrorCode.ModelAlreadyExists:
     case ErrorCode.ArtifactAlreadyRegistered:

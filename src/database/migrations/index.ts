@@ -8,6 +8,7 @@ import * as modelUpdatedIndex from './006-model-updated-index';
 import * as governance from './008-governance';
 import * as aliases from './010-aliases';
 import * as aliasRequests from './011-alias-requests';
+import * as webhooks from './009-webhooks';
 
 /** Every migration, in order. Names are stable: they are recorded in the database. */
 export const migrations: Record<string, Migration> = {
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '008-governance': governance,
   '010-aliases': aliases,
   '011-alias-requests': aliasRequests,
+  '009-webhooks': webhooks,
 };

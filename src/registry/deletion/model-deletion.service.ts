@@ -15,6 +15,8 @@ import { MlflowRegistry } from '../../mlflow/mlflow-registry';
 import type { ModelVersionRecord, Stage } from '../../mlflow/registry-types';
 import { VersionsService } from '../../versions/versions.service';
 import { modelUid } from '../../domain/model-identity';
+import { modelEvent, versionEvent, type NewEvent } from '../../events';
+import { mapModelSummary } from '../model.mapper';
 
 /**
  * Deleting a model or a version, and settling a deletion whose request ended before it was
@@ -54,8 +56,16 @@ export class ModelDeletion implements OnModuleInit {
     const { tenant } = caller;
     const model = await this.backend.getRegisteredModel(tenant, name);
     const versions = await this.backend.searchModelVersions(tenant, name);
-    await this.remove(caller, name, modelUid(model), versions, 'model deleted', undefined, () =>
-      this.backend.deleteRegisteredModel(tenant, name),
+    const deleted = modelEvent('model.deleted', tenant, mapModelSummary(model), actorOf(caller));
+    await this.remove(
+      caller,
+      name,
+      modelUid(model),
+      versions,
+      'model deleted',
+      undefined,
+      [deleted],
+      () => this.backend.deleteRegisteredModel(tenant, name),
     );
   }
 
@@ -64,7 +74,13 @@ export class ModelDeletion implements OnModuleInit {
     const { tenant } = caller;
     const record = await this.backend.getModelVersion(tenant, name, version);
     const uid = await this.versions.getModelUid(tenant, name);
-    await this.remove(caller, name, uid, [record], 'version deleted', version, () =>
+    const deleted = versionEvent(
+      'model_version.deleted',
+      tenant,
+      await this.versions.toDto(tenant, record),
+      actorOf(caller),
+    );
+    await this.remove(caller, name, uid, [record], 'version deleted', version, [deleted], () =>
       this.backend.deleteModelVersion(tenant, name, version),
     );
   }
@@ -83,6 +99,7 @@ export class ModelDeletion implements OnModuleInit {
     versions: ModelVersionRecord[],
     reason: string,
     version: number | undefined,
+    events: NewEvent[],
     deleteInRegistry: () => Promise<void>,
   ): Promise<void> {
     const { tenant } = caller;
@@ -101,6 +118,7 @@ export class ModelDeletion implements OnModuleInit {
           from: null,
           to: null,
           entries,
+          events,
         },
         deleteInRegistry,
       );
@@ -170,4 +188,9 @@ export class ModelDeletion implements OnModuleInit {
       approved_by_tenant: null,
     };
   }
+}
+
+/** Who deleted, in a deletion event's data (as the history names people). */
+function actorOf(caller: Caller): { actor: string; actor_tenant: string } {
+  return { actor: caller.principal.subject, actor_tenant: caller.principal.tenantId };
 }

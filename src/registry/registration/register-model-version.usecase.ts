@@ -25,6 +25,8 @@ import { modelUid } from '../../domain/model-identity';
 import type { RegisterModelDto } from '../dto/register-model.dto';
 import { LockLease, ModelLock } from './model-lock';
 import { RegistrationAttempt } from './registration-attempt';
+import { EventOutbox, modelEvent, versionEvent, type NewEvent } from '../../events';
+import { mapModelSummary } from '../model.mapper';
 
 /** A new version, the model it was created in and its run (metrics, parameters). */
 interface Created {
@@ -137,9 +139,11 @@ export class RegisterModelVersion {
     description: string | undefined,
     uid?: string,
     lease?: LockLease,
+    created?: Created & { modelCreated: boolean },
   ): Promise<void> {
     const { tenant } = caller;
     uid ??= await this.versions.getModelUid(tenant, record.name);
+    const events = await this.registrationEvents(tenant, record, uid, created);
     // The registrant is the version's creator as its tags name them (this caller, or the one of
     // an earlier attempt this completes), with their own tenant; a version tagged before the
     // tenant was leaves it null, read as the entry's tenant.
@@ -173,6 +177,7 @@ export class RegisterModelVersion {
         ],
         trx,
       );
+      await EventOutbox.record(trx, events);
       return true;
     };
     const linked = await (lease !== undefined
@@ -180,6 +185,31 @@ export class RegisterModelVersion {
       : this.database.transaction(link));
     if (linked) await this.placement.dropUploadCopy(artifact, record);
     await this.cache.invalidateModel(tenant, record.name);
+  }
+
+  /**
+   * `model_version.created`, after `model.created` when the version is its model's first
+   * registration (this attempt created the model, or, completing an earlier attempt, the
+   * history holds no registration of this model yet).
+   */
+  private async registrationEvents(
+    tenant: string,
+    record: ModelVersionRecord,
+    uid: string,
+    created?: Created & { modelCreated: boolean },
+  ): Promise<NewEvent[]> {
+    const version = created
+      ? mapVersion(record, created.run)
+      : await this.versions.toDto(tenant, record);
+    const events = [versionEvent('model_version.created', tenant, version)];
+    const modelIsNew = created
+      ? created.modelCreated
+      : (await this.history.highestVersion(tenant, record.name, uid)) === 0;
+    if (modelIsNew) {
+      const model = created?.model ?? (await this.versions.getModelRecord(tenant, record.name));
+      events.unshift(modelEvent('model.created', tenant, mapModelSummary(model)));
+    }
+    return events;
   }
 
   /**
@@ -213,7 +243,10 @@ export class RegisterModelVersion {
       return await this.locks.withLock(tenant, dto.name, async (lease) => {
         const created = await this.createVersionLocked(caller, dto, artifact, run, attempt);
         const { record, model } = created;
-        await this.complete(caller, artifact, record, dto.description, modelUid(model), lease);
+        await this.complete(caller, artifact, record, dto.description, modelUid(model), lease, {
+          ...created,
+          modelCreated: attempt.modelCreated,
+        });
         return created;
       });
     } catch (err) {
