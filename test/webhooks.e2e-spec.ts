@@ -227,6 +227,113 @@ describe('webhooks: signed events from the outbox (e2e)', () => {
     await removeHook(hook.id);
   });
 
+  it('the approval workflow announces requests, votes, decisions, expiry and the applied move', async () => {
+    const types = [
+      'approval.requested',
+      'approval.vote_added',
+      'approval.approved',
+      'approval.rejected',
+      'approval.cancelled',
+      'approval.expired',
+      'approval.applied',
+      'model_version.stage_changed',
+    ];
+    const hook = await subscribe(receiver.url, types);
+    const bob = await t.token('bob', ['approver']);
+    const dave = await t.token('dave', ['approver']);
+    const name = 'governed-hooks';
+    await registerVersion(t, alice, name);
+    await registerVersion(t, alice, name);
+    await registerVersion(t, alice, name);
+    await api()
+      .put(`${BASE}/models/${name}/policies/production`)
+      .set(...auth(admin))
+      .send({ required_approvals: 2 })
+      .expect(200);
+    const ask = async (v: number) =>
+      (
+        await api()
+          .post(`${BASE}/models/${name}/versions/${v}/stage`)
+          .set(...auth(alice))
+          .send({ stage: 'production', comment: 'ship' })
+          .expect(202)
+      ).body.approval.id as string;
+    const first = await ask(1);
+    await api()
+      .post(`${BASE}/approvals/${first}/approve`)
+      .set(...auth(bob))
+      .send({})
+      .expect(200);
+    await api()
+      .post(`${BASE}/approvals/${first}/approve`)
+      .set(...auth(dave))
+      .send({})
+      .expect(200);
+    const second = await ask(2);
+    await api()
+      .post(`${BASE}/approvals/${second}/reject`)
+      .set(...auth(bob))
+      .send({ comment: 'not yet' })
+      .expect(200);
+    const third = await ask(2);
+    await api()
+      .post(`${BASE}/approvals/${third}/cancel`)
+      .set(...auth(alice))
+      .send({})
+      .expect(200);
+    await api()
+      .put(`${BASE}/models/${name}/policies/production`)
+      .set(...auth(admin))
+      .send({ request_ttl_seconds: 1 })
+      .expect(200);
+    const fourth = await ask(3);
+    await new Promise((r) => setTimeout(r, 1200));
+    await api()
+      .get(`${BASE}/approvals/${fourth}`)
+      .set(...auth(alice))
+      .expect(200);
+    const expected = [
+      ['approval.requested', first],
+      ['approval.vote_added', first],
+      ['approval.approved', first],
+      ['model_version.stage_changed', undefined],
+      ['approval.applied', first],
+      ['approval.requested', second],
+      ['approval.rejected', second],
+      ['approval.requested', third],
+      ['approval.cancelled', third],
+      ['approval.requested', fourth],
+      ['approval.expired', fourth],
+    ];
+    await receiver.waitFor((r) => r.length >= expected.length);
+    for (const r of receiver.received) verify(hook.secret, r);
+    const events = receiver.events();
+    expect(events.map((e) => [e.type, (e.data as { id?: string }).id])).toEqual(expected);
+    const data = (i: number) => events[i].data as Record<string, unknown>;
+    expect(data(1)).toMatchObject({
+      status: 'pending',
+      required_approvals: 2,
+      vote: { by: 'bob' },
+    });
+    expect(data(2)).toMatchObject({
+      status: 'approved',
+      decided_by: 'dave',
+      approvals: [{ by: 'bob' }, { by: 'dave' }],
+    });
+    expect(data(3)).toMatchObject({
+      name,
+      version: 1,
+      stage: 'production',
+      from_stage: 'none',
+      to_stage: 'production',
+      actor: 'dave',
+    });
+    expect(data(4)).toMatchObject({ status: 'approved', apply_state: 'applied' });
+    expect(data(6)).toMatchObject({ status: 'rejected', decision_comment: 'not yet' });
+    expect(data(10)).toMatchObject({ status: 'expired' });
+    await removeHook(hook.id);
+  });
+
   it('a webhook gets only the types it subscribed to', async () => {
     const hook = await subscribe(receiver.url, ['model_version.stage_changed']);
     await registerVersion(t, alice, 'picky');

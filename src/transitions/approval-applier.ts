@@ -18,6 +18,9 @@ import { ApprovalKind, HistoryEvent } from '../database/schema';
 import { SERVICE_TAGS } from '../domain/service-tags';
 import { ArtifactIntegrity } from './artifact-integrity';
 import { AliasEffect } from './alias-effect';
+import { approvalEventIn } from './approval-events';
+import { EventOutbox, stageChangedEvent } from '../events';
+import { VersionsService } from '../versions/versions.service';
 import { approvalEntry, systemActor } from './approval-entries';
 
 /** The actor an integrity refusal is recorded under. */
@@ -50,6 +53,7 @@ export class ApprovalApplier implements OnApplicationBootstrap {
     private readonly scheduler: SchedulerRegistry,
     private readonly integrity: ArtifactIntegrity,
     private readonly aliasEffect: AliasEffect,
+    private readonly versions: VersionsService,
   ) {}
 
   /** Every APPROVAL_RETRY_INTERVAL_MS, and once at start. */
@@ -153,7 +157,12 @@ export class ApprovalApplier implements OnApplicationBootstrap {
           row.target_alias,
           row.version,
         );
-        await this.repository.markApplied(row.id, Date.now());
+        await this.database.transaction(async (trx) => {
+          if (!(await this.repository.markApplied(row.id, Date.now(), trx))) return;
+          await EventOutbox.record(trx, [
+            await approvalEventIn(this.repository, trx, 'approval.applied', tenant, row.id),
+          ]);
+        });
         return moved;
       }
       const { entries, moved } = await this.transitions.apply(
@@ -175,9 +184,27 @@ export class ApprovalApplier implements OnApplicationBootstrap {
           `${audit.comment ?? ''} (already in ${target} when applied)`.trim(),
         );
       }
+      // What the move announces: the version as the backend answered it, the versions it
+      // archived on the way, and the request applied.
+      const actor = { tenant, principal: { ...audit.actor, roles: [] } };
+      const movedDto = await this.versions.toDto(tenant, moved);
+      const changed = [
+        stageChangedEvent(tenant, movedDto, {
+          from: current.stage,
+          to: target,
+          actor: audit.actor,
+          comment: audit.comment,
+          approvalId: row.id,
+        }),
+        ...(await this.transitions.archivedEvents(tenant, entries.slice(1), actor)),
+      ];
       await this.database.transaction(async (trx) => {
-        if (await this.repository.markApplied(row.id, Date.now(), trx))
-          await this.history.append(entries, trx);
+        if (!(await this.repository.markApplied(row.id, Date.now(), trx))) return;
+        await this.history.append(entries, trx);
+        await EventOutbox.record(trx, [
+          ...changed,
+          await approvalEventIn(this.repository, trx, 'approval.applied', tenant, row.id),
+        ]);
       });
       return moved;
     } catch (err) {

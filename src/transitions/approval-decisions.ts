@@ -20,6 +20,8 @@ import type { EvaluationRules } from '../policies/policy';
 import { Stage } from '../mlflow/registry-types';
 import { DECIDING_ROLES } from '../policies/policy';
 import { approvalEntry, systemActor } from './approval-entries';
+import { approvalEventIn } from './approval-events';
+import { EventOutbox } from '../events';
 
 /** The caller's roles that may decide at all (approver, admin). */
 export function decidingRoles(caller: Caller): Role[] {
@@ -90,6 +92,18 @@ export class ApprovalDecisions {
           ? vote.comment
           : `vote ${counted.votes} of ${counted.required}${vote.comment ? `: ${vote.comment}` : ''}`;
         await this.history.append([approvalEntry(row, event, by, at, note)], trx);
+        await EventOutbox.record(trx, [
+          await approvalEventIn(
+            this.repository,
+            trx,
+            counted.approved ? 'approval.approved' : 'approval.vote_added',
+            row.tenant_id,
+            row.id,
+            counted.approved
+              ? {}
+              : { vote: { by: by.subject, by_tenant: by.tenantId, at: new Date(at).toISOString(), comment: vote.comment } },
+          ),
+        ]);
         return counted;
       });
     } catch (err) {
@@ -149,6 +163,10 @@ export class ApprovalDecisions {
     const won = await this.database.transaction(async (trx) => {
       if (!(await this.repository.decide(row.id, status, { by, at, comment }, trx))) return false;
       await this.history.append([approvalEntry(row, event, by, at, comment)], trx);
+      const type = status === ApprovalStatus.Rejected ? 'approval.rejected' : 'approval.cancelled';
+      await EventOutbox.record(trx, [
+        await approvalEventIn(this.repository, trx, type, row.tenant_id, row.id),
+      ]);
       return true;
     });
     const current = (await this.repository.find(row.tenant_id, row.id)) ?? row;
@@ -172,6 +190,9 @@ export class ApprovalDecisions {
         ],
         trx,
       );
+      await EventOutbox.record(trx, [
+        await approvalEventIn(this.repository, trx, 'approval.expired', row.tenant_id, row.id),
+      ]);
       return true;
     });
   }

@@ -23,6 +23,7 @@ import { PromotionRules, RequestTerms } from '../policies/promotion-rules';
 import { Stage } from '../mlflow/registry-types';
 import { ArtifactIntegrity } from './artifact-integrity';
 import { approvalEntry } from './approval-entries';
+import { approvalEvent, EventOutbox } from '../events';
 import { ApprovalDecisions, decidingRoles } from './approval-decisions';
 import type { VersionDto } from '../versions/dto/version.dto';
 
@@ -342,6 +343,9 @@ export class ApprovalsService implements OnModuleInit {
           ],
           trx,
         );
+        await EventOutbox.record(trx, [
+          approvalEvent('approval.requested', tenant, mapApproval(opened, [])),
+        ]);
         return opened;
       });
     } catch (err) {

@@ -148,7 +148,7 @@ export class TransitionsService implements OnModuleInit {
   }
 
   /** `stage_changed` of the versions a transition archives on its way (its other entries). */
-  private async archivedEvents(
+  async archivedEvents(
     tenant: string,
     entries: HistoryEntry[],
     caller: Caller,
