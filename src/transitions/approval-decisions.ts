@@ -101,7 +101,14 @@ export class ApprovalDecisions {
             row.id,
             counted.approved
               ? {}
-              : { vote: { by: by.subject, by_tenant: by.tenantId, at: new Date(at).toISOString(), comment: vote.comment } },
+              : {
+                  vote: {
+                    by: by.subject,
+                    by_tenant: by.tenantId,
+                    at: new Date(at).toISOString(),
+                    comment: vote.comment,
+                  },
+                },
           ),
         ]);
         return counted;
