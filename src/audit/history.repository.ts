@@ -7,10 +7,14 @@ import { HistoryEvent } from '../database/schema';
 export type HistoryRow = Selectable<HistoryTable>;
 /**
  * A new entry. The tenants of the people it names are required (null only where it names
- * nobody), so no writer forgets them: a `sub` alone is ambiguous across tenants.
+ * nobody), so no writer forgets them: a `sub` alone is ambiguous across tenants. `details`
+ * holds structured facts beyond the columns, as a JSON object's text (`JSON.stringify({...})`).
+ * A tenant-level entry (a tenant policy change) has model_name '', model_uid '' and version 0.
  */
-export type HistoryEntry = Omit<Insertable<HistoryTable>, 'id'> &
-  Pick<HistoryRow, 'actor_tenant' | 'requested_by_tenant' | 'approved_by_tenant'>;
+export type HistoryEntry = Omit<Insertable<HistoryTable>, 'id' | 'details'> &
+  Pick<HistoryRow, 'actor_tenant' | 'requested_by_tenant' | 'approved_by_tenant'> & {
+    details?: string | null;
+  };
 
 /**
  * The audit trail of every version: append-only. Nothing in the service updates or deletes a

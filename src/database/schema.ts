@@ -197,6 +197,11 @@ export interface HistoryTable {
   requested_by_tenant: string | null;
   approved_by: string | null;
   approved_by_tenant: string | null;
+  /**
+   * Structured facts other than the columns above (votes, gate results, policy bodies, alias
+   * moves): a JSON object as text, null when none. Part of the entry's hash. Migration 007.
+   */
+  details: string | null;
 }
 
 /** One registration at a time per model, across replicas (ModelLock). Migration 003. */

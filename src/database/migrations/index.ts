@@ -5,6 +5,7 @@ import * as placement from './003-placement';
 import * as reliability from './004-reliability';
 import * as principalTenants from './005-principal-tenants';
 import * as modelUpdatedIndex from './006-model-updated-index';
+import * as auditChain from './007-audit-chain';
 
 /** Every migration, in order. Names are stable: they are recorded in the database. */
 export const migrations: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '004-reliability': reliability,
   '005-principal-tenants': principalTenants,
   '006-model-updated-index': modelUpdatedIndex,
+  '007-audit-chain': auditChain,
 };
