@@ -202,6 +202,21 @@ export interface HistoryTable {
    * moves): a JSON object as text, null when none. Part of the entry's hash. Migration 007.
    */
   details: string | null;
+  /**
+   * The tenant's hash chain (migration 007; see src/audit/audit-chain.ts): the entry's place
+   * in its tenant's history (1, 2, 3, ... without gaps), the previous entry's hash and
+   * sha256(prev_hash + canonical JSON of the entry).
+   */
+  seq: number;
+  prev_hash: string;
+  hash: string;
+}
+
+/** Each tenant's chain head: its last history entry's seq and hash. Migration 007. */
+export interface AuditHeadsTable {
+  tenant_id: string;
+  seq: number;
+  hash: string;
 }
 
 /** One registration at a time per model, across replicas (ModelLock). Migration 003. */
@@ -259,4 +274,5 @@ export interface DatabaseSchema {
   registration_locks: RegistrationLocksTable;
   idempotency_keys: IdempotencyKeysTable;
   transition_intents: TransitionIntentsTable;
+  audit_heads: AuditHeadsTable;
 }
