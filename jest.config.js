@@ -27,6 +27,7 @@ const REAL_STACK_E2E = [
   'security/early-answers',
   'artifact-documents',
   'model-formats',
+  'audit',
 ];
 
 const common = {

@@ -138,6 +138,21 @@ export class HistoryRepository {
       .execute();
   }
 
+  /**
+   * An entry of the tenant outside its chain up to `headSeq`: without a seq, or past the head
+   * (no append wrote it, or one committed after the head was read). Undefined when none.
+   */
+  async outsideChain(tenant: string, headSeq: number): Promise<HistoryRow | undefined> {
+    return this.database.db
+      .selectFrom('history')
+      .selectAll()
+      .where('tenant_id', '=', tenant)
+      .where((eb) => eb.or([eb('seq', 'is', null), eb('seq', '>', headSeq)]))
+      .orderBy('id')
+      .limit(1)
+      .executeTakeFirst();
+  }
+
   /** The tenant's recorded chain head; undefined before its first entry. */
   async head(tenant: string): Promise<ChainHead | undefined> {
     const row = await this.database.db
