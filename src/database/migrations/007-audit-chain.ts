@@ -58,7 +58,15 @@ async function chain(db: Kysely<any>): Promise<void> {
     for (const row of rows) {
       const tenant = row['tenant_id'] as string;
       const head = heads.get(tenant) ?? { seq: 0, hash: GENESIS_HASH };
-      const chained = { ...row, details: null, seq: head.seq + 1, prev_hash: head.hash };
+      // Integers as numbers whatever the driver reads a bigint as (the hash tells 2 from "2").
+      const chained = {
+        ...row,
+        version: Number(row['version']),
+        at: Number(row['at']),
+        details: null,
+        seq: head.seq + 1,
+        prev_hash: head.hash,
+      };
       const hash = entryHash(chained);
       await db
         .updateTable('history')
