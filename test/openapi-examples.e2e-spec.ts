@@ -284,6 +284,11 @@ describe('OpenAPI examples are what the service answers', () => {
       '/approvals/{id}/reject',
       await api('post', `/approvals/${third}/reject`, approver).send({ comment: 'not yet' }),
     );
+    const admin = await t.token('root', ['admin']);
+    const audit = await api('get', '/audit', admin).query({ max_results: 1 });
+    expect(audit.body.next_page_token).toEqual(expect.any(String));
+    expectDocumented('get', '/audit', audit);
+    expectDocumented('get', '/audit/verify', await api('get', '/audit/verify', admin));
     expectDocumented('get', '/health/live', await request(t.http).get('/health/live'));
     expectDocumented('get', '/health/ready', await request(t.http).get('/health/ready'));
   });

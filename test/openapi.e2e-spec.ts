@@ -44,6 +44,8 @@ const API_OPERATIONS = [
   'post /approvals/{id}/approve',
   'post /approvals/{id}/reject',
   'post /approvals/{id}/cancel',
+  'get /audit',
+  'get /audit/verify',
 ];
 
 describe('OpenAPI document (e2e)', () => {

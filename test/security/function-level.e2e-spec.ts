@@ -219,6 +219,8 @@ describe('OWASP API5: function level authorization, role × operation (e2e)', ()
       prepare: () => ({ url: `${M}/${shared.name}/compare?versions=1,2` }),
     },
     { key: 'get /approvals', success: 200, prepare: () => ({ url: `${BASE}/approvals` }) },
+    { key: 'get /audit', success: 200, prepare: () => ({ url: `${BASE}/audit` }) },
+    { key: 'get /audit/verify', success: 200, prepare: () => ({ url: `${BASE}/audit/verify` }) },
     {
       key: 'get /approvals/{id}',
       success: 200,

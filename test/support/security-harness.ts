@@ -129,6 +129,8 @@ export const ACCESS: Record<string, Access> = {
   'post /approvals/{id}/approve': 'decide',
   'post /approvals/{id}/reject': 'decide',
   'post /approvals/{id}/cancel': 'cancel',
+  'get /audit': 'admin',
+  'get /audit/verify': 'admin',
 };
 
 export function allowed(access: Access, roles: readonly Role[]): boolean {
