@@ -4,6 +4,7 @@ import type { HotResult } from './sections/hot';
 import type { IdentityResult } from './sections/identity';
 import type { ScaleResult } from './sections/scale';
 import type { ScaleMlflowResult } from './sections/scale-mlflow';
+import { auditReport, type AuditResult } from './sections/audit';
 import type { Machine } from './lib/machine';
 
 export interface Results {
@@ -21,6 +22,7 @@ export interface Results {
   cold?: ColdOp[];
   artifacts?: TransferRun[];
   scale?: (ScaleResult | ScaleMlflowResult)[];
+  audit?: AuditResult[];
 }
 
 const verdict = (ok: boolean): string => (ok ? '**met**' : '**missed**');
@@ -474,6 +476,7 @@ ${table(
 )}
 `);
   }
+  if (r.audit) parts.push(auditReport(r.audit));
   parts.push(analysis);
   return parts.join('\n');
 }
