@@ -31,6 +31,7 @@ const REAL_STACK_E2E = [
   'aliases',
   'protected-aliases',
   'webhooks',
+  'audit',
 ];
 
 /** The HTTP suites that exercise the object store, run on Azure Blob (Azurite) in `e2e-azure`. */

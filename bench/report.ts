@@ -4,6 +4,7 @@ import type { HotResult } from './sections/hot';
 import type { IdentityResult } from './sections/identity';
 import type { ScaleResult } from './sections/scale';
 import type { ScaleMlflowResult } from './sections/scale-mlflow';
+import { auditReport, type AuditResult } from './sections/audit';
 import type { Machine } from './lib/machine';
 import type { WebhooksResult } from './sections/webhooks';
 
@@ -23,6 +24,7 @@ export interface Results {
   artifacts?: TransferRun[];
   scale?: (ScaleResult | ScaleMlflowResult)[];
   webhooks?: WebhooksResult;
+  audit?: AuditResult[];
 }
 
 const verdict = (ok: boolean): string => (ok ? '**met**' : '**missed**');
@@ -521,6 +523,7 @@ ${table(
 Hanging / none: reads p50 ×${w.readP50Ratio}, p99 ×${w.readP99Ratio}; writes p50 ×${w.writeP50Ratio}, p99 ×${w.writeP99Ratio}.
 `);
   }
+  if (r.audit) parts.push(auditReport(r.audit));
   parts.push(analysis);
   return parts.join('\n');
 }

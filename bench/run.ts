@@ -2,7 +2,7 @@
  * The benchmark suite: `npm run bench` (full, ~15 min, writes BENCHMARKS.md) and
  * `npm run bench:smoke` (tiny sizes and durations: checks that it runs; writes only
  * bench-results/). Options: --smoke, --only=identity,hot,cold,artifacts,scale,webhooks,
- * --embedded-only.
+ * audit, --embedded-only.
  * Needs `dist/` (the npm scripts build it first) and, except with --embedded-only, the test stack
  * (`scripts/stack/stack.sh up`, found through the STACK_* variables or .stack/run/env).
  */
@@ -24,6 +24,7 @@ import { identity } from './sections/identity';
 import { scaleEmbedded } from './sections/scale';
 import { scaleMlflow } from './sections/scale-mlflow';
 import { webhooksUnderLoad } from './sections/webhooks';
+import { auditVerify } from './sections/audit';
 import { report, Results } from './report';
 
 const SECTIONS = [
@@ -34,6 +35,7 @@ const SECTIONS = [
   'scale',
   'scale-mlflow',
   'webhooks',
+  'audit',
 ] as const;
 
 function log(message: string): void {
@@ -92,7 +94,8 @@ async function main(): Promise<void> {
   }
   const embeddedOnly = values['embedded-only'] ?? false;
   const wants = (s: (typeof SECTIONS)[number]): boolean =>
-    only.includes(s) && (!embeddedOnly || s === 'identity' || s === 'scale' || s === 'webhooks');
+    only.includes(s) &&
+    (!embeddedOnly || s === 'identity' || s === 'scale' || s === 'webhooks' || s === 'audit');
   const smoke = values.smoke ?? false;
   const runId = randomBytes(3).toString('hex');
   const tmp = mkdtempSync(join(tmpdir(), 'registry-bench-run-'));
@@ -196,6 +199,11 @@ async function main(): Promise<void> {
           results.webhooks = await webhooksUnderLoad(ctx);
         },
       );
+    }
+    if (wants('audit')) {
+      await section('audit', '7. audit verify', async () => {
+        results.audit = await auditVerify(ctx, smoke ? 2_000 : 100_000);
+      });
     }
   } finally {
     if (stack)

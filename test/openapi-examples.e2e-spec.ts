@@ -351,6 +351,11 @@ describe('OpenAPI examples are what the service answers', () => {
     );
     await api('delete', '/models/churn-predictor/policies/production', admin).expect(204);
     await api('delete', '/policies/production', admin).expect(204);
+    const auditor = await t.token('root', ['admin']);
+    const audit = await api('get', '/audit', auditor).query({ max_results: 1 });
+    expect(audit.body.next_page_token).toEqual(expect.any(String));
+    expectDocumented('get', '/audit', audit);
+    expectDocumented('get', '/audit/verify', await api('get', '/audit/verify', auditor));
     expectDocumented('get', '/health/live', await request(t.http).get('/health/live'));
     expectDocumented('get', '/health/ready', await request(t.http).get('/health/ready'));
   });

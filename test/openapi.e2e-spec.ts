@@ -64,6 +64,8 @@ const API_OPERATIONS = [
   'post /webhooks/{webhook_id}/test',
   'get /webhooks/{webhook_id}/deliveries',
   'post /webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver',
+  'get /audit',
+  'get /audit/verify',
 ];
 
 describe('OpenAPI document (e2e)', () => {

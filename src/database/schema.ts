@@ -264,6 +264,26 @@ export interface HistoryTable {
   requested_by_tenant: string | null;
   approved_by: string | null;
   approved_by_tenant: string | null;
+  /**
+   * Structured facts other than the columns above (votes, gate results, policy bodies, alias
+   * moves): a JSON object as text, null when none. Part of the entry's hash. Migration 007.
+   */
+  details: string | null;
+  /**
+   * The tenant's hash chain (migration 007; see src/audit/audit-chain.ts): the entry's place
+   * in its tenant's history (1, 2, 3, ... without gaps), the previous entry's hash and
+   * sha256(prev_hash + canonical JSON of the entry).
+   */
+  seq: number;
+  prev_hash: string;
+  hash: string;
+}
+
+/** Each tenant's chain head: its last history entry's seq and hash. Migration 007. */
+export interface AuditHeadsTable {
+  tenant_id: string;
+  seq: number;
+  hash: string;
 }
 
 /** One registration at a time per model, across replicas (ModelLock). Migration 003. */
@@ -383,4 +403,5 @@ export interface DatabaseSchema {
   webhooks: WebhooksTable;
   event_outbox: EventOutboxTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  audit_heads: AuditHeadsTable;
 }

@@ -262,6 +262,8 @@ describe('OWASP API5: function level authorization, role × operation (e2e)', ()
       },
     },
     { key: 'get /approvals', success: 200, prepare: () => ({ url: `${BASE}/approvals` }) },
+    { key: 'get /audit', success: 200, prepare: () => ({ url: `${BASE}/audit` }) },
+    { key: 'get /audit/verify', success: 200, prepare: () => ({ url: `${BASE}/audit/verify` }) },
     {
       key: 'get /approvals/{id}',
       success: 200,

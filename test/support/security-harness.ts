@@ -155,6 +155,8 @@ export const ACCESS: Record<string, Access> = {
   'post /webhooks/{webhook_id}/test': 'admin',
   'get /webhooks/{webhook_id}/deliveries': 'admin',
   'post /webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver': 'admin',
+  'get /audit': 'admin',
+  'get /audit/verify': 'admin',
 };
 
 export function allowed(access: Access, roles: readonly Role[]): boolean {

@@ -5,6 +5,7 @@ import * as placement from './003-placement';
 import * as reliability from './004-reliability';
 import * as principalTenants from './005-principal-tenants';
 import * as modelUpdatedIndex from './006-model-updated-index';
+import * as auditChain from './007-audit-chain';
 import * as governance from './008-governance';
 import * as aliases from './010-aliases';
 import * as aliasRequests from './011-alias-requests';
@@ -18,6 +19,7 @@ export const migrations: Record<string, Migration> = {
   '004-reliability': reliability,
   '005-principal-tenants': principalTenants,
   '006-model-updated-index': modelUpdatedIndex,
+  '007-audit-chain': auditChain,
   '008-governance': governance,
   '010-aliases': aliases,
   '011-alias-requests': aliasRequests,
