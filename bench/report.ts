@@ -5,6 +5,7 @@ import type { IdentityResult } from './sections/identity';
 import type { ScaleResult } from './sections/scale';
 import type { ScaleMlflowResult } from './sections/scale-mlflow';
 import type { Machine } from './lib/machine';
+import { azureGoals, azurePart } from './report-azure';
 
 export interface Results {
   mode: 'full' | 'smoke';
@@ -20,6 +21,8 @@ export interface Results {
   hot?: HotResult;
   cold?: ColdOp[];
   artifacts?: TransferRun[];
+  /** Section 3 again with the artifacts in Azurite (when the stack has it). */
+  artifactsAzure?: TransferRun[];
   scale?: (ScaleResult | ScaleMlflowResult)[];
 }
 
@@ -101,6 +104,7 @@ export function goals(r: Results): { goal: string; figure: string; met: boolean 
       });
     }
   }
+  out.push(...azureGoals(r.artifactsAzure));
   for (const s of r.scale ?? []) {
     if (s.backend.startsWith('embedded')) {
       const p99 = Math.max(s.listWalk.p99, s.listFirstPageLoad.p99);
@@ -357,6 +361,7 @@ ${table(
     : ''
 }`);
   }
+  if (r.artifactsAzure) parts.push(azurePart(r.artifactsAzure));
   for (const s of r.scale ?? []) {
     const direct = (s as ScaleMlflowResult).mlflowDirect;
     parts.push(`## 4. Scale: ${s.backend}

@@ -22,6 +22,7 @@ import { hotReads, seedModels } from './sections/hot';
 import { identity } from './sections/identity';
 import { scaleEmbedded } from './sections/scale';
 import { scaleMlflow } from './sections/scale-mlflow';
+import { azureStore, azuriteEnv } from './lib/stores';
 import { report, Results } from './report';
 
 const SECTIONS = ['identity', 'hot', 'cold', 'artifacts', 'scale', 'scale-mlflow'] as const;
@@ -161,6 +162,17 @@ async function main(): Promise<void> {
           smoke ? 64 : 4096,
         );
       });
+      const azure = azuriteEnv();
+      if (azure) {
+        await section('artifacts-azure', '3. artifact transfers, Azure (Azurite)', async () => {
+          results.artifactsAzure = await artifactTransfers(
+            ctx,
+            smoke ? [4, 16] : [256, 1024],
+            undefined,
+            azureStore(stack!, azure, runId),
+          );
+        });
+      } else log('  no Azurite in the stack (STACK_AZURITE_*): no Azure transfers');
     }
     if (wants('scale')) {
       await section('scale', '4. scale, embedded', async () => {
