@@ -5,7 +5,9 @@ import type { IdentityResult } from './sections/identity';
 import type { ScaleResult } from './sections/scale';
 import type { ScaleMlflowResult } from './sections/scale-mlflow';
 import type { Machine } from './lib/machine';
+import type { PromotionRun } from './sections/governance';
 import { azureGoals, azurePart } from './report-azure';
+import { promotionGoals, promotionPart } from './report-promotion';
 
 export interface Results {
   mode: 'full' | 'smoke';
@@ -23,6 +25,7 @@ export interface Results {
   artifacts?: TransferRun[];
   /** Section 3 again with the artifacts in Azurite (when the stack has it). */
   artifactsAzure?: TransferRun[];
+  promotion?: PromotionRun[];
   scale?: (ScaleResult | ScaleMlflowResult)[];
 }
 
@@ -104,7 +107,7 @@ export function goals(r: Results): { goal: string; figure: string; met: boolean 
       });
     }
   }
-  out.push(...azureGoals(r.artifactsAzure));
+  out.push(...azureGoals(r.artifactsAzure), ...promotionGoals(r.promotion));
   for (const s of r.scale ?? []) {
     if (s.backend.startsWith('embedded')) {
       const p99 = Math.max(s.listWalk.p99, s.listFirstPageLoad.p99);
@@ -362,6 +365,7 @@ ${table(
 }`);
   }
   if (r.artifactsAzure) parts.push(azurePart(r.artifactsAzure));
+  if (r.promotion) parts.push(promotionPart(r.promotion));
   for (const s of r.scale ?? []) {
     const direct = (s as ScaleMlflowResult).mlflowDirect;
     parts.push(`## 4. Scale: ${s.backend}

@@ -1,7 +1,8 @@
 /*
  * The benchmark suite: `npm run bench` (full, ~15 min, writes BENCHMARKS.md) and
  * `npm run bench:smoke` (tiny sizes and durations: checks that it runs; writes only
- * bench-results/). Options: --smoke, --only=identity,hot,cold,artifacts,scale, --embedded-only.
+ * bench-results/). Options: --smoke, --only=identity,hot,cold,artifacts,scale,promotion,
+ * --embedded-only.
  * Needs `dist/` (the npm scripts build it first) and, except with --embedded-only, the test stack
  * (`scripts/stack/stack.sh up`, found through the STACK_* variables or .stack/run/env).
  */
@@ -22,10 +23,19 @@ import { hotReads, seedModels } from './sections/hot';
 import { identity } from './sections/identity';
 import { scaleEmbedded } from './sections/scale';
 import { scaleMlflow } from './sections/scale-mlflow';
+import { promotions } from './sections/governance';
 import { azureStore, azuriteEnv } from './lib/stores';
 import { report, Results } from './report';
 
-const SECTIONS = ['identity', 'hot', 'cold', 'artifacts', 'scale', 'scale-mlflow'] as const;
+const SECTIONS = [
+  'identity',
+  'hot',
+  'cold',
+  'artifacts',
+  'scale',
+  'scale-mlflow',
+  'promotion',
+] as const;
 
 function log(message: string): void {
   process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${message}\n`);
@@ -83,7 +93,7 @@ async function main(): Promise<void> {
   }
   const embeddedOnly = values['embedded-only'] ?? false;
   const wants = (s: (typeof SECTIONS)[number]): boolean =>
-    only.includes(s) && (!embeddedOnly || s === 'identity' || s === 'scale');
+    only.includes(s) && (!embeddedOnly || s === 'identity' || s === 'scale' || s === 'promotion');
   const smoke = values.smoke ?? false;
   const runId = randomBytes(3).toString('hex');
   const tmp = mkdtempSync(join(tmpdir(), 'registry-bench-run-'));
@@ -188,6 +198,11 @@ async function main(): Promise<void> {
           ...(results.scale ?? []),
           await scaleMlflow(ctx, smoke ? 200 : 10_000, 10),
         ];
+      });
+    }
+    if (wants('promotion')) {
+      await section('promotion', '6. production promotion (verified model)', async () => {
+        results.promotion = await promotions(ctx, smoke ? 8 : 256);
       });
     }
   } finally {
