@@ -67,6 +67,15 @@ interface Tokens {
   approvers: [string, string];
 }
 
+/** `work`, its failure naming the promotion and the step it failed at. */
+async function step<T>(name: string, what: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    throw new Error(`${name}: ${what}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
 /** One promotion of the model in `file`: upload, register, request, two votes, each timed. */
 async function promote(
   svc: Child,
@@ -76,16 +85,20 @@ async function promote(
   rss?: { peak: number; growth: number },
 ): Promise<{ steps: PromotionSteps; artifactId: string }> {
   const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
-  const up = await uploadArtifact(svc.url, tokens.editor, file);
-  const registered = await callOk<{ version: number }>('POST', `${svc.url}${BASE}/models`, {
-    headers: bearer(tokens.editor),
-    body: { name, artifact_id: up.manifest.artifact_id, description: 'bench promotion' },
-  });
-  const requested = await callOk<{ approval: { id: string; status: string } }>(
-    'POST',
-    `${svc.url}${BASE}/models/${name}/versions/${registered.version}/stage`,
-    { headers: bearer(tokens.editor), body: { stage: 'production', comment: 'bench' } },
-    [202],
+  const up = await step(name, 'upload', () => uploadArtifact(svc.url, tokens.editor, file));
+  const registered = await step(name, 'register', () =>
+    callOk<{ version: number }>('POST', `${svc.url}${BASE}/models`, {
+      headers: bearer(tokens.editor),
+      body: { name, artifact_id: up.manifest.artifact_id, description: 'bench promotion' },
+    }),
+  );
+  const requested = await step(name, 'production request', () =>
+    callOk<{ approval: { id: string; status: string } }>(
+      'POST',
+      `${svc.url}${BASE}/models/${name}/versions/${registered.version}/stage`,
+      { headers: bearer(tokens.editor), body: { stage: 'production', comment: 'bench' } },
+      [202],
+    ),
   );
   const id = requested.approval.id;
   const vote = (approver: string) =>
@@ -96,14 +109,16 @@ async function promote(
       headers: bearer(approver),
       body: { comment: 'lgtm' },
     });
-  const first = await vote(tokens.approvers[0]);
+  const first = await step(name, 'vote 1', () => vote(tokens.approvers[0]));
   if (first.approval.status !== 'pending' || first.approval.approvals.length !== 1)
     throw new Error(`first vote: approval is ${JSON.stringify(first.approval)}`);
   const sampler = new RssSampler(() => svc.rss());
   const baseline = svc.rss();
   sampler.start();
-  const last = await vote(tokens.approvers[1]);
-  const peak = sampler.stop();
+  let peak = NaN;
+  const last = await step(name, 'vote 2', () => vote(tokens.approvers[1])).finally(() => {
+    peak = sampler.stop(); // also when the vote failed: no sampler left running
+  });
   if (rss) Object.assign(rss, { peak, growth: peak - baseline });
   if (
     last.approval.status !== 'approved' ||
@@ -221,6 +236,8 @@ export async function promotions(ctx: Context, sizeMiB: number): Promise<Promoti
           finalVoteRssGrowthMiB: round(rss.growth / MiB, 1),
         });
         ctx.log(`  ${target.store}: ${JSON.stringify(runs.at(-1))}`);
+      } catch (err) {
+        throw new Error(`${target.store}: ${err instanceof Error ? err.message : String(err)}`);
       } finally {
         await svc.stop();
         await target
