@@ -38,9 +38,9 @@ production (\`POST .../versions/1/stage\`, 202) and approved by two approvers
 model file (streamed) and checks its SHA-256 against the digest recorded at request time, then applies
 the transition; its answer says \`approved\`, \`apply_state: applied\`, stage \`production\` (the bench
 fails otherwise). Each step is one request, timed by the bench; one run per store, so a figure moves
-by what else the machine does. Just before, the same promotion of a 64 KiB model twice (the first
-warms up every route, the second is the baseline): **verify** is the final vote's time minus the baseline's, i.e. the re-read and
-hash of the ${size} MiB file. For comparison: the same file downloaded through the service (GET), and
+by what else the machine does. Just before, the same promotion of a 64 KiB model twice (the
+first warms up every route, the second is the baseline): **verify** is the final vote's time
+minus the baseline's, i.e. the re-read and hash of the ${size} MiB file. For comparison: the same file downloaded through the service (GET), and
 SHA-256 of it in the bench process (hashing alone on this machine).
 
 ${table(
