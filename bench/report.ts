@@ -7,6 +7,9 @@ import type { ScaleMlflowResult } from './sections/scale-mlflow';
 import { auditReport, type AuditResult } from './sections/audit';
 import type { Machine } from './lib/machine';
 import type { WebhooksResult } from './sections/webhooks';
+import type { PromotionRun } from './sections/governance';
+import { azureGoals, azurePart } from './report-azure';
+import { promotionGoals, promotionPart } from './report-promotion';
 
 export interface Results {
   mode: 'full' | 'smoke';
@@ -22,6 +25,9 @@ export interface Results {
   hot?: HotResult;
   cold?: ColdOp[];
   artifacts?: TransferRun[];
+  /** Section 3 again with the artifacts in Azurite (when the stack has it). */
+  artifactsAzure?: TransferRun[];
+  promotion?: PromotionRun[];
   scale?: (ScaleResult | ScaleMlflowResult)[];
   webhooks?: WebhooksResult;
   audit?: AuditResult[];
@@ -105,6 +111,7 @@ export function goals(r: Results): { goal: string; figure: string; met: boolean 
       });
     }
   }
+  out.push(...azureGoals(r.artifactsAzure), ...promotionGoals(r.promotion));
   for (const s of r.scale ?? []) {
     if (s.backend.startsWith('embedded')) {
       const p99 = Math.max(s.listWalk.p99, s.listFirstPageLoad.p99);
@@ -369,6 +376,8 @@ ${table(
     : ''
 }`);
   }
+  if (r.artifactsAzure) parts.push(azurePart(r.artifactsAzure));
+  if (r.promotion) parts.push(promotionPart(r.promotion));
   for (const s of r.scale ?? []) {
     const direct = (s as ScaleMlflowResult).mlflowDirect;
     parts.push(`## 4. Scale: ${s.backend}

@@ -2,7 +2,7 @@
  * The benchmark suite: `npm run bench` (full, ~15 min, writes BENCHMARKS.md) and
  * `npm run bench:smoke` (tiny sizes and durations: checks that it runs; writes only
  * bench-results/). Options: --smoke, --only=identity,hot,cold,artifacts,scale,webhooks,
- * audit, --embedded-only.
+ * audit,promotion, --embedded-only.
  * Needs `dist/` (the npm scripts build it first) and, except with --embedded-only, the test stack
  * (`scripts/stack/stack.sh up`, found through the STACK_* variables or .stack/run/env).
  */
@@ -25,6 +25,8 @@ import { scaleEmbedded } from './sections/scale';
 import { scaleMlflow } from './sections/scale-mlflow';
 import { webhooksUnderLoad } from './sections/webhooks';
 import { auditVerify } from './sections/audit';
+import { promotions } from './sections/governance';
+import { azureStore, azuriteEnv } from './lib/stores';
 import { report, Results } from './report';
 
 const SECTIONS = [
@@ -36,6 +38,7 @@ const SECTIONS = [
   'scale-mlflow',
   'webhooks',
   'audit',
+  'promotion',
 ] as const;
 
 function log(message: string): void {
@@ -95,7 +98,7 @@ async function main(): Promise<void> {
   const embeddedOnly = values['embedded-only'] ?? false;
   const wants = (s: (typeof SECTIONS)[number]): boolean =>
     only.includes(s) &&
-    (!embeddedOnly || s === 'identity' || s === 'scale' || s === 'webhooks' || s === 'audit');
+    (!embeddedOnly || ['identity', 'scale', 'webhooks', 'audit', 'promotion'].includes(s));
   const smoke = values.smoke ?? false;
   const runId = randomBytes(3).toString('hex');
   const tmp = mkdtempSync(join(tmpdir(), 'registry-bench-run-'));
@@ -174,6 +177,17 @@ async function main(): Promise<void> {
           smoke ? 64 : 4096,
         );
       });
+      const azure = azuriteEnv();
+      if (azure) {
+        await section('artifacts-azure', '3. artifact transfers, Azure (Azurite)', async () => {
+          results.artifactsAzure = await artifactTransfers(
+            ctx,
+            smoke ? [4, 16] : [256, 1024],
+            undefined,
+            azureStore(stack!, azure, runId),
+          );
+        });
+      } else log('  no Azurite in the stack (STACK_AZURITE_*): no Azure transfers');
     }
     if (wants('scale')) {
       await section('scale', '4. scale, embedded', async () => {
@@ -203,6 +217,11 @@ async function main(): Promise<void> {
     if (wants('audit')) {
       await section('audit', '7. audit verify', async () => {
         results.audit = await auditVerify(ctx, smoke ? 2_000 : 100_000);
+      });
+    }
+    if (wants('promotion')) {
+      await section('promotion', '8. production promotion (verified model)', async () => {
+        results.promotion = await promotions(ctx, smoke ? 8 : 256);
       });
     }
   } finally {

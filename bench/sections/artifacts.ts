@@ -1,14 +1,14 @@
-import { Client } from 'minio';
 import { rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { pidCpuSeconds } from '../../test/support/proc-stats';
 import { Context, MiB, randomFile } from '../lib/context';
-import { realBackendEnv, StackEnv, stackPid } from '../lib/env';
 import { round } from '../lib/http';
 import { BASE, startService, token } from '../lib/service';
+import { DirectStore, s3Store } from '../lib/stores';
 import { download, RssSampler, uploadArtifact } from '../lib/upload';
+
+export { minioClient } from '../lib/stores';
 
 export interface TransferRun {
   sizeMiB: number;
@@ -23,8 +23,9 @@ export interface TransferRun {
   /** CPU seconds the service used for the transfer, per GiB moved. */
   serviceCpuSecondsPerGiB: number;
   /**
-   * CPU seconds per GiB of every process on each path: the S3 server and the bench's own client
-   * (the minio client direct; the HTTP client through the service). With fewer idle cores than
+   * CPU seconds per GiB of every process on each path: the store's server (`s3`: SeaweedFS in
+   * the S3 rows, Azurite in the Azure ones) and the bench's own client (the store's SDK direct;
+   * the HTTP client through the service). With fewer idle cores than
    * processes, the paths' throughput is bound by their total CPU: `cpuBoundRatio` is the direct
    * path's total over the service path's, the ratio this machine allows at best.
    */
@@ -32,18 +33,6 @@ export interface TransferRun {
     direct: { s3: number; client: number };
     service: { s3: number; service: number; client: number };
     cpuBoundRatio: number;
-  };
-}
-
-/** CPU seconds of the stack's S3 server (SeaweedFS, one process), when its pid file is there. */
-function s3CpuProbe(): () => number {
-  const pid = stackPid('s3');
-  return () => {
-    try {
-      return pid === undefined ? NaN : pidCpuSeconds(pid);
-    } catch {
-      return NaN;
-    }
   };
 }
 
@@ -66,37 +55,25 @@ async function metered<T, K extends string>(
   return { result, cpu };
 }
 
-export function minioClient(stack: StackEnv): Client {
-  const url = new URL(stack.s3Endpoint);
-  return new Client({
-    endPoint: url.hostname,
-    port: Number(url.port),
-    useSSL: url.protocol === 'https:',
-    accessKey: stack.s3AccessKey,
-    secretKey: stack.s3SecretKey,
-    region: 'us-east-1',
-  });
-}
-
 const mibs = (bytes: number, ms: number): number => round(bytes / MiB / (ms / 1000), 1);
 const toMiB = (bytes: number): number => round(bytes / MiB, 1);
 
 /**
- * 3. Artifact upload and download through the service (S3 backend) against the minio client
- * writing and reading the same file straight to the same S3 server, with the service's RSS
- * sampled every 25 ms (growth over its RSS just before the transfer).
+ * 3. Artifact upload and download through the service (S3 backend, or `store`'s) against the
+ * store's own client writing and reading the same file straight to the same server (the minio
+ * client for S3, @azure/storage-blob for Azure), with the service's RSS sampled every 25 ms
+ * (growth over its RSS just before the transfer).
  */
 export async function artifactTransfers(
   ctx: Context,
   sizesMiB: number[],
   /** A larger file moved through the service only, for its RSS growth (memory independent of size). */
   memoryOnlyMiB?: number,
+  store: DirectStore = s3Store(ctx.stack!, ctx.runId),
 ): Promise<TransferRun[]> {
-  const stack = ctx.stack!;
-  const s3 = minioClient(stack);
   const tenant = `art-${ctx.runId}`;
   const editor = await token(tenant, ['editor']);
-  const svc = await startService('service-artifacts', { env: realBackendEnv(stack, ctx.runId) });
+  const svc = await startService(`service-artifacts-${store.name}`, { env: store.serviceEnv });
   const runs: TransferRun[] = [];
   try {
     // A first small upload and download, so first-use costs are not in the measured ones.
@@ -106,7 +83,8 @@ export async function artifactTransfers(
       authorization: `Bearer ${editor}`,
     });
     rmSync(warm);
-    const s3Cpu = s3CpuProbe();
+    await store.prepare();
+    const s3Cpu = store.serverCpu;
     const svcCpu = (): number => svc.cpuSeconds();
     const perGiB = (seconds: number, bytes: number): number =>
       round(seconds / (bytes / 1024 / MiB));
@@ -133,7 +111,7 @@ export async function artifactTransfers(
 
       const directUp = await metered({ s3: s3Cpu, client: selfCpu }, async () => {
         const started = performance.now();
-        await s3.fPutObject(stack.s3Bucket, key, file);
+        await store.put(key, file);
         return performance.now() - started;
       });
 
@@ -156,13 +134,13 @@ export async function artifactTransfers(
         serviceCpuSecondsPerGiB: perGiB(up.cpu.service, bytes),
         cpu: cpuOf(bytes, directUp.cpu, up.cpu),
       });
-      ctx.log(`  upload ${sizeMiB} MiB: ${JSON.stringify(runs[runs.length - 1])}`);
+      ctx.log(`  ${store.name} upload ${sizeMiB} MiB: ${JSON.stringify(runs[runs.length - 1])}`);
 
       const directDown = await metered({ s3: s3Cpu, client: selfCpu }, async () => {
         const started = performance.now();
         let seen = 0;
         await pipeline(
-          await s3.getObject(stack.s3Bucket, key),
+          await store.get(key),
           new Writable({
             write(chunk: Buffer, _e, cb) {
               seen += chunk.length;
@@ -197,8 +175,8 @@ export async function artifactTransfers(
         serviceCpuSecondsPerGiB: perGiB(down.cpu.service, bytes),
         cpu: cpuOf(bytes, directDown.cpu, down.cpu),
       });
-      ctx.log(`  download ${sizeMiB} MiB: ${JSON.stringify(runs[runs.length - 1])}`);
-      await s3.removeObject(stack.s3Bucket, key);
+      ctx.log(`  ${store.name} download ${sizeMiB} MiB: ${JSON.stringify(runs[runs.length - 1])}`);
+      await store.remove(key);
       rmSync(file);
     }
     if (memoryOnlyMiB !== undefined) {
@@ -241,6 +219,9 @@ export async function artifactTransfers(
     }
   } finally {
     await svc.stop();
+    await store
+      .cleanUp()
+      .catch((err: unknown) => ctx.log(`  ${store.name} clean-up failed: ${String(err)}`));
   }
   return runs;
 }
