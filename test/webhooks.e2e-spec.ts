@@ -334,6 +334,32 @@ describe('webhooks: signed events from the outbox (e2e)', () => {
     await removeHook(hook.id);
   });
 
+  it('policy changes are events: policy.updated and policy.deleted, signed', async () => {
+    const hook = await subscribe(receiver.url, ['policy.updated', 'policy.deleted']);
+    await registerVersion(t, alice, 'policy-hooks');
+    await api()
+      .put(`${BASE}/models/policy-hooks/policies/production`)
+      .set(...auth(admin))
+      .send({ required_approvals: 3 })
+      .expect(200);
+    await api()
+      .delete(`${BASE}/models/policy-hooks/policies/production`)
+      .set(...auth(admin))
+      .expect(204);
+    await receiver.waitFor((r) => r.length >= 2);
+    for (const r of receiver.received) verify(hook.secret, r);
+    const events = receiver.events();
+    expect(events.map((e) => e.type)).toEqual(['policy.updated', 'policy.deleted']);
+    expect(events[0].data).toMatchObject({
+      stage: 'production',
+      model: 'policy-hooks',
+      required_approvals: 3,
+      actor: 'root',
+    });
+    expect(events[1].data).toMatchObject({ stage: 'production', model: 'policy-hooks' });
+    await removeHook(hook.id);
+  });
+
   it('a webhook gets only the types it subscribed to', async () => {
     const hook = await subscribe(receiver.url, ['model_version.stage_changed']);
     await registerVersion(t, alice, 'picky');

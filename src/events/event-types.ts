@@ -20,6 +20,9 @@ export const EVENT_TYPES = [
   'approval.expired',
   'approval.applied',
   'artifact.uploaded',
+  // Governance: a promotion policy set or removed (tenant or model).
+  'policy.updated',
+  'policy.deleted',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -141,6 +144,24 @@ export function approvalEvent(
   extra: object = {},
 ): NewEvent {
   return event(type, tenant, { ...approval, ...extra }, modelOrderKey(tenant, approval.model));
+}
+
+/**
+ * `policy.updated` / `policy.deleted`: the policy as GET answers it (deleted: its stage and
+ * model); a model's policy in the model's order, the tenant's in none.
+ */
+export function policyEvent(
+  type: 'policy.updated' | 'policy.deleted',
+  tenant: string,
+  policy: { stage: string; model: string | null } & object,
+  actor: EventActor,
+): NewEvent {
+  return event(
+    type,
+    tenant,
+    { ...policy, actor: actor.subject, actor_tenant: actor.tenantId },
+    policy.model === null ? null : modelOrderKey(tenant, policy.model),
+  );
 }
 
 /** `artifact.uploaded`: the manifest as the API returns it; in no model's order. */

@@ -17,6 +17,7 @@ export {
   artifactUploadedEvent,
   EVENT_TYPES,
   modelEvent,
+  policyEvent,
   stageChangedEvent,
   versionEvent,
   type ApprovalEventType,

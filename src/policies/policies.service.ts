@@ -8,6 +8,7 @@ import { Database, Db } from '../database/database';
 import { HistoryEvent } from '../database/schema';
 import { VersionsService } from '../versions/versions.service';
 import { AppConfig } from '../config/app-config';
+import { EventOutbox, policyEvent } from '../events';
 import type { PolicyDto, StoredPolicyDto } from './dto/policy.dto';
 import { PoliciesRepository, PolicyRow, TENANT_SCOPE } from './policies.repository';
 import {
@@ -130,14 +131,18 @@ export class PoliciesService {
       updated_by: caller.principal.subject,
       updated_by_tenant: caller.principal.tenantId,
     };
+    const stored = this.present(row);
     await this.database.transaction(async (trx) => {
       await this.repository.put(row, trx);
       await this.history.append(
         [this.entry(caller, model, uid, HistoryEvent.PolicySet, stage, now, body)],
         trx,
       );
+      await EventOutbox.record(trx, [
+        policyEvent('policy.updated', caller.tenant, stored, caller.principal),
+      ]);
     });
-    return this.present(row);
+    return stored;
   }
 
   async delete(caller: Caller, model: string | null, stage: PolicyStage): Promise<void> {
@@ -151,6 +156,9 @@ export class PoliciesService {
         [this.entry(caller, model, uid, HistoryEvent.PolicyDeleted, stage, now, null)],
         trx,
       );
+      await EventOutbox.record(trx, [
+        policyEvent('policy.deleted', caller.tenant, { stage, model }, caller.principal),
+      ]);
       return true;
     });
     if (!deleted) throw policyNotFound(stage, model);
