@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { azureSettings, type AzureSettings } from './azure-settings';
 import { EnvironmentDto } from './environment.dto';
+import { uiSettings, type UiSettings } from './ui-settings';
 import { isModelFile, MODEL_FILE_NAMES, type ModelFileName } from '../domain/model-files';
 
 export const DEV_SECRET_FILE = '.dev-jwt-secret';
@@ -76,6 +77,8 @@ export class AppConfig {
    * 'off' nowhere (METRICS_PORT).
    */
   metrics!: { serve: 'main' } | { serve: 'own'; port: number } | { serve: 'off' };
+  /** The console at /ui (UI_OIDC_*): how it signs people in. */
+  ui!: UiSettings;
 }
 
 export type LogFormat = 'json' | 'pretty';
@@ -326,5 +329,8 @@ export function loadConfig(
   config.rateLimitPerMinute = parsed.RATE_LIMIT_PER_MINUTE ?? 1200;
   config.corsOrigins = corsOrigins(parsed.CORS_ORIGINS);
   config.metrics = metricsSettings(parsed.METRICS_PORT, config.port);
+  config.ui = uiSettings(env, (message) => {
+    throw new ConfigurationError(message);
+  });
   return config;
 }
