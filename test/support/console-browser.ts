@@ -49,7 +49,9 @@ export async function newConsolePage(
   const problems: string[] = [];
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   page.on('console', (m) => {
-    // A 4xx the page asked for (an expected refusal it shows) is logged by Chromium too.
+    // Only the console's own pages (not an identity provider's, which may load web fonts); a
+    // 4xx the page asked for (an expected refusal it shows) is logged by Chromium too.
+    if (!new URL(page.url()).pathname.startsWith('/ui')) return;
     if (m.type() === 'error' && !/status of 4\d\d/.test(m.text())) problems.push(m.text());
   });
   return { page, problems };

@@ -3,9 +3,9 @@
 //   OIDC_CLIENT_ID=... OIDC_REDIRECT_URI=... OIDC_RESOURCE=... OIDC_ACCOUNTS='{"bob": {...}}' \
 //     node test/support/oidc-provider.mjs
 // It prints one JSON line {"issuer": "http://127.0.0.1:<port>"} once it listens. Any login is
-// accepted by the development login form (devInteractions); consent is implied for the one
-// public client, and the access token it issues for OIDC_RESOURCE is a JWT (RS256) carrying the
-// claims the registry checks: sub, tenant_id and roles (from OIDC_ACCOUNTS; else a viewer).
+// accepted by the development login form (devInteractions), then its consent form grants the
+// scopes; the access token it issues for OIDC_RESOURCE is a JWT (RS256) carrying the claims the
+// registry checks: sub, tenant_id and roles (from OIDC_ACCOUNTS; else a viewer).
 import Provider, { errors } from 'oidc-provider';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -22,7 +22,12 @@ const accounts = JSON.parse(process.env.OIDC_ACCOUNTS ?? '{}');
 const claimsOf = (sub) => accounts[sub] ?? { tenant_id: 'acme-corp', roles: ['viewer'] };
 
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: 'console-test', alg: 'RS256', use: 'sig' };
+const signingKey = {
+  ...privateKey.export({ format: 'jwk' }),
+  kid: 'console-test',
+  alg: 'RS256',
+  use: 'sig',
+};
 
 const server = createServer();
 server.listen(0, '127.0.0.1', () => {
@@ -59,20 +64,6 @@ server.listen(0, '127.0.0.1', () => {
           };
         },
       },
-    },
-    // First-party client: the consent is implied (no consent screen), for openid and the API.
-    async loadExistingGrant(ctx) {
-      const grantId =
-        ctx.oidc.result?.consent?.grantId || ctx.oidc.session.grantIdFor(ctx.oidc.client.clientId);
-      if (grantId) return ctx.oidc.provider.Grant.find(grantId);
-      const grant = new ctx.oidc.provider.Grant({
-        clientId: ctx.oidc.client.clientId,
-        accountId: ctx.oidc.session.accountId,
-      });
-      grant.addOIDCScope('openid');
-      grant.addResourceScope(resource, 'registry');
-      await grant.save();
-      return grant;
     },
     extraTokenClaims: (_ctx, token) => {
       const { tenant_id, roles } = claimsOf(token.accountId);
