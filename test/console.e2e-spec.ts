@@ -51,6 +51,16 @@ describe('Console (e2e, headless Chromium)', () => {
       .post(`${BASE}/approvals/${opened.body.approval.id}/approve`)
       .set(...auth(bob))
       .expect(200);
+    // From now on production needs an F1 of 0.9 and no F1 regression: the request's gates.
+    await t
+      .api()
+      .put(`${BASE}/policies/production`)
+      .set(...auth(await t.token('ada', ['admin'])))
+      .send({
+        gates: [{ metric: 'f1_score', op: '>=', value: 0.9 }],
+        no_regression: [{ metric: 'f1_score', tolerance: 0.01 }],
+      })
+      .expect(200);
     await registerVersion(t, alice, MODEL, { metrics: { f1_score: 0.91, val_loss: 0.45 } });
     browser = await launchChromium();
   });
@@ -138,10 +148,13 @@ describe('Console (e2e, headless Chromium)', () => {
     const inbox = page.getByRole('table', { name: /Requests you may vote on/ });
     const row = inbox.getByRole('row').filter({ hasText: MODEL });
     await row.waitFor();
-    expect(await row.innerText()).toMatch(/promotion[\s\S]*alice[\s\S]*all 0 passed|no gates/);
+    expect(await row.innerText()).toMatch(/promotion[\s\S]*alice[\s\S]*all 2 passed[\s\S]*0 of 1/);
     expect(await page.getByLabel('1 awaiting your vote').innerText()).toBe('1');
     await expectAccessible(page);
-    if (SCREENSHOTS) await page.screenshot({ path: join(ROOT, 'docs', 'console-inbox.png') });
+    if (SCREENSHOTS) {
+      await page.setViewportSize({ width: 1100, height: 320 });
+      await page.screenshot({ path: join(ROOT, 'docs', 'console-inbox.png') });
+    }
 
     // On a phone: nothing wider than the screen.
     await page.setViewportSize({ width: 375, height: 800 });
@@ -178,6 +191,8 @@ describe('Console (e2e, headless Chromium)', () => {
       .getByText('model.pkl')
       .waitFor();
     await page.getByRole('table', { name: 'History, oldest first' }).waitFor();
+    await page.getByRole('region', { name: 'Gates' }).getByText('Passed').first().waitFor();
+    expect(await page.getByRole('region', { name: 'Gates' }).getByRole('listitem').count()).toBe(2);
     await expectAccessible(page);
     if (SCREENSHOTS) {
       await page.screenshot({ path: join(ROOT, 'docs', 'console-review.png'), fullPage: true });
@@ -236,6 +251,33 @@ describe('Console (e2e, headless Chromium)', () => {
     await page.getByText(/You were signed out: .*signature/).waitFor();
     await page.getByRole('textbox', { name: 'Access token' }).waitFor();
     expect(await page.evaluate('Object.values(sessionStorage)')).not.toContain(forged);
+    await page.context().close();
+  });
+
+  it('works from the keyboard alone, with the focus visible, and shows admins the audit check', async () => {
+    const { page, problems } = await newConsolePage(browser);
+    await page.goto(`${base}/ui`);
+    await page.getByRole('textbox', { name: 'Access token' }).focus();
+    await page.keyboard.type(await t.token('ada', ['admin']));
+    await page.keyboard.press('Tab');
+    const focused = await page.evaluate<{ text: string; outline: string }>(
+      '({ text: document.activeElement.textContent, outline: getComputedStyle(document.activeElement).outlineStyle })',
+    );
+    expect(focused).toEqual({ text: 'Sign in', outline: 'solid' });
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Pending approvals', exact: true }).waitFor();
+
+    // Admins: the audit chain's verification as the API answers it (its message if it has none).
+    await page.getByRole('link', { name: 'Audit' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Audit chain' }).waitFor();
+    const answer = page
+      .getByRole('alert')
+      .or(page.getByRole('status').filter({ hasText: 'Verified: the chain is intact' }));
+    await answer.first().waitFor();
+    expect((await answer.first().innerText()).trim()).not.toBe('');
+    await expectAccessible(page);
+    expect(problems).toEqual([]);
     await page.context().close();
   });
 });

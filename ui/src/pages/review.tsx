@@ -241,20 +241,6 @@ export function ReviewPage({ id, session }: { id: string; session: Session }) {
                   )}
                 </dl>
               </Section>
-              <Section title="Decision">
-                {outcome === undefined ? (
-                  <Decision
-                    approval={a}
-                    session={session}
-                    onDone={(o) => {
-                      setOutcome(o);
-                      reload();
-                    }}
-                  />
-                ) : (
-                  <p>Decided: see above; the evidence is as it is now.</p>
-                )}
-              </Section>
               <Section title="Metrics against production">
                 {e.comparison !== null && e.production !== null ? (
                   <>
@@ -280,6 +266,20 @@ export function ReviewPage({ id, session }: { id: string; session: Session }) {
               </Section>
               <Section title="Gates">
                 <GateList gates={a.gates} />
+              </Section>
+              <Section title="Decision">
+                {outcome === undefined ? (
+                  <Decision
+                    approval={a}
+                    session={session}
+                    onDone={(o) => {
+                      setOutcome(o);
+                      reload();
+                    }}
+                  />
+                ) : (
+                  <p>Decided: see above; the evidence is as it is now.</p>
+                )}
               </Section>
               <Section title="Artifact">
                 {e.manifest !== null ? <FileTable manifest={e.manifest} /> : <p>No artifact.</p>}
