@@ -254,6 +254,30 @@ describe('Console (e2e, headless Chromium)', () => {
     await page.context().close();
   });
 
+  it('searches the models by name and pages through them', async () => {
+    const editor = await t.token('alice', ['editor']);
+    for (let i = 1; i <= 21; i++) {
+      await registerVersion(t, editor, `paged-model-${String(i).padStart(2, '0')}`);
+    }
+    const { page, problems } = await newConsolePage(browser);
+    await signIn(page, await t.token('vera', ['viewer']));
+    await page.getByRole('link', { name: 'Models' }).click();
+    await page.getByRole('searchbox', { name: 'Search by name' }).fill('paged-model');
+    await page.getByRole('button', { name: 'Search' }).click();
+    const rows = page.getByRole('table', { name: /Models whose name contains/ }).getByRole('row');
+    await rows.filter({ hasText: 'paged-model-20' }).waitFor();
+    expect(await rows.count()).toBe(1 + 20);
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await rows.filter({ hasText: 'paged-model-21' }).waitFor();
+    expect(await rows.count()).toBe(1 + 1);
+    expect(await page.getByRole('button', { name: 'Next page' }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Previous page' }).click();
+    await rows.filter({ hasText: 'paged-model-01' }).waitFor();
+    expect(await rows.count()).toBe(1 + 20);
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
   it('works from the keyboard alone, with the focus visible, and shows admins the audit check', async () => {
     const { page, problems } = await newConsolePage(browser);
     await page.goto(`${base}/ui`);

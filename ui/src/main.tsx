@@ -12,10 +12,12 @@ import {
 } from './auth';
 import { ErrorMessage, Loading } from './components';
 import { AuditPage } from './pages/audit';
-import { ComparePage, ModelPage, ModelsPage, VersionPage } from './pages/browse';
+import { ModelPage, ModelsPage } from './pages/browse';
+import { ComparePage } from './pages/compare';
 import { InboxPage } from './pages/inbox';
 import { ReviewPage } from './pages/review';
 import { SignInPage } from './pages/sign-in';
+import { VersionPage } from './pages/version';
 import { href, useRoute, type Route } from './router';
 
 interface ConsoleConfig {
