@@ -28,7 +28,10 @@ export class ConsoleModule implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    const app = this.adapterHost.httpAdapter.getInstance<Express>();
+    // An application context without an HTTP server (test/medium, scripts) serves nothing.
+    const adapter = this.adapterHost.httpAdapter as HttpAdapterHost['httpAdapter'] | undefined;
+    if (adapter === undefined) return;
+    const app = adapter.getInstance<Express>();
     const bundle = new ConsoleBundle(consoleBundleDir());
     const csp = consoleCsp(this.config.ui);
     const config = JSON.stringify(consoleConfig(this.config.ui, `/${API_PREFIX}`));
