@@ -17,6 +17,7 @@ import { MetricsModule } from './common/metrics/metrics.module';
 import { IdempotencyModule } from './idempotency/idempotency.module';
 import { createValidationPipe } from './common/validation/validation.pipe';
 import { ComparisonModule } from './comparison/comparison.module';
+import { ConsoleModule } from './console/console.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
@@ -62,6 +63,7 @@ export class AppModule {
         AliasesModule,
         HealthModule,
         EventsModule,
+        ConsoleModule,
       ],
       providers: [
         { provide: AccessLog, useValue: accessLog },

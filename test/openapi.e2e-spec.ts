@@ -118,8 +118,15 @@ describe('OpenAPI document (e2e)', () => {
       .filter((key) => !key.includes('/docs'));
     const documented = new Set(operations().map(([key]) => key));
     // Prometheus's scrape route is served but, like /docs, left out of the API's document (it
-    // may be moved to METRICS_PORT or off; test/metrics.e2e-spec.ts).
-    expect(served.filter((key) => !documented.has(key))).toEqual(['get /metrics']);
+    // may be moved to METRICS_PORT or off; test/metrics.e2e-spec.ts). So is the console's page
+    // and its files (test/console.e2e-spec.ts).
+    expect(served.filter((key) => !documented.has(key))).toEqual([
+      'get /metrics',
+      'get /ui',
+      'get /ui/app.js',
+      'get /ui/app.css',
+      'get /ui/config.json',
+    ]);
   });
 
   it('declares bearer auth and applies it, with 401 and 403 answers, to every API route', () => {

@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { azureSettings, type AzureSettings } from './azure-settings';
 import { EnvironmentDto } from './environment.dto';
+import { uiSettings, type UiSettings } from './ui-settings';
 import { isModelFile, MODEL_FILE_NAMES, type ModelFileName } from '../domain/model-files';
 
 export const DEV_SECRET_FILE = '.dev-jwt-secret';
@@ -80,6 +81,8 @@ export class AppConfig {
   metrics!: { serve: 'main' } | { serve: 'own'; port: number } | { serve: 'off' };
   /** Webhook delivery (src/events): WEBHOOKS_* variables. */
   webhooks!: WebhookSettings;
+  /** The console at /ui (UI_OIDC_*): how it signs people in. */
+  ui!: UiSettings;
 }
 
 export interface WebhookSettings {
@@ -352,5 +355,8 @@ export function loadConfig(
     concurrency: parsed.WEBHOOKS_CONCURRENCY ?? 8,
     timeoutMs: parsed.WEBHOOKS_TIMEOUT_MS ?? 10_000,
   };
+  config.ui = uiSettings(env, (message) => {
+    throw new ConfigurationError(message);
+  });
   return config;
 }
