@@ -107,21 +107,6 @@ export class PromotionRules {
     return this.terms(kind, production, rules, skip, gates);
   }
 
-  /**
-   * Setting or moving `alias` onto `candidate`: null when the alias is not protected (apply
-   * now); otherwise the terms of an approval request with the production policy's votes and
-   * rules, exactly as a production request (422 GATES_FAILED when a rule fails now).
-   */
-  async aliasChange(
-    tenant: string,
-    candidate: VersionDto,
-    alias: string,
-  ): Promise<RequestTerms | null> {
-    const production = await this.production(tenant, candidate.name);
-    if (!(production.protected_aliases ?? []).includes(alias)) return null;
-    return this.aliasTerms(tenant, candidate, production);
-  }
-
   /** Whether setting or moving `alias` on the model needs an approval. */
   async protects(tenant: string, model: string, alias: string): Promise<boolean> {
     return ((await this.production(tenant, model)).protected_aliases ?? []).includes(alias);
