@@ -176,6 +176,30 @@ describe('MLflow round trips per operation (cache off)', () => {
     );
   });
 
+  it('a production request under a policy with a gate reads the version’s run, once', async () => {
+    const admin = await t.token('root', ['admin']);
+    await request(t.http)
+      .put(`${BASE}/models/trips-new/policies/production`)
+      .set(...auth(admin))
+      .send({ gates: [{ metric: 'accuracy', op: '>=', value: 0.5 }] })
+      .expect(200);
+    proxy.take();
+    const requested = await request(t.http)
+      .post(`${BASE}/models/trips-new/versions/1/stage`)
+      .set(...auth(editor))
+      .send({ stage: 'production' })
+      .expect(202);
+    expect(requested.body).toMatchObject({
+      approval: { gates: [{ gate: 'accuracy >= 0.5', passed: true }] },
+    });
+    expect(calls()).toEqual(sorted([GET_MODEL, GET_VERSION, GET_RUN]));
+    await request(t.http)
+      .delete(`${BASE}/models/trips-new/policies/production`)
+      .set(...auth(admin))
+      .expect(204);
+    proxy.take();
+  });
+
   it('reads a model with its versions cold', async () => {
     await request(t.http)
       .get(`${BASE}/models/trips-new`)

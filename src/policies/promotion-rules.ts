@@ -3,7 +3,7 @@ import type { Role } from '../common/auth/roles';
 import { ErrorCode } from '../common/errors/error-code';
 import { RegistryError } from '../common/errors/registry-error';
 import { ApprovalKind } from '../database/schema';
-import { Stage } from '../mlflow/registry-types';
+import { ModelVersionRecord, Stage } from '../mlflow/registry-types';
 import type { VersionDto } from '../versions/dto/version.dto';
 import { VersionsService } from '../versions/versions.service';
 import { allPassed, evaluate, Evidence, GateResult } from './gates';
@@ -43,6 +43,41 @@ export function gatesFailed(
     `version ${version.version} of '${version.name}' does not meet the ${stage} policy: ` +
       failed.map((g) => g.reason).join('; '),
     { gates },
+  );
+}
+
+/**
+ * The version a request is about, as the move read it. What the rules look at (its metrics,
+ * from its run) is read only when a rule of the policy in force asks for it, and once: a request
+ * under no policy costs no more round trips than the move it stands for.
+ */
+export class Candidate {
+  private full?: Promise<VersionDto>;
+
+  constructor(
+    readonly record: ModelVersionRecord,
+    private readonly read: (record: ModelVersionRecord) => Promise<VersionDto>,
+  ) {}
+
+  get name(): string {
+    return this.record.name;
+  }
+
+  get version(): number {
+    return this.record.version;
+  }
+
+  dto(): Promise<VersionDto> {
+    return (this.full ??= this.read(this.record));
+  }
+}
+
+/** Whether a set of rules has nothing to check. */
+export function noRules(rules: EvaluationRules, skipNoRegression: boolean): boolean {
+  return (
+    rules.gates.length === 0 &&
+    (skipNoRegression || rules.no_regression.length === 0) &&
+    Object.keys(rules.required_tags).length === 0
   );
 }
 
@@ -96,7 +131,7 @@ export class PromotionRules {
    */
   async request(
     tenant: string,
-    candidate: VersionDto,
+    candidate: Candidate,
     kind: ApprovalKind.Promotion | ApprovalKind.Rollback,
   ): Promise<RequestTerms> {
     const production = await this.production(tenant, candidate.name);
@@ -115,7 +150,7 @@ export class PromotionRules {
   /** The terms of a request for a protected alias: a production request's (422 on a failing rule). */
   async aliasTerms(
     tenant: string,
-    candidate: VersionDto,
+    candidate: Candidate | VersionDto,
     production?: EffectivePolicy,
   ): Promise<RequestTerms> {
     production ??= await this.production(tenant, candidate.name);
@@ -168,10 +203,12 @@ export class PromotionRules {
 
   private async evaluateRules(
     tenant: string,
-    candidate: VersionDto,
+    version: Candidate | VersionDto,
     rules: EvaluationRules,
     skipNoRegression: boolean,
   ): Promise<GateResult[]> {
+    if (noRules(rules, skipNoRegression)) return [];
+    const candidate = version instanceof Candidate ? await version.dto() : version;
     const needsProduction = !skipNoRegression && rules.no_regression.length > 0;
     const production = needsProduction
       ? await this.productionVersion(tenant, candidate.name)

@@ -21,6 +21,7 @@ import { AliasEffect } from './alias-effect';
 import { approvalEventIn } from './approval-events';
 import { EventOutbox, stageChangedEvent } from '../events';
 import { VersionsService } from '../versions/versions.service';
+import type { VersionDto } from '../versions/dto/version.dto';
 import { approvalEntry, systemActor } from './approval-entries';
 
 /** The actor an integrity refusal is recorded under. */
@@ -90,9 +91,10 @@ export class ApprovalApplier implements OnApplicationBootstrap {
    * and the retry loops of other replicas never apply the same approval at the same time; the
    * transition and its history entries are recorded once, in the transaction that marks it
    * applied. Without the claim this returns null at once: someone else is on it.
-   * Returns the moved version as the backend answered, or null when it was not applied.
+   * Returns the moved version as the backend answered it (read with its run once, for the
+   * events and the answer alike), or null when it was not applied.
    */
-  async apply(row: ApprovalRow): Promise<ModelVersionRecord | null> {
+  async apply(row: ApprovalRow): Promise<VersionDto | null> {
     const owner = `${this.instance}/${randomUUID().slice(0, 8)}`;
     try {
       // The claim lasts APPROVAL_APPLY_LEASE_MS (120 s): an attempt takes a few backend calls,
@@ -163,7 +165,7 @@ export class ApprovalApplier implements OnApplicationBootstrap {
             await approvalEventIn(this.repository, trx, 'approval.applied', tenant, row.id),
           ]);
         });
-        return moved;
+        return this.versions.toDto(tenant, moved).catch(() => null);
       }
       const { entries, moved } = await this.transitions.apply(
         current,
@@ -206,7 +208,7 @@ export class ApprovalApplier implements OnApplicationBootstrap {
           await approvalEventIn(this.repository, trx, 'approval.applied', tenant, row.id),
         ]);
       });
-      return moved;
+      return movedDto;
     } catch (err) {
       await this.repository
         .recordApplyFailure(row.id, err instanceof Error ? err.message : String(err))

@@ -14,7 +14,7 @@ import { mapApproval } from './approval.mapper';
 import type { ApprovalDecisionResultDto, ApprovalDto } from './dto/approval.dto';
 import { requesterOf, samePrincipal } from './principals';
 import { Database } from '../database/database';
-import { gatesFailed, PromotionRules } from '../policies/promotion-rules';
+import { gatesFailed, noRules, PromotionRules } from '../policies/promotion-rules';
 import { allPassed } from '../policies/gates';
 import type { EvaluationRules } from '../policies/policy';
 import { Stage } from '../mlflow/registry-types';
@@ -133,9 +133,7 @@ export class ApprovalDecisions {
     const reread = await this.repository.find(caller.tenant, id).catch(() => undefined);
     const approval = await this.present(reread ?? current).catch(() => mapApproval(current, []));
     // The version as the backend answered the transition (null while it is still pending).
-    const version =
-      applied !== null ? await this.versions.toDto(caller.tenant, applied).catch(() => null) : null;
-    return { approval, version };
+    return { approval, version: applied };
   }
 
   /** One reject by an eligible approver ends the request. */
@@ -269,11 +267,7 @@ export class ApprovalDecisions {
   private async checkRules(row: ApprovalRow): Promise<void> {
     if (row.rules === null || row.kind === (ApprovalKind.Demotion as string)) return;
     const stored = JSON.parse(row.rules) as EvaluationRules & { skip_no_regression?: boolean };
-    const empty =
-      stored.gates.length === 0 &&
-      stored.no_regression.length === 0 &&
-      Object.keys(stored.required_tags).length === 0;
-    if (empty) return;
+    if (noRules(stored, stored.skip_no_regression === true)) return;
     const candidate = await this.versions.get(row.tenant_id, row.model_name, row.version);
     const gates = await this.rules.atVote(
       row.tenant_id,

@@ -19,13 +19,13 @@ import { requesterOf, samePrincipal } from './principals';
 import { TransitionsService } from './transitions.service';
 import { checkArchiveFlag } from '../domain/stage';
 import { Database } from '../database/database';
-import { PromotionRules, RequestTerms } from '../policies/promotion-rules';
-import { Stage } from '../mlflow/registry-types';
+import { Candidate, PromotionRules, RequestTerms } from '../policies/promotion-rules';
+import { ModelVersionRecord, Stage } from '../mlflow/registry-types';
 import { ArtifactIntegrity } from './artifact-integrity';
 import { approvalEntry } from './approval-entries';
 import { approvalEvent, EventOutbox } from '../events';
 import { ApprovalDecisions, decidingRoles } from './approval-decisions';
-import type { VersionDto } from '../versions/dto/version.dto';
+import { mapVersion } from '../versions/version.mapper';
 
 function encodeCursor(c: PageCursor): string {
   return Buffer.from(JSON.stringify(c)).toString('base64url');
@@ -51,7 +51,8 @@ interface Opening {
   archiveExisting: boolean;
   comment: string | null;
   terms: RequestTerms;
-  candidate: VersionDto;
+  /** The version's artifact (its recorded digest binds the request to those bytes). */
+  artifactId: string | null;
 }
 
 /**
@@ -82,19 +83,19 @@ export class ApprovalsService implements OnModuleInit {
   ): Promise<ApprovalDto> {
     checkArchiveFlag(dto.stage, dto.archive_existing_versions);
     const { tenant } = caller;
-    const { model } = await this.transitions.versionToMove(tenant, name, version, dto.stage);
+    const moving = await this.transitions.versionToMove(tenant, name, version, dto.stage);
     await this.refuseSecondRequest(tenant, name, version);
-    const candidate = await this.versions.get(tenant, name, version);
+    const candidate = new Candidate(moving.version, (r) => this.versions.toDto(tenant, r));
     const terms = await this.rules.request(tenant, candidate, ApprovalKind.Promotion);
     return this.open(caller, {
       name,
       version,
-      uid: modelUid(model),
+      uid: modelUid(moving.model),
       target: dto.stage,
       archiveExisting: dto.archive_existing_versions ?? true,
       comment: dto.comment ?? null,
       terms,
-      candidate,
+      artifactId: artifactIdOf(moving.version),
     });
   }
 
@@ -120,7 +121,7 @@ export class ApprovalsService implements OnModuleInit {
       archiveExisting: dto.archive_existing_versions ?? false,
       comment: dto.comment ?? null,
       terms,
-      candidate,
+      artifactId: candidate.artifact_id,
     });
   }
 
@@ -131,8 +132,8 @@ export class ApprovalsService implements OnModuleInit {
   async rollback(caller: Caller, name: string, dto: RollbackDto): Promise<ApprovalDto> {
     const { tenant } = caller;
     const version = dto.to_version;
-    const { model } = await this.transitions.versionToMove(tenant, name, version, Stage.Production);
-    const uid = modelUid(model);
+    const moving = await this.transitions.versionToMove(tenant, name, version, Stage.Production);
+    const uid = modelUid(moving.model);
     const entries = await this.history.forVersion(tenant, name, uid, version);
     const wasInProduction = entries.some(
       (e) =>
@@ -147,7 +148,7 @@ export class ApprovalsService implements OnModuleInit {
       );
     }
     await this.refuseSecondRequest(tenant, name, version);
-    const candidate = await this.versions.get(tenant, name, version);
+    const candidate = new Candidate(moving.version, (r) => this.versions.toDto(tenant, r));
     const terms = await this.rules.request(tenant, candidate, ApprovalKind.Rollback);
     return this.open(caller, {
       name,
@@ -157,7 +158,7 @@ export class ApprovalsService implements OnModuleInit {
       archiveExisting: true,
       comment: `rollback: ${dto.reason}`,
       terms,
-      candidate,
+      artifactId: artifactIdOf(moving.version),
     });
   }
 
@@ -197,7 +198,7 @@ export class ApprovalsService implements OnModuleInit {
       archiveExisting: false,
       comment: comment ?? `set @${alias}`,
       terms,
-      candidate,
+      artifactId: candidate.artifact_id,
     });
   }
 
@@ -309,7 +310,7 @@ export class ApprovalsService implements OnModuleInit {
 
   private async open(caller: Caller, o: Opening): Promise<ApprovalDto> {
     const { tenant } = caller;
-    const artifactSha256 = await this.integrity.recordedDigest(tenant, o.candidate.artifact_id);
+    const artifactSha256 = await this.integrity.recordedDigest(tenant, o.artifactId);
     const now = Date.now();
     let row: ApprovalRow;
     try {
@@ -355,6 +356,10 @@ export class ApprovalsService implements OnModuleInit {
     }
     return mapApproval(row, []);
   }
+}
+
+function artifactIdOf(record: ModelVersionRecord): string | null {
+  return mapVersion(record, null).artifact_id;
 }
 
 function alreadyPending(name: string, version: number, id: string): RegistryError {
