@@ -136,6 +136,15 @@ describe('aliases (e2e)', () => {
       'ALIAS_NOT_FOUND',
     );
     expect((await api('get', `/models/${name}`, viewer)).body.aliases).toEqual({ challenger: 2 });
+    // The version's history (kept, in the audit chain) says which alias went with it.
+    const audit = await api('get', `/audit?max_results=1000`, admin).expect(200);
+    const ofVersion1 = (
+      audit.body.entries as { model_name: string; version: number; event: string; comment: string }[]
+    ).filter((e) => e.model_name === name && e.version === 1);
+    expect(ofVersion1.slice(-2).map((e) => [e.event, e.comment])).toEqual([
+      ['alias_deleted', '@champion deleted with version 1'],
+      ['deleted', 'version deleted'],
+    ]);
   });
 
   it('refuses invalid and reserved alias names with a 400 naming the field', async () => {

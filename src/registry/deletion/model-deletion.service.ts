@@ -103,9 +103,16 @@ export class ModelDeletion implements OnModuleInit {
     deleteInRegistry: () => Promise<void>,
   ): Promise<void> {
     const { tenant } = caller;
-    const entries = versions.map((v) =>
-      this.deletedEntry(caller, name, uid, v.version, v.stage, reason),
-    );
+    // A deleted version takes its aliases with it: each leaves an alias_deleted entry (the
+    // version's history says which aliases went), then the deletion itself.
+    const entries = versions.flatMap((v) => [
+      ...v.aliases.map((alias) =>
+        this.entry(caller, name, uid, v.version, HistoryEvent.AliasDeleted, null, {
+          comment: `@${alias} deleted with version ${v.version}`,
+        }),
+      ),
+      this.entry(caller, name, uid, v.version, HistoryEvent.Deleted, v.stage, { comment: reason }),
+    ]);
     try {
       await this.intents.carryOut(
         {
@@ -161,20 +168,21 @@ export class ModelDeletion implements OnModuleInit {
     }
   }
 
-  private deletedEntry(
+  private entry(
     caller: Caller,
     name: string,
     uid: string,
     version: number,
-    stage: Stage,
-    comment: string,
+    event: HistoryEvent,
+    stage: Stage | null,
+    { comment }: { comment: string },
   ): HistoryEntry {
     return {
       tenant_id: caller.tenant,
       model_name: name,
       model_uid: uid,
       version,
-      event: HistoryEvent.Deleted,
+      event,
       from_stage: stage,
       to_stage: null,
       actor: caller.principal.subject,
