@@ -37,6 +37,22 @@ class UnreliableRegistry extends EmbeddedMlflowRegistry {
       throw RegistryError.unavailable('the registry backend');
   }
 
+  override async setRegisteredModelAlias(tenant: string, name: string, alias: string, v: number) {
+    if (UnreliableRegistry.fail === 'before')
+      throw RegistryError.unavailable('the registry backend');
+    await super.setRegisteredModelAlias(tenant, name, alias, v);
+    if (UnreliableRegistry.fail === 'after')
+      throw RegistryError.unavailable('the registry backend');
+  }
+
+  override async deleteRegisteredModelAlias(tenant: string, name: string, alias: string) {
+    if (UnreliableRegistry.fail === 'before')
+      throw RegistryError.unavailable('the registry backend');
+    await super.deleteRegisteredModelAlias(tenant, name, alias);
+    if (UnreliableRegistry.fail === 'after')
+      throw RegistryError.unavailable('the registry backend');
+  }
+
   override async transitionModelVersionStage(
     tenant: string,
     name: string,
@@ -185,6 +201,63 @@ describe('direct stage transitions whose request fails half way (e2e)', () => {
       .get(`${BASE}/models/doomed/versions/1`)
       .set(...auth(alice))
       .expect(200);
+  });
+
+  it('records an alias change the backend made although the request failed, and none it did not make', async () => {
+    await registerVersion(t, alice, 'aliased');
+    await registerVersion(t, alice, 'aliased');
+    const aliasEntries = async (v: number) =>
+      (
+        await request(t.http)
+          .get(`${BASE}/models/aliased/versions/${v}/transitions`)
+          .set(...auth(alice))
+          .expect(200)
+      ).body.transitions
+        .filter((e: { event: string }) => e.event.startsWith('alias_'))
+        .map((e: { event: string; comment: string }) => `${e.event}: ${e.comment}`);
+    const put = (alias: string, version: number) =>
+      request(t.http)
+        .put(`${BASE}/models/aliased/aliases/${alias}`)
+        .set(...auth(alice))
+        .send({ version });
+    const reconcile = () => t.app.get(IntentReconciler).reconcileIntents();
+
+    UnreliableRegistry.fail = 'after'; // set, answer lost
+    await put('blue', 1).expect(503);
+    UnreliableRegistry.fail = 'before'; // never made
+    await put('green', 2).expect(503);
+    UnreliableRegistry.fail = null;
+    expect(await intents()).toBe(2);
+    await reconcile();
+    expect(await intents()).toBe(0);
+    expect(await aliasEntries(1)).toEqual(['alias_set: @blue set on version 1']);
+    expect(await aliasEntries(2)).toEqual([]);
+
+    UnreliableRegistry.fail = 'after'; // moved, answer lost
+    await put('blue', 2).expect(503);
+    UnreliableRegistry.fail = null;
+    await reconcile();
+    expect(await aliasEntries(2)).toEqual([
+      'alias_set: @blue moved from version 1 to version 2',
+    ]);
+
+    UnreliableRegistry.fail = 'after'; // deleted, answer lost
+    await request(t.http)
+      .delete(`${BASE}/models/aliased/aliases/blue`)
+      .set(...auth(alice))
+      .expect(503);
+    UnreliableRegistry.fail = null;
+    await reconcile();
+    await reconcile(); // a second round finds nothing to do
+    expect(await intents()).toBe(0);
+    expect(await aliasEntries(2)).toEqual([
+      'alias_set: @blue moved from version 1 to version 2',
+      'alias_deleted: @blue deleted from version 2',
+    ]);
+    expect(await aliasEntries(1)).toEqual([
+      'alias_set: @blue set on version 1',
+      'alias_deleted: @blue moved from version 1 to version 2',
+    ]);
   });
 
   it('refuses to edit or delete the history, even from inside the service', async () => {

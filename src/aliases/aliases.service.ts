@@ -1,11 +1,17 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { AliasEffect } from '../transitions/alias-effect';
-import { HistoryRepository } from '../audit/history.repository';
+import { IntentReconciler } from '../audit/intent-reconciler';
+import { IntentRow, IntentsRepository } from '../audit/intents.repository';
+import { IntentKind } from '../database/schema';
+import { ErrorCode } from '../common/errors/error-code';
+import { isRegistryError } from '../common/errors/registry-error';
 import { MetadataCache } from '../cache/metadata-cache';
 import type { Caller } from '../common/auth/caller.decorator';
 import type { Frozen } from '../common/fast-path';
 import { modelUid } from '../domain/model-identity';
 import { MlflowRegistry } from '../mlflow/mlflow-registry';
+import type { RegisteredModelRecord } from '../mlflow/registry-types';
 import { aliasNotFound } from '../mlflow/registry-errors';
 import type { VersionDto } from '../versions/dto/version.dto';
 import { VersionsService } from '../versions/versions.service';
@@ -19,19 +25,34 @@ import { AliasChange, aliasEntries } from './alias-history';
  * The one entry point for a change is `set`/`delete` with the caller: a guard that turns the
  * change of a protected alias into an approval request (as production is) sits in front of
  * the route, and an approved request applies through `set` as well.
+ *
+ * A change is written down as an intent before the backend is asked and recorded in history
+ * with the intent's removal (as stage transitions are): a process that dies in between, or a
+ * call that timed out after making the change, still gets its entries recorded by the
+ * reconciler, which asks the backend where the alias points.
  */
 @Injectable()
 export class AliasesService implements OnModuleInit {
   constructor(
     private readonly backend: MlflowRegistry,
     private readonly versions: VersionsService,
-    private readonly history: HistoryRepository,
+    private readonly intents: IntentsRepository,
+    private readonly reconciler: IntentReconciler,
     private readonly cache: MetadataCache,
     private readonly effect: AliasEffect,
   ) {}
 
-  /** An approved request for a protected alias is applied through `set`, by its approver. */
+  /**
+   * An approved request for a protected alias is applied through `set`, by its approver; an
+   * alias change whose request ended before recording it is the reconciler's to settle.
+   */
   onModuleInit(): void {
+    const owner = {
+      happened: (row: IntentRow) => this.changeHappened(row),
+      describe: (row: IntentRow) => `a change of @${row.alias ?? '?'}`,
+    };
+    this.reconciler.register(IntentKind.SetAlias, owner);
+    this.reconciler.register(IntentKind.DeleteAlias, owner);
     this.effect.register(async (actor, name, alias, version) => {
       await this.set(actor, name, alias, version);
       return this.backend.getModelVersion(actor.tenant, name, version);
@@ -57,8 +78,9 @@ export class AliasesService implements OnModuleInit {
         ? { kind: 'set', alias, to: version }
         : { kind: 'moved', alias, from, to: version };
     try {
-      await this.backend.setRegisteredModelAlias(tenant, name, alias, version, { model });
-      await this.history.append(aliasEntries(caller, { name, uid: modelUid(model) }, change));
+      await this.underIntent(IntentKind.SetAlias, caller, model, alias, version, change, () =>
+        this.backend.setRegisteredModelAlias(tenant, name, alias, version, { model }),
+      );
     } finally {
       await this.cache.invalidateModel(tenant, name);
     }
@@ -72,13 +94,59 @@ export class AliasesService implements OnModuleInit {
     const from = model.aliases[alias];
     if (from === undefined) throw aliasNotFound(name, alias);
     try {
-      await this.backend.deleteRegisteredModelAlias(tenant, name, alias, { model });
-      await this.history.append(
-        aliasEntries(caller, { name, uid: modelUid(model) }, { kind: 'deleted', alias, from }),
+      const change: AliasChange = { kind: 'deleted', alias, from };
+      await this.underIntent(IntentKind.DeleteAlias, caller, model, alias, from, change, () =>
+        this.backend.deleteRegisteredModelAlias(tenant, name, alias, { model }),
       );
     } finally {
       await this.cache.invalidateModel(tenant, name);
     }
+  }
+
+  /** The backend change, under an intent that carries its history entries. */
+  private underIntent(
+    kind: IntentKind.SetAlias | IntentKind.DeleteAlias,
+    caller: Caller,
+    model: RegisteredModelRecord,
+    alias: string,
+    version: number,
+    change: AliasChange,
+    inBackend: () => Promise<void>,
+  ): Promise<void> {
+    const uid = modelUid(model);
+    return this.intents.carryOut(
+      {
+        id: randomUUID(),
+        kind,
+        tenant: caller.tenant,
+        model: model.name,
+        modelUid: uid,
+        version,
+        from: null,
+        to: null,
+        alias,
+        entries: aliasEntries(caller, { name: model.name, uid }, change),
+      },
+      inBackend,
+    );
+  }
+
+  /**
+   * Whether an alias change left behind was made: the same model (not one re-created under
+   * the name) has the alias on the version (a set) or no longer on it (a delete).
+   */
+  private async changeHappened(row: IntentRow): Promise<boolean> {
+    if (row.alias === null) return false;
+    let model: RegisteredModelRecord;
+    try {
+      model = await this.backend.getRegisteredModel(row.tenant_id, row.model_name);
+    } catch (err) {
+      if (isRegistryError(err, ErrorCode.ModelNotFound)) return false;
+      throw err;
+    }
+    if (modelUid(model) !== row.model_uid) return false;
+    const at = model.aliases[row.alias];
+    return row.kind === (IntentKind.SetAlias as string) ? at === row.version : at !== row.version;
   }
 
   /** The version the alias points at (through the cache, as version reads are). */

@@ -28,11 +28,13 @@ export interface Intent {
   entries: HistoryEntry[];
   /** The events the change makes (webhooks), recorded with its entries. */
   events?: NewEvent[];
+  /** The alias an alias change names. */
+  alias?: string;
 }
 
 /**
- * Changes asked of the registry backend and not recorded yet — direct stage transitions and
- * deletions (an outbox in reverse: the record is written before the external effect). A row
+ * Changes asked of the registry backend and not recorded yet — direct stage transitions,
+ * deletions and alias changes (an outbox in reverse: the record is written before the external effect). A row
  * lives from just before the backend call to the transaction that appends its entries to
  * history; one left behind means the process died or the call failed in between, and the
  * IntentReconciler has the intent's owner (transitions, deletion) tell from what the backend
@@ -63,6 +65,7 @@ export class IntentsRepository {
         to_stage: intent.to,
         entries: JSON.stringify(intent.entries),
         events: JSON.stringify(intent.events ?? []),
+        alias: intent.alias ?? null,
         lease_until: now + leaseMs,
         created_at: now,
       })

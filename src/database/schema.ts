@@ -64,6 +64,10 @@ export enum IntentKind {
   Transition = 'transition',
   DeleteVersion = 'delete_version',
   DeleteModel = 'delete_model',
+  /** An alias set or moved onto `version`. Migration 012. */
+  SetAlias = 'set_alias',
+  /** An alias deleted from `version`. Migration 012. */
+  DeleteAlias = 'delete_alias',
 }
 
 /** An Idempotency-Key's record: its first request still running, or its answer kept. */
@@ -327,6 +331,8 @@ export interface TransitionIntentsTable {
   created_at: number;
   /** The events to record with the entries (JSON array); null for an older row. Migration 009. */
   events: string | null;
+  /** The alias a set_alias/delete_alias intent names; null for the other kinds. Migration 012. */
+  alias: string | null;
 }
 
 export enum DeliveryStatus {

@@ -10,6 +10,7 @@ import * as governance from './008-governance';
 import * as aliases from './010-aliases';
 import * as aliasRequests from './011-alias-requests';
 import * as webhooks from './009-webhooks';
+import * as aliasIntents from './012-alias-intents';
 
 /** Every migration, in order. Names are stable: they are recorded in the database. */
 export const migrations: Record<string, Migration> = {
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   '010-aliases': aliases,
   '011-alias-requests': aliasRequests,
   '009-webhooks': webhooks,
+  '012-alias-intents': aliasIntents,
 };
