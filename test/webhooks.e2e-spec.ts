@@ -1,5 +1,7 @@
 import request from 'supertest';
 import { Webhook } from 'standardwebhooks';
+import { Database } from '../src/database/database';
+import { DeliveryRetention } from '../src/events/delivery-retention';
 import { auth, registerVersion, upload } from './support/fixtures';
 import { BASE, createTestApp, removeDir, TestApp } from './support/test-app';
 import { eventually, WebhookReceiver } from './webhooks-receiver';
@@ -551,6 +553,48 @@ describe('webhooks: signed events from the outbox (e2e)', () => {
       await removeHook(hook.id);
     } finally {
       await elsewhere.stop();
+    }
+  });
+
+  it('the delivery log is pruned past WEBHOOKS_DELIVERY_RETENTION_DAYS; pending deliveries stay', async () => {
+    const down = new WebhookReceiver();
+    await down.start();
+    const port = down.port;
+    await down.stop();
+    const delivered = await subscribe(receiver.url, ['model.created']);
+    const waiting = await subscribe(`http://127.0.0.1:${port}/hooks`, ['model.created']);
+    await registerVersion(t, alice, 'retained');
+    await receiver.waitFor((r) => r.length >= 1, 10_000);
+    await eventually(async () => {
+      const log = await deliveries(delivered.id);
+      return log[0]?.status === 'succeeded' ? log : undefined;
+    });
+    const eventId = (await deliveries(delivered.id))[0].event_id as string;
+    const outbox = () =>
+      t.app
+        .get(Database)
+        .db.selectFrom('event_outbox')
+        .select('id')
+        .where('id', '=', eventId)
+        .execute();
+    const retention = t.app.get(DeliveryRetention);
+    try {
+      // Nothing is old yet.
+      expect(await retention.prune()).toBe(0);
+      expect(await deliveries(delivered.id)).toHaveLength(1);
+      // 31 days on (the default keeps 30): the finished delivery goes, the pending one stays,
+      // and so does the event it will send.
+      const later = Date.now() + 31 * 24 * 60 * 60 * 1000;
+      expect(await retention.prune(later)).toBeGreaterThanOrEqual(1);
+      expect(await deliveries(delivered.id)).toEqual([]);
+      expect((await deliveries(waiting.id)).map((d) => d.status)).toEqual(['pending']);
+      expect(await outbox()).toHaveLength(1);
+      // Its webhook deleted, nothing refers to the event any more: the next pass removes it.
+      await removeHook(waiting.id);
+      await retention.prune(later);
+      expect(await outbox()).toEqual([]);
+    } finally {
+      await removeHook(delivered.id);
     }
   });
 

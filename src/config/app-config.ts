@@ -93,6 +93,8 @@ export interface WebhookSettings {
   pollIntervalMs: number;
   concurrency: number;
   timeoutMs: number;
+  /** Finished deliveries older than this are pruned (WEBHOOKS_DELIVERY_RETENTION_DAYS). */
+  retentionMs: number;
 }
 
 export type LogFormat = 'json' | 'pretty';
@@ -354,6 +356,7 @@ export function loadConfig(
     pollIntervalMs: parsed.WEBHOOKS_POLL_INTERVAL_MS ?? 1000,
     concurrency: parsed.WEBHOOKS_CONCURRENCY ?? 8,
     timeoutMs: parsed.WEBHOOKS_TIMEOUT_MS ?? 10_000,
+    retentionMs: (parsed.WEBHOOKS_DELIVERY_RETENTION_DAYS ?? 30) * 24 * 60 * 60 * 1000,
   };
   config.ui = uiSettings(env, (message) => {
     throw new ConfigurationError(message);

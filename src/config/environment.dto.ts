@@ -320,6 +320,14 @@ export class EnvironmentDto {
   @Max(256)
   WEBHOOKS_CONCURRENCY?: number;
 
+  /** How long finished deliveries (and their events) stay in the delivery log (30 days). */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(3650)
+  WEBHOOKS_DELIVERY_RETENTION_DAYS?: number;
+
   /** A receiver's whole answer must arrive within this (10 s). */
   @IsOptional()
   @Transform(toInt)

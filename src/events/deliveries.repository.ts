@@ -151,4 +151,41 @@ export class DeliveriesRepository {
       .where('lease_owner', '=', owner)
       .execute();
   }
+
+  /**
+   * Deletes up to `limit` finished deliveries (succeeded or failed) whose last attempt is
+   * older than `before`, then the events no delivery refers to any more (their webhooks were
+   * deleted, or their deliveries pruned). Pending deliveries are never touched. Returns how
+   * many deliveries went.
+   */
+  async prune(before: number, limit: number): Promise<number> {
+    return this.database.transaction(async (trx) => {
+      const old = trx
+        .selectFrom('webhook_deliveries')
+        .select('seq')
+        .where('status', 'in', [DeliveryStatus.Succeeded, DeliveryStatus.Failed])
+        .where((eb) => eb(eb.fn.coalesce('last_attempt_at', 'created_at'), '<', before))
+        .orderBy('seq')
+        .limit(limit);
+      const deleted = await trx
+        .deleteFrom('webhook_deliveries')
+        .where('seq', 'in', old)
+        .executeTakeFirst();
+      await trx
+        .deleteFrom('event_outbox')
+        .where('occurred_at', '<', before)
+        .where((eb) =>
+          eb.not(
+            eb.exists(
+              eb
+                .selectFrom('webhook_deliveries as d')
+                .select('d.seq')
+                .whereRef('d.event_id', '=', 'event_outbox.id'),
+            ),
+          ),
+        )
+        .execute();
+      return Number(deleted.numDeletedRows);
+    });
+  }
 }

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DeliveriesRepository } from './deliveries.repository';
+import { DeliveryRetention } from './delivery-retention';
 import { DeliveryWorker } from './delivery-worker';
 import { WebhooksController } from './webhooks.controller';
 import { WebhooksRepository } from './webhooks.repository';
@@ -12,7 +13,13 @@ import { WebhooksService } from './webhooks.service';
  */
 @Module({
   controllers: [WebhooksController],
-  providers: [WebhooksRepository, DeliveriesRepository, WebhooksService, DeliveryWorker],
-  exports: [DeliveryWorker],
+  providers: [
+    WebhooksRepository,
+    DeliveriesRepository,
+    WebhooksService,
+    DeliveryWorker,
+    DeliveryRetention,
+  ],
+  exports: [DeliveryWorker, DeliveryRetention],
 })
 export class EventsModule {}
