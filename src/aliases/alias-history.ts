@@ -1,4 +1,5 @@
 import type { HistoryEntry } from '../audit/history.repository';
+import { directEntry } from '../audit/direct-entry';
 import type { Caller } from '../common/auth/caller.decorator';
 import { HistoryEvent } from '../database/schema';
 
@@ -18,24 +19,8 @@ export function aliasEntries(
   model: { name: string; uid: string },
   change: AliasChange,
 ): HistoryEntry[] {
-  const entry = (version: number, event: HistoryEvent, comment: string): HistoryEntry => ({
-    tenant_id: caller.tenant,
-    model_name: model.name,
-    model_uid: model.uid,
-    version,
-    event,
-    from_stage: null,
-    to_stage: null,
-    actor: caller.principal.subject,
-    actor_tenant: caller.principal.tenantId,
-    at: Date.now(),
-    comment,
-    approval_id: null,
-    requested_by: null,
-    requested_by_tenant: null,
-    approved_by: null,
-    approved_by_tenant: null,
-  });
+  const entry = (version: number, event: HistoryEvent, comment: string): HistoryEntry =>
+    directEntry(caller, { model: model.name, uid: model.uid, version }, event, { comment });
   const at = `@${change.alias}`;
   switch (change.kind) {
     case 'set':

@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { ArtifactsService } from '../../artifacts/artifacts.service';
-import { HistoryEntry } from '../../audit/history.repository';
+import { directEntry } from '../../audit/direct-entry';
 import { HistoryEvent } from '../../database/schema';
 import { IntentReconciler } from '../../audit/intent-reconciler';
 import { IntentRow, IntentsRepository } from '../../audit/intents.repository';
@@ -12,7 +12,7 @@ import { ErrorCode } from '../../common/errors/error-code';
 import { isRegistryError } from '../../common/errors/registry-error';
 import { DomainEvents } from '../../common/events/domain-events';
 import { MlflowRegistry } from '../../mlflow/mlflow-registry';
-import type { ModelVersionRecord, Stage } from '../../mlflow/registry-types';
+import type { ModelVersionRecord } from '../../mlflow/registry-types';
 import { VersionsService } from '../../versions/versions.service';
 import { modelUid } from '../../domain/model-identity';
 import { modelEvent, versionEvent, type NewEvent } from '../../events';
@@ -105,14 +105,17 @@ export class ModelDeletion implements OnModuleInit {
     const { tenant } = caller;
     // A deleted version takes its aliases with it: each leaves an alias_deleted entry (the
     // version's history says which aliases went), then the deletion itself.
-    const entries = versions.flatMap((v) => [
-      ...v.aliases.map((alias) =>
-        this.entry(caller, name, uid, v.version, HistoryEvent.AliasDeleted, null, {
-          comment: `@${alias} deleted with version ${v.version}`,
-        }),
-      ),
-      this.entry(caller, name, uid, v.version, HistoryEvent.Deleted, v.stage, { comment: reason }),
-    ]);
+    const entries = versions.flatMap((v) => {
+      const place = { model: name, uid, version: v.version };
+      return [
+        ...v.aliases.map((alias) =>
+          directEntry(caller, place, HistoryEvent.AliasDeleted, {
+            comment: `@${alias} deleted with version ${v.version}`,
+          }),
+        ),
+        directEntry(caller, place, HistoryEvent.Deleted, { from_stage: v.stage, comment: reason }),
+      ];
+    });
     try {
       await this.intents.carryOut(
         {
@@ -166,35 +169,6 @@ export class ModelDeletion implements OnModuleInit {
       }
       return true;
     }
-  }
-
-  private entry(
-    caller: Caller,
-    name: string,
-    uid: string,
-    version: number,
-    event: HistoryEvent,
-    stage: Stage | null,
-    { comment }: { comment: string },
-  ): HistoryEntry {
-    return {
-      tenant_id: caller.tenant,
-      model_name: name,
-      model_uid: uid,
-      version,
-      event,
-      from_stage: stage,
-      to_stage: null,
-      actor: caller.principal.subject,
-      actor_tenant: caller.principal.tenantId,
-      at: Date.now(),
-      comment,
-      approval_id: null,
-      requested_by: null,
-      requested_by_tenant: null,
-      approved_by: null,
-      approved_by_tenant: null,
-    };
   }
 }
 
