@@ -32,6 +32,16 @@ describe('loadConfig: Azure Blob Storage (MLFLOW_ARTIFACT_ROOT=wasbs://...)', ()
     ).toMatchObject({ prefix: '' });
   });
 
+  it('refuses a plain http endpoint with DefaultAzureCredential (bearer tokens need https)', () => {
+    expect(() =>
+      load({ MLFLOW_ARTIFACT_ROOT: ROOT, AZURE_STORAGE_ENDPOINT: 'http://127.0.0.1:10000/acme' }),
+    ).toThrow(/AZURE_STORAGE_ENDPOINT 'http:\/\/127\.0\.0\.1:10000\/acme' is plain http/);
+    expect(
+      load({ MLFLOW_ARTIFACT_ROOT: ROOT, AZURE_STORAGE_ENDPOINT: 'https://127.0.0.1:10000/acme' })
+        .azure,
+    ).toMatchObject({ endpoint: 'https://127.0.0.1:10000/acme', credential: { kind: 'default' } });
+  });
+
   it('signs with the account key, AZURE_STORAGE_ENDPOINT replacing the endpoint (Azurite)', () => {
     const c = load({
       MLFLOW_ARTIFACT_ROOT: ROOT,

@@ -150,5 +150,13 @@ export function azureSettings(parsed: EnvironmentDto, fail: Fail): AzureSettings
   } catch {
     fail(`the Azure blob endpoint '${endpoint}' is not an http(s) URL`);
   }
+  if (credential.kind === 'default' && endpoint.startsWith('http:')) {
+    // The SDK sends no bearer token over plain http, and would fail every call.
+    fail(
+      `AZURE_STORAGE_ENDPOINT '${endpoint}' is plain http: DefaultAzureCredential (used when no ` +
+        'AZURE_STORAGE_CONNECTION_STRING, AZURE_STORAGE_KEY or AZURE_STORAGE_SAS_TOKEN is set) ' +
+        'signs only over https; give an https endpoint or a key or SAS token',
+    );
+  }
   return { container, account, prefix: prefix === '' ? '' : `${prefix}/`, endpoint, credential };
 }
