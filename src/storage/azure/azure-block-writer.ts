@@ -1,6 +1,7 @@
 import type { BlockBlobClient, ContainerClient } from '@azure/storage-blob';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { streamParts } from '../stream-parts';
 
 /**
  * Runs one call to the store with the storage's error translation: `signal` is aborted after
@@ -47,49 +48,14 @@ export class AzureBlockWriter {
     // Same length for every id of a blob, as Azure requires: nonce + 6-digit block number.
     const blockId = (n: number): string =>
       Buffer.from(`${nonce}-${String(n).padStart(6, '0')}`).toString('base64');
-    // Two block buffers, reused for the whole upload (as the S3 writer does, for the same reason:
-    // a fresh buffer per block is freed only when V8 collects its handle).
-    let fill: Buffer | undefined;
-    let filled = 0;
-    let spare: Buffer | undefined;
-    let size = 0;
+    // Ids are taken in the order the blocks are cut (send is called in that order).
     const ids: string[] = [];
-    let inFlight: Promise<void> | undefined;
-    let inFlightBuffer: Buffer | undefined;
-    /** Sends the full block buffer (after the block in flight, whose buffer becomes the spare). */
-    const cut = async (): Promise<void> => {
-      if (inFlight !== undefined) {
-        await inFlight;
-        inFlight = undefined;
-        spare = inFlightBuffer;
-      }
-      const id = blockId(ids.length);
-      ids.push(id);
-      inFlightBuffer = fill;
-      inFlight = this.stage(blob, id, fill!);
-      // Seen by the next `await inFlight` or the catch below; not an unhandled rejection.
-      inFlight.catch(() => undefined);
-      fill = spare;
-      spare = undefined;
-      filled = 0;
-    };
     try {
-      for await (const chunk of body) {
-        const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
-        size += bytes.length;
-        let offset = 0;
-        while (offset < bytes.length) {
-          // Cut a block only when more follows it, so a body of one block is one Put Blob.
-          if (filled === this.limits.blockSize) await cut();
-          fill ??= Buffer.allocUnsafe(this.limits.blockSize);
-          const copied = bytes.copy(fill, filled, offset);
-          filled += copied;
-          offset += copied;
-        }
-      }
-      if (inFlight !== undefined) await inFlight;
-      inFlight = undefined;
-      const rest = fill === undefined ? Buffer.alloc(0) : fill.subarray(0, filled);
+      const { size, rest } = await streamParts(body, this.limits.blockSize, (bytes) => {
+        const id = blockId(ids.length);
+        ids.push(id);
+        return this.stage(blob, id, bytes);
+      });
       if (ids.length === 0) {
         await this.call(
           'put',
@@ -109,8 +75,6 @@ export class AzureBlockWriter {
       );
       return { size };
     } catch (err) {
-      // Let the block in flight settle, so that nothing of this upload is still being sent.
-      if (inFlight !== undefined) await inFlight.catch(() => undefined);
       if (!body.destroyed) body.destroy();
       throw err;
     }

@@ -373,7 +373,9 @@ export class AzureObjectStorage extends ObjectStorage {
         options.timeoutMs,
       );
       try {
-        return await fn(controller.signal);
+        // Raced with the timer as well: not every step of a call heeds the signal (asking
+        // DefaultAzureCredential for a token retries on its own schedule).
+        return await untilAborted(fn(controller.signal), controller.signal, () => undefined);
       } catch (err) {
         if (isContainerMissing(err)) {
           this.containerReady = false;

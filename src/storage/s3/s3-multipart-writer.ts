@@ -3,6 +3,7 @@ import type { Client } from 'minio';
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { describeCause, s3Code } from './s3-errors';
+import { streamParts } from '../stream-parts';
 
 /**
  * Runs one call to the store with the storage's own timeouts and error translation; `retry`
@@ -77,60 +78,21 @@ export class S3MultipartWriter {
     body: Readable,
     headers: Record<string, string>,
   ): Promise<{ size: number }> {
-    // Two part buffers, reused for the whole upload: the one being filled and the one in flight.
-    // Incoming chunks are copied into the first; no buffer is allocated per part, so memory is
-    // two parts whatever the size (a fresh buffer per part is freed only when V8 collects its
-    // handle, and with few JavaScript allocations that can be many parts later).
-    let fill: Buffer | undefined;
-    let filled = 0;
-    let spare: Buffer | undefined;
-    let size = 0;
     let uploadId: string | undefined;
-    let nextPart = 1;
     const parts: { part: number; etag: string }[] = [];
-    let inFlight: Promise<void> | undefined;
-    let inFlightBuffer: Buffer | undefined;
-    const send = (id: string, part: number, bytes: Buffer): Promise<void> =>
-      this.uploadPart(name, id, part, bytes).then((etag) => {
-        parts.push({ part, etag });
-      });
-    /** Sends the full part buffer (after the part in flight, whose buffer becomes the spare). */
-    const cut = async (): Promise<void> => {
-      if (inFlight !== undefined) {
-        await inFlight;
-        inFlight = undefined;
-        spare = inFlightBuffer;
-      }
+    const send = async (bytes: Buffer, part: number): Promise<void> => {
       uploadId ??= await this.call('start multipart upload', () =>
         this.client.initiateNewMultipartUpload(this.bucket, name, headers),
       );
-      inFlightBuffer = fill;
-      inFlight = send(uploadId, nextPart++, fill!);
-      // Seen by the next `await inFlight` or the catch below; not an unhandled rejection.
-      inFlight.catch(() => undefined);
-      fill = spare;
-      spare = undefined;
-      filled = 0;
+      parts.push({ part, etag: await this.uploadPart(name, uploadId, part, bytes) });
     };
     this.track(name, +1);
     try {
-      for await (const chunk of body) {
-        const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
-        size += bytes.length;
-        let offset = 0;
-        while (offset < bytes.length) {
-          // Cut a part only when more follows it: the last part may then be 1..partSize bytes,
-          // and a body of at most one part goes up with a single PutObject.
-          if (filled === this.sizes.partSize) await cut();
-          fill ??= Buffer.allocUnsafe(this.sizes.partSize);
-          const copied = bytes.copy(fill, filled, offset);
-          filled += copied;
-          offset += copied;
-        }
-      }
-      if (inFlight !== undefined) await inFlight;
-      inFlight = undefined;
-      const rest = fill === undefined ? Buffer.alloc(0) : fill.subarray(0, filled);
+      // Parts are numbered from 1; the last one (1..partSize bytes) is sent below, and a body
+      // of at most one part goes up with a single PutObject.
+      const { size, sent, rest } = await streamParts(body, this.sizes.partSize, (bytes, i) =>
+        send(bytes, i + 1),
+      );
       if (uploadId === undefined) {
         await this.call(
           'put',
@@ -139,17 +101,16 @@ export class S3MultipartWriter {
         );
         return { size };
       }
-      const id = uploadId;
-      await send(id, nextPart++, rest);
+      await send(rest, sent + 1);
       parts.sort((a, b) => a.part - b.part);
+      const id: string = uploadId;
       await this.call('complete multipart upload', () =>
         this.client.completeMultipartUpload(this.bucket, name, id, parts),
       );
       uploadId = undefined;
       return { size };
     } catch (err) {
-      // S3 must not receive a part after the abort: let the one in flight end first.
-      if (inFlight !== undefined) await inFlight.catch(() => undefined);
+      // streamParts let the part in flight end first: S3 receives no part after the abort.
       if (!body.destroyed) body.destroy();
       if (uploadId !== undefined) await this.abortUpload(name, uploadId);
       throw err;
