@@ -1,14 +1,13 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIntInRange } from '../../common/validation/int-range';
 import { Transform } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { TenantQueryDto } from '../../common/validation/tenant-query.dto';
 import { toInteger } from '../../common/validation/params.dto';
 import { HistoryEvent } from '../../database/schema';
 import { Stage } from '../../mlflow/registry-types';
 
 export const AUDIT_PAGE_LIMIT = 1000;
-const MAX_RESULTS_MESSAGE = `max_results must be an integer from 1 to ${AUDIT_PAGE_LIMIT}`;
-
 export class ListAuditQueryDto extends TenantQueryDto {
   @ApiPropertyOptional({
     type: 'integer',
@@ -20,9 +19,7 @@ export class ListAuditQueryDto extends TenantQueryDto {
   })
   @IsOptional()
   @Transform(toInteger)
-  @IsInt({ message: MAX_RESULTS_MESSAGE })
-  @Min(1, { message: MAX_RESULTS_MESSAGE })
-  @Max(AUDIT_PAGE_LIMIT, { message: MAX_RESULTS_MESSAGE })
+  @IsIntInRange('max_results', 1, AUDIT_PAGE_LIMIT)
   max_results?: number;
 
   @ApiPropertyOptional({

@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIntInRange } from '../../common/validation/int-range';
 import { Transform } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -6,13 +7,10 @@ import {
   IsArray,
   IsBoolean,
   IsIn,
-  IsInt,
   IsOptional,
   IsString,
   Matches,
-  Max,
   MaxLength,
-  Min,
 } from 'class-validator';
 import { DeliveryStatus } from '../../database/schema';
 import { toInteger } from '../../common/validation/params.dto';
@@ -94,9 +92,7 @@ export class ListDeliveriesQueryDto extends TenantQueryDto {
   @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 1000, default: 100 })
   @IsOptional()
   @Transform(toInteger)
-  @IsInt({ message: 'max_results must be an integer from 1 to 1000' })
-  @Min(1, { message: 'max_results must be an integer from 1 to 1000' })
-  @Max(1000, { message: 'max_results must be an integer from 1 to 1000' })
+  @IsIntInRange('max_results', 1, 1000)
   max_results?: number;
 
   @ApiPropertyOptional({ type: String, description: 'The `next_page_token` of the previous page' })

@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIntInRange } from '../../common/validation/int-range';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -6,10 +7,8 @@ import {
   IsArray,
   IsBoolean,
   IsIn,
-  IsInt,
   IsNumber,
   Matches,
-  Max,
   Min,
   ValidateNested,
 } from 'class-validator';
@@ -71,11 +70,7 @@ export class PolicyDto {
     description: 'Production only: distinct approvers, never the requester.',
   })
   @Optional()
-  @IsInt({ message: `required_approvals must be an integer from 1 to ${MAX_REQUIRED_APPROVALS}` })
-  @Min(1, { message: `required_approvals must be an integer from 1 to ${MAX_REQUIRED_APPROVALS}` })
-  @Max(MAX_REQUIRED_APPROVALS, {
-    message: `required_approvals must be an integer from 1 to ${MAX_REQUIRED_APPROVALS}`,
-  })
+  @IsIntInRange('required_approvals', 1, MAX_REQUIRED_APPROVALS)
   required_approvals?: number;
 
   @ApiPropertyOptional({
@@ -139,11 +134,7 @@ export class PolicyDto {
     description: 'Production only: a pending request expires after this long.',
   })
   @Optional()
-  @IsInt({ message: `request_ttl_seconds must be an integer from 1 to ${MAX_TTL_SECONDS}` })
-  @Min(1, { message: `request_ttl_seconds must be an integer from 1 to ${MAX_TTL_SECONDS}` })
-  @Max(MAX_TTL_SECONDS, {
-    message: `request_ttl_seconds must be an integer from 1 to ${MAX_TTL_SECONDS}`,
-  })
+  @IsIntInRange('request_ttl_seconds', 1, MAX_TTL_SECONDS)
   request_ttl_seconds?: number;
 
   @ApiPropertyOptional({

@@ -1,16 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIntInRange } from '../../common/validation/int-range';
 import { Transform } from 'class-transformer';
-import {
-  IsIn,
-  IsInt,
-  IsNotEmpty,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  MaxLength,
-  Min,
-} from 'class-validator';
+import { IsIn, IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { MODEL_ORDERS, type ModelOrder } from '../../mlflow/model-search';
 import { TenantQueryDto } from '../../common/validation/tenant-query.dto';
 import { toInteger } from '../../common/validation/params.dto';
@@ -32,9 +23,7 @@ export class ListModelsQueryDto extends TenantQueryDto {
   })
   @IsOptional()
   @Transform(toInteger)
-  @IsInt({ message: 'max_results must be an integer from 1 to 1000' })
-  @Min(1, { message: 'max_results must be an integer from 1 to 1000' })
-  @Max(MAX_RESULTS_LIMIT, { message: 'max_results must be an integer from 1 to 1000' })
+  @IsIntInRange('max_results', 1, MAX_RESULTS_LIMIT)
   max_results?: number;
 
   @ApiPropertyOptional({

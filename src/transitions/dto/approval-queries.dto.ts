@@ -1,16 +1,14 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIntInRange } from '../../common/validation/int-range';
 import { Transform } from 'class-transformer';
 import {
   IsBoolean,
   IsEnum,
-  IsInt,
   IsOptional,
   IsString,
   IsUUID,
   Matches,
-  Max,
   MaxLength,
-  Min,
 } from 'class-validator';
 import { ApprovalKind, ApprovalStatus } from '../../database/schema';
 import { TenantQueryDto } from '../../common/validation/tenant-query.dto';
@@ -87,9 +85,7 @@ export class ListApprovalsQueryDto extends TenantQueryDto {
   })
   @IsOptional()
   @Transform(toInteger)
-  @IsInt({ message: 'max_results must be an integer from 1 to 1000' })
-  @Min(1, { message: 'max_results must be an integer from 1 to 1000' })
-  @Max(1000, { message: 'max_results must be an integer from 1 to 1000' })
+  @IsIntInRange('max_results', 1, 1000)
   max_results?: number;
 
   @ApiPropertyOptional({
