@@ -25,6 +25,8 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
   /** Names this process's leases. */
   private readonly owner = `worker-${randomUUID()}`;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Attempts in flight per webhook: one webhook holds at most half the slots (see round). */
+  private readonly perWebhook = new Map<string, number>();
   private readonly settings: WebhookSettings;
   private closing = false;
 
@@ -56,24 +58,43 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
     return this.inFlight.size;
   }
 
-  /** One round: claims what is due, up to the free slots, and starts sending it. */
+  /**
+   * One round: claims what is due, up to the free slots, and starts sending it. One webhook
+   * holds at most half the slots (at least one), so a receiver that hangs (each of its attempts
+   * holding a slot until WEBHOOKS_TIMEOUT_MS) delays its own deliveries, not every other
+   * webhook's.
+   */
   async round(): Promise<void> {
     if (this.closing) return;
     const free = this.settings.concurrency - this.inFlight.size;
     if (free <= 0) return;
     const now = Date.now();
-    // More than the free slots: some may be taken by another replica meanwhile.
-    const due = await this.deliveries.due(now, free * 2);
+    // More than the free slots: some may be taken by another replica meanwhile, and some
+    // belong to a webhook at its share.
+    const due = await this.deliveries.due(now, Math.max(free * 4, 50));
     let started = 0;
     for (const delivery of due) {
       if (started >= free || this.closing) break;
+      const webhook = delivery.webhook_id;
+      if ((this.perWebhook.get(webhook) ?? 0) >= this.shareOfSlots()) continue;
       if (!(await this.deliveries.claim(delivery.id, this.owner, Date.now(), this.leaseMs()))) {
         continue;
       }
       started++;
-      const attempt = this.attempt(delivery).finally(() => this.inFlight.delete(attempt));
+      this.perWebhook.set(webhook, (this.perWebhook.get(webhook) ?? 0) + 1);
+      const attempt = this.attempt(delivery).finally(() => {
+        this.inFlight.delete(attempt);
+        const left = (this.perWebhook.get(webhook) ?? 1) - 1;
+        if (left > 0) this.perWebhook.set(webhook, left);
+        else this.perWebhook.delete(webhook);
+      });
       this.inFlight.add(attempt);
     }
+  }
+
+  /** The slots one webhook may hold at once. */
+  private shareOfSlots(): number {
+    return Math.max(1, Math.floor(this.settings.concurrency / 2));
   }
 
   /** Sends and awaits every due delivery, rounds after rounds, until none is left (tests). */
