@@ -278,6 +278,59 @@ describe('Console (e2e, headless Chromium)', () => {
     await page.context().close();
   });
 
+  it('tells a viewer why they cannot decide, shows a refused request’s message, and ends an expiring session', async () => {
+    // A candidate that passes the gates (pending, requested by alice) and one that does not.
+    await registerVersion(t, alice, MODEL, { metrics: { f1_score: 0.95, val_loss: 0.3 } });
+    const opened = await t
+      .api()
+      .post(`${BASE}/models/${MODEL}/versions/3/stage`)
+      .set(...auth(alice))
+      .send({ stage: 'production' })
+      .expect(202);
+    await registerVersion(t, alice, MODEL, { metrics: { f1_score: 0.5, val_loss: 0.9 } });
+
+    const viewer = await newConsolePage(browser);
+    await signIn(viewer.page, await t.token('vera', ['viewer']));
+    await viewer.page.goto(`${base}/ui#/approvals/${opened.body.approval.id}`);
+    await viewer.page.getByRole('heading', { name: 'Review request' }).waitFor();
+    await viewer.page
+      // The production policy names no approver_roles: its default, approver.
+      .getByText('Deciding needs the role approver; you have viewer.')
+      .waitFor();
+    expect(await viewer.page.getByRole('button', { name: 'Approve' }).count()).toBe(0);
+    expect(await viewer.page.getByRole('button', { name: 'Reject' }).count()).toBe(0);
+    await expectAccessible(viewer.page);
+    expect(viewer.problems).toEqual([]);
+    await viewer.page.context().close();
+
+    // The API refuses the request (422 GATES_FAILED): its message, in the page.
+    const editor = await newConsolePage(browser);
+    await signIn(editor.page, alice);
+    await editor.page.goto(`${base}/ui#/models/${MODEL}/versions/4`);
+    await editor.page.getByRole('heading', { name: `${MODEL} version 4` }).waitFor();
+    await editor.page.getByRole('button', { name: 'Request production' }).click();
+    await editor.page
+      .getByRole('alert')
+      .filter({ hasText: "version 4 of 'console-churn' does not meet the production policy" })
+      .waitFor();
+    await expectAccessible(editor.page);
+    await editor.page.context().close();
+
+    // A token that expires while the page is open: back to sign-in at its exp, token dropped.
+    const short = await mintToken(
+      { tenant_id: 'acme-corp', roles: ['viewer'] },
+      { sub: 'vera', expiresIn: Math.floor(Date.now() / 1000) + 3 },
+    );
+    const expiring = await newConsolePage(browser);
+    await signIn(expiring.page, short);
+    await expiring.page
+      .getByText('Your session has expired. Sign in again.')
+      .waitFor({ timeout: 10_000 });
+    await expiring.page.getByRole('textbox', { name: 'Access token' }).waitFor();
+    expect(await expiring.page.evaluate('Object.values(sessionStorage)')).not.toContain(short);
+    await expiring.page.context().close();
+  });
+
   it('works from the keyboard alone, with the focus visible, and shows admins the audit check', async () => {
     const { page, problems } = await newConsolePage(browser);
     await page.goto(`${base}/ui`);
