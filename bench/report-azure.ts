@@ -1,5 +1,5 @@
 import type { TransferRun } from './sections/artifacts';
-import { Goal, pct, table } from './lib/markdown';
+import { Goal, pct, table, transferCpuTable } from './lib/markdown';
 
 /** Section 3's goals for the Azure rows: the S3 rows' ratio and RSS goals, against Azure's SDK. */
 export function azureGoals(runs: TransferRun[] | undefined): Goal[] {
@@ -64,30 +64,7 @@ ${
 CPU seconds per GiB moved, by process, as for S3 ("Azurite" is its one process; "client" the bench
 process: the Azure SDK direct, a node:http client through the service).
 
-${table(
-  [
-    'direction',
-    'size MiB',
-    'direct: Azurite',
-    'direct: client',
-    'service path: Azurite',
-    'service path: service',
-    'service path: client',
-    'CPU-bound ratio',
-    'measured ratio',
-  ],
-  withCpu.map((a) => [
-    a.direction,
-    a.sizeMiB,
-    a.cpu!.direct.s3,
-    a.cpu!.direct.client,
-    a.cpu!.service.s3,
-    a.cpu!.service.service,
-    a.cpu!.service.client,
-    pct(a.cpu!.cpuBoundRatio),
-    pct(a.ratio ?? NaN),
-  ]),
-)}
+${transferCpuTable(withCpu, 'Azurite')}
 `
     : ''
 }`;

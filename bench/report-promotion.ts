@@ -9,7 +9,7 @@ const where = (p: PromotionRun): string =>
 /** Section 6's goal: the final vote's verify streams the model file (bounded memory). */
 export function promotionGoals(runs: PromotionRun[] | undefined): Goal[] {
   return (runs ?? []).map((p) => ({
-    goal: `6. promotion of a ${p.sizeMiB} MiB model, ${where(p)}: final vote (verify included) RSS growth < 64 MiB`,
+    goal: `8. promotion of a ${p.sizeMiB} MiB model, ${where(p)}: final vote (verify included) RSS growth < 64 MiB`,
     figure: `${p.finalVoteRssGrowthMiB} MiB (vote ${p.steps.finalVote} ms)`,
     met: p.finalVoteRssGrowthMiB < 64,
   }));
@@ -28,7 +28,7 @@ export function promotionPart(runs: PromotionRun[]): string {
     ],
     ['total (policy set once before, not included)', (p) => total(p)],
   ];
-  return `## 6. Production promotion with a verified ${size} MiB model
+  return `## 8. Production promotion with a verified ${size} MiB model
 
 Governance issue: a tenant production policy \`{"required_approvals": 2, "gates": [{"metric": "accuracy",
 "op": ">=", "value": 0.8}], "no_regression": [{"metric": "accuracy", "tolerance": 0.01}]}\` (PUT

@@ -146,7 +146,7 @@ export function auditReport(results: AuditResult[]): string {
       `${r.singleAppend.chained.p50} / ${r.singleAppend.plainInsert.p50} ms (+${r.singleAppend.addedMsP50} ms)`,
     ].join(' | '),
   );
-  return `## Audit chain
+  return `## 7. Audit chain
 
 \`GET /audit/verify\`'s work (AuditService.verify, in process: every entry read in pages of 1,000
 and its hash recomputed) over one tenant's chain, after appending it through HistoryRepository.append
