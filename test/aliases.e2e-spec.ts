@@ -139,7 +139,12 @@ describe('aliases (e2e)', () => {
     // The version's history (kept, in the audit chain) says which alias went with it.
     const audit = await api('get', `/audit?max_results=1000`, admin).expect(200);
     const ofVersion1 = (
-      audit.body.entries as { model_name: string; version: number; event: string; comment: string }[]
+      audit.body.entries as {
+        model_name: string;
+        version: number;
+        event: string;
+        comment: string;
+      }[]
     ).filter((e) => e.model_name === name && e.version === 1);
     expect(ofVersion1.slice(-2).map((e) => [e.event, e.comment])).toEqual([
       ['alias_deleted', '@champion deleted with version 1'],

@@ -237,9 +237,7 @@ describe('direct stage transitions whose request fails half way (e2e)', () => {
     await put('blue', 2).expect(503);
     UnreliableRegistry.fail = null;
     await reconcile();
-    expect(await aliasEntries(2)).toEqual([
-      'alias_set: @blue moved from version 1 to version 2',
-    ]);
+    expect(await aliasEntries(2)).toEqual(['alias_set: @blue moved from version 1 to version 2']);
 
     UnreliableRegistry.fail = 'after'; // deleted, answer lost
     await request(t.http)
