@@ -1,8 +1,9 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { Browser, chromium, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from './support/console-browser';
 import { registerVersion } from './support/fixtures';
 import { createTestApp, removeDir, TestApp } from './support/test-app';
 
@@ -11,7 +12,6 @@ import { createTestApp, removeDir, TestApp } from './support/test-app';
  * bearer token, "Try it out" on the list-models operation and check the live response it renders.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
 const MODEL_NAME = 'swagger-ui-fraud-detector';
 const LIST_OPERATION = '#operations-models-ModelsController_list';
 const UPLOAD_OPERATION = '#operations-artifacts-ArtifactsController_upload';
@@ -33,32 +33,14 @@ describe('Swagger UI (e2e, headless Chromium)', () => {
   let docsUrl: string;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `${CHROMIUM} does not exist: this test drives Debian's Chromium, which must be installed ` +
-          'with `apt-get update && apt-get install -y chromium`.',
-      );
-    }
     t = await createTestApp();
     await registerVersion(t, await t.token('alice', ['editor']), MODEL_NAME);
     await t.app.listen(0, '127.0.0.1');
     const { port } = t.http.address() as AddressInfo;
     docsUrl = `http://127.0.0.1:${port}/docs`;
 
-    // launch() gives the browser a fresh temporary profile and deletes it on close().
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    // A fresh temporary profile, deleted on close().
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

@@ -36,36 +36,22 @@ export interface WebhooksResult {
   writeP99Ratios: number[];
 }
 
-/** A receiver that answers 204 at once. */
-async function answeringReceiver(): Promise<{ url: string; close: () => Promise<void> }> {
-  const server: Server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => res.writeHead(204).end());
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/hooks`,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
-    },
-  };
-}
-
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-/** A receiver that takes every request and never answers (until the bench ends). */
-async function hangingReceiver(): Promise<{ url: string; close: () => Promise<void> }> {
+/**
+ * A webhook receiver on loopback: `hang` takes every request and never answers (until the
+ * bench ends), otherwise each is answered 204 once its body is in.
+ */
+async function receiver(hang: boolean): Promise<{ url: string; close: () => Promise<void> }> {
   const held: ServerResponse[] = [];
   const server: Server = createServer((req, res) => {
     req.resume();
-    held.push(res);
+    if (hang) held.push(res);
+    else req.on('end', () => res.writeHead(204).end());
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -102,8 +88,8 @@ export async function webhooksUnderLoad(ctx: Context): Promise<WebhooksResult> {
       LOG_LEVEL: 'warn',
     },
   });
-  const hanging = await hangingReceiver();
-  const answering = await answeringReceiver();
+  const hanging = await receiver(true);
+  const answering = await receiver(false);
   try {
     const tenant = 'bench-webhooks';
     const editor = await token(tenant, ['editor']);
